@@ -1,0 +1,69 @@
+/** The dtrain command line: parse, dispatch, turn errors into one clear line and an exit code. */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { coordinatorCommand } from './commands/coordinator.js';
+import { runCommand } from './commands/run.js';
+import { workerCommand } from './commands/worker.js';
+import { DtrainError, errorMessage } from './shared/errors.js';
+
+const positiveInt = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
+  return n;
+};
+const collect = (v: string, prev: string[]) => [...prev, v];
+const setOption = () => new Option('--set <key=value>', 'override a job-file key, e.g. train.optimizer.lr=0.01 (repeatable)').argParser(collect).default([]);
+
+function buildProgram(exit: (code: number) => void): Command {
+  const program = new Command('dtrain')
+    .description('Distributed data-parallel training for TensorFlow.js: a coordinator shards minibatches to worker processes that all-reduce gradients over a ring.')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  program
+    .command('run')
+    .description('train a job on this machine: an embedded coordinator and N worker processes')
+    .argument('<job>', 'job file (YAML or JSON)')
+    .option('-w, --workers <n>', 'number of worker processes (overrides cluster.workers)', positiveInt('--workers'))
+    .addOption(new Option('--strategy <name>', 'gradient strategy (overrides cluster.strategy)').choices(['ring']))
+    .addOption(new Option('--backend <name>', 'tfjs backend (overrides cluster.backend)').choices(['auto', 'cpu', 'wasm', 'tensorflow']))
+    .option('-o, --out <dir>', 'output folder (default runs/<job name>)')
+    .addOption(setOption())
+    .option('--json', 'JSON log lines on stdout instead of a progress bar')
+    .option('--no-progress', 'no progress output')
+    .action(async (job: string, flags) => exit(await runCommand(job, flags)));
+  program
+    .command('coordinator')
+    .description('run a job across workers on several machines; starts when cluster.workers workers have joined')
+    .argument('<job>', 'job file (YAML or JSON)')
+    .requiredOption('--bind <endpoint>', 'control endpoint to listen on, e.g. tcp://0.0.0.0:5555')
+    .option('-o, --out <dir>', 'output folder (default runs/<job name>)')
+    .option('-w, --workers <n>', 'overrides cluster.workers', positiveInt('--workers'))
+    .addOption(setOption())
+    .option('--json', 'JSON log lines on stdout')
+    .action(async (job: string, flags) => exit(await coordinatorCommand(job, flags)));
+  program
+    .command('worker')
+    .description('join a coordinator and train what it sends (one per GPU or CPU core)')
+    .requiredOption('--connect <endpoint>', 'the coordinator, e.g. tcp://10.0.0.1:5555')
+    .option('--advertise <host>', 'address other workers use to reach this one (default: this host name)')
+    .option('--bind-host <host>', 'interface for the ring socket (default 0.0.0.0)')
+    .option('--log-file <file>', 'write JSON logs here instead of stdout')
+    .addOption(new Option('--managed', 'started by dtrain run').hideHelp())
+    .addOption(new Option('--json', 'JSON logs on stdout (the default)').hideHelp())
+    .action(async (flags) => exit(await workerCommand(flags)));
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  try {
+    await buildProgram((c) => (code = c)).parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`dtrain: ${errorMessage(err)}\n`);
+    return err instanceof DtrainError ? err.exitCode : 1;
+  }
+}
+
+process.exit(await main(process.argv));

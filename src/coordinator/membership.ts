@@ -1,0 +1,93 @@
+/**
+ * Who is in the job: workers join with their ring endpoint and are given
+ * ranks in join order. Heartbeats: the coordinator pings every second; any
+ * message counts as a sign of life; a worker silent for the timeout is lost,
+ * which fails the job (recovery is a later feature).
+ */
+import { WorkerLostError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import type { Message } from '../shared/protocol/messages.js';
+import type { ControlPlane } from './control.js';
+
+export interface WorkerInfo {
+  peer: string;
+  rank: number;
+  host: string;
+  pid: number;
+  ringEndpoint: string;
+  lastSeen: number;
+}
+
+export function label(w: Pick<WorkerInfo, 'rank' | 'host' | 'pid'>): string {
+  return `#${w.rank} (pid ${w.pid} on ${w.host})`;
+}
+
+const PING_MS = 1000;
+
+export class Membership {
+  readonly workers: WorkerInfo[] = [];
+  private readonly byPeer = new Map<string, WorkerInfo>();
+  private full: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly control: ControlPlane,
+    private readonly expected: number,
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+  ) {
+    control.describe = (peer) => {
+      const w = this.byPeer.get(peer);
+      return w ? label(w) : peer;
+    };
+    control.onMessage = (peer, m) => this.observe(peer, m);
+  }
+
+  /** Resolves once `expected` workers have joined. */
+  waitForAll(): Promise<WorkerInfo[]> {
+    if (this.workers.length >= this.expected) return Promise.resolve(this.workers);
+    return new Promise((resolve) => (this.full = () => resolve(this.workers)));
+  }
+
+  byPid(pid: number): WorkerInfo | undefined {
+    return this.workers.find((w) => w.pid === pid);
+  }
+
+  startHeartbeats(): void {
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      for (const w of this.workers) {
+        if (now - w.lastSeen > this.timeoutMs) {
+          this.control.fail(new WorkerLostError(label(w), `no heartbeat for ${this.timeoutMs} ms`));
+          return;
+        }
+        this.control.send(w.peer, { type: 'ping', t: now }).catch(() => undefined);
+      }
+    }, PING_MS);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Returns true when the message is consumed here. */
+  private observe(peer: string, m: Message): boolean {
+    const known = this.byPeer.get(peer);
+    if (known) known.lastSeen = Date.now();
+    const h = m.header;
+    if (h.type === 'pong') return true;
+    if (h.type !== 'join') return false;
+    if (known) return true; // a repeated join from the same socket
+    if (this.workers.length >= this.expected) {
+      this.log.warn({ peer, host: h.host, workerPid: h.pid }, 'turned away a worker: the job has all the workers it needs');
+      this.control.send(peer, { type: 'stop', reason: 'the job already has all its workers' }).catch(() => undefined);
+      return true;
+    }
+    const w: WorkerInfo = { peer, rank: this.workers.length, host: h.host, pid: h.pid, ringEndpoint: h.ringEndpoint, lastSeen: Date.now() };
+    this.workers.push(w);
+    this.byPeer.set(peer, w);
+    this.log.info({ rank: w.rank, host: w.host, workerPid: w.pid, ring: w.ringEndpoint }, 'worker joined');
+    if (this.workers.length === this.expected) this.full?.();
+    return true;
+  }
+}

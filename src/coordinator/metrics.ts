@@ -1,0 +1,30 @@
+/** Metric sinks: each receives every logged metrics line; a container forwards to all. */
+import { appendFileSync, writeFileSync } from 'node:fs';
+
+export type Metrics = Record<string, number | string>;
+
+export interface MetricsSink {
+  log(metrics: Metrics, step: number): void;
+  close(): void;
+}
+
+/** One JSON object per line, `{step, ...metrics}`. */
+export class JsonlSink implements MetricsSink {
+  constructor(private readonly file: string) {
+    writeFileSync(file, '');
+  }
+  log(metrics: Metrics, step: number): void {
+    appendFileSync(this.file, `${JSON.stringify({ step, ...metrics })}\n`);
+  }
+  close(): void {}
+}
+
+export class MetricsHub implements MetricsSink {
+  constructor(private readonly sinks: MetricsSink[]) {}
+  log(metrics: Metrics, step: number): void {
+    for (const s of this.sinks) s.log(metrics, step);
+  }
+  close(): void {
+    for (const s of this.sinks) s.close();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Progress on the terminal: a redrawn bar on a TTY (step/total, loss,
+ * samples/s, ETA), or a plain line every few seconds when output is a file
+ * or a pipe. Silent when disabled (--json, tests).
+ */
+export interface ProgressUpdate {
+  step: number;
+  total: number;
+  loss: number;
+  samplesPerSecond: number;
+}
+
+const PLAIN_EVERY_MS = 5000;
+
+export class Progress {
+  private started = Date.now();
+  private lastPlain = 0;
+  private drawn = false;
+
+  constructor(
+    private readonly out: NodeJS.WriteStream | undefined,
+    private readonly label: string,
+  ) {}
+
+  update(u: ProgressUpdate): void {
+    if (!this.out) return;
+    const elapsed = (Date.now() - this.started) / 1000;
+    const eta = u.step > 0 ? (elapsed / u.step) * (u.total - u.step) : NaN;
+    const text = `step ${u.step}/${u.total}  loss ${u.loss.toFixed(4)}  ${Math.round(u.samplesPerSecond)} samples/s  ETA ${formatDuration(eta)}`;
+    if (this.out.isTTY) {
+      const width = Math.max(10, Math.min(30, (this.out.columns ?? 80) - text.length - this.label.length - 6));
+      const filled = Math.round((width * u.step) / Math.max(1, u.total));
+      this.out.write(`\r\x1b[2K${this.label} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${text}`);
+      this.drawn = true;
+    } else if (Date.now() - this.lastPlain >= PLAIN_EVERY_MS || u.step === u.total) {
+      this.lastPlain = Date.now();
+      this.out.write(`${this.label} ${text}\n`);
+    }
+  }
+
+  /** Prints a line above the bar. */
+  note(line: string): void {
+    if (!this.out) return;
+    if (this.drawn && this.out.isTTY) this.out.write('\r\x1b[2K');
+    this.out.write(`${line}\n`);
+  }
+
+  done(): void {
+    if (this.drawn && this.out?.isTTY) this.out.write('\n');
+    this.drawn = false;
+  }
+}
+
+export function formatDuration(s: number): string {
+  if (!Number.isFinite(s)) return '--';
+  if (s < 60) return `${Math.round(s)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}

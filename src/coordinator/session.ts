@@ -1,0 +1,109 @@
+/**
+ * One coordinator session: bind the control socket, wait for the workers,
+ * run the job, write the outputs, stop the workers. `dtrain run` and
+ * `dtrain coordinator` both go through here; `run` also spawns the workers.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DtrainError, errorMessage, JobCancelledError } from '../shared/errors.js';
+import type { JobSpec } from '../shared/job-spec.js';
+import type { Logger } from '../shared/log.js';
+import { bindRouter } from '../shared/transport/zmq.js';
+import { ControlPlane } from './control.js';
+import { runJob, type JobResult } from './job-loop.js';
+import { Membership } from './membership.js';
+import { JsonlSink, MetricsHub } from './metrics.js';
+import type { Progress } from './progress.js';
+
+export interface SessionOptions {
+  spec: JobSpec;
+  bind: string;
+  outDir: string;
+  log: Logger;
+  progress: Progress;
+  /** Called once the control socket is bound, with its endpoint (to start local workers). */
+  onBound?: (endpoint: string, session: Session) => void;
+}
+
+export interface Summary {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  job: string;
+  workers: number;
+  strategy: string;
+  backend: string;
+  steps: number;
+  epochs: number;
+  wallSeconds: number;
+  samplesPerSecond: number;
+  train: { loss: number; accuracy: number } | null;
+  eval: { loss: number; accuracy: number } | null;
+  error?: string;
+}
+
+export class Session {
+  constructor(
+    readonly control: ControlPlane,
+    readonly membership: Membership,
+  ) {}
+  /** Ends the job with `err` (a lost worker, Ctrl-C). */
+  fail(err: Error): void {
+    this.control.fail(err);
+  }
+}
+
+const STOP_GRACE_MS = 2000;
+
+export async function runSession(o: SessionOptions): Promise<Summary> {
+  const started = performance.now();
+  mkdirSync(o.outDir, { recursive: true });
+  const control = new ControlPlane(await bindRouter(o.bind), o.log);
+  const membership = new Membership(control, o.spec.cluster.workers, o.spec.cluster.heartbeatTimeoutMs, o.log);
+  const loop = control.run();
+  const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'))]);
+  o.log.info({ endpoint: control.endpoint, job: o.spec.name, workers: o.spec.cluster.workers }, 'coordinator listening');
+  o.onBound?.(control.endpoint, new Session(control, membership));
+  let result: JobResult | undefined;
+  let error: unknown;
+  try {
+    result = await runJob({ spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, modelDir: join(o.outDir, 'model') });
+  } catch (err) {
+    error = control.failed ?? err; // the root cause, not the rejection it caused
+  } finally {
+    o.progress.done();
+    membership.stop();
+    metrics.close();
+    const reason = error ? `job ended: ${errorMessage(error)}` : 'job finished';
+    await Promise.all(membership.workers.map((w) => control.send(w.peer, { type: 'stop', reason }).catch(() => undefined)));
+    // Give the stop messages a moment to leave before the socket closes.
+    await new Promise((r) => setTimeout(r, error ? 100 : 300));
+    control.close();
+    await loop;
+  }
+  const summary = summarize(o, result, error, (performance.now() - started) / 1000);
+  writeFileSync(join(o.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  if (error) {
+    o.log.error({ err: errorMessage(error) }, 'job failed');
+    throw error instanceof Error ? error : new DtrainError(String(error));
+  }
+  o.log.info(summary, 'job succeeded');
+  return summary;
+}
+
+function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, wallSeconds: number): Summary {
+  return {
+    status: error ? (error instanceof JobCancelledError ? 'cancelled' : 'failed') : 'succeeded',
+    job: o.spec.name,
+    workers: o.spec.cluster.workers,
+    strategy: o.spec.cluster.strategy,
+    backend: r?.backend ?? 'unknown',
+    steps: r?.steps ?? 0,
+    epochs: r?.epochs ?? 0,
+    wallSeconds,
+    samplesPerSecond: r ? r.samples / r.trainSeconds : 0,
+    train: r?.train ?? null,
+    eval: r?.eval ?? null,
+    ...(error ? { error: errorMessage(error) } : {}),
+  };
+}
+
+export { STOP_GRACE_MS };

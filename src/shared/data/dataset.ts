@@ -1,0 +1,44 @@
+/** An in-memory labelled data set; workers gather their shards from it by global sample index. */
+export interface Dataset {
+  readonly size: number;
+  /** Shape of one sample, e.g. [28, 28, 1] or [2]. */
+  readonly featureShape: number[];
+  readonly classes: number;
+  /** Features, row-major, `size × prod(featureShape)`; uint8 images are scaled by `scale`. */
+  readonly x: Float32Array | Uint8Array;
+  readonly scale: number;
+  readonly y: Int32Array;
+}
+
+export interface DataSplits {
+  train: Dataset;
+  test: Dataset;
+}
+
+export function featureSize(ds: Pick<Dataset, 'featureShape'>): number {
+  return ds.featureShape.reduce((a, b) => a * b, 1);
+}
+
+/** Copies the samples at `indices` into fresh arrays, features as float32 scaled to the data range. */
+export function gather(ds: Dataset, indices: ArrayLike<number>): { x: Float32Array; y: Int32Array } {
+  const f = featureSize(ds);
+  const x = new Float32Array(indices.length * f);
+  const y = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const idx = indices[i];
+    if (idx < 0 || idx >= ds.size || !Number.isInteger(idx)) throw new RangeError(`sample index ${idx} outside [0, ${ds.size})`);
+    const src = idx * f;
+    const dst = i * f;
+    if (ds.scale === 1) x.set(ds.x.subarray(src, src + f), dst);
+    else for (let j = 0; j < f; j++) x[dst + j] = ds.x[src + j] * ds.scale;
+    y[i] = ds.y[idx];
+  }
+  return { x, y };
+}
+
+/** The first n samples of a data set, sharing its memory. */
+export function head(ds: Dataset, n: number | undefined): Dataset {
+  if (n === undefined || n >= ds.size) return ds;
+  const f = featureSize(ds);
+  return { ...ds, size: n, x: ds.x.subarray(0, n * f), y: ds.y.subarray(0, n) };
+}

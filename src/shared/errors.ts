@@ -1,0 +1,80 @@
+/**
+ * Error classes. Decide by `instanceof` or `code`, never by message text.
+ * Each carries the exit code the CLI uses when it ends the process.
+ */
+export class DtrainError extends Error {
+  readonly code: string = 'DTRAIN';
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A job file or command-line value is invalid. Nothing has been started. */
+export class JobSpecError extends DtrainError {
+  override readonly code = 'JOB_SPEC';
+  override readonly exitCode = 2;
+  constructor(
+    readonly file: string,
+    readonly issues: { path: string; message: string }[],
+    options?: { cause?: unknown },
+  ) {
+    super(issues.map((i) => `${file}: ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n'), options);
+  }
+}
+
+/** Bad command-line usage (a flag's value, a missing argument). */
+export class UsageError extends DtrainError {
+  override readonly code = 'USAGE';
+  override readonly exitCode = 2;
+}
+
+/** A data set could not be read. */
+export class DataError extends DtrainError {
+  override readonly code = 'DATA';
+}
+
+/** A worker died, was killed or stopped answering heartbeats. */
+export class WorkerLostError extends DtrainError {
+  override readonly code = 'WORKER_LOST';
+  constructor(
+    readonly worker: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`worker ${worker} lost: ${reason}`, options);
+  }
+}
+
+/** A worker reported a failure of its own (compute error, bad data). */
+export class WorkerFailedError extends DtrainError {
+  override readonly code = 'WORKER_FAILED';
+  constructor(
+    readonly worker: string,
+    reason: string,
+  ) {
+    super(`worker ${worker} failed: ${reason}`);
+  }
+}
+
+/** A message broke the wire protocol. Dropped and counted, never thrown out of a socket loop. */
+export class ProtocolError extends DtrainError {
+  override readonly code = 'PROTOCOL';
+}
+
+/** The job was stopped by the user (Ctrl-C, cancel). */
+export class JobCancelledError extends DtrainError {
+  override readonly code = 'CANCELLED';
+  override readonly exitCode = 130;
+}
+
+/** The requested compute backend is not installed or failed to start. */
+export class BackendError extends DtrainError {
+  override readonly code = 'BACKEND';
+  override readonly exitCode = 2;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

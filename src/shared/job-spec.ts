@@ -1,0 +1,214 @@
+/**
+ * The job file: one typed schema per concern, checked at load. Unknown keys,
+ * wrong types and impossible values are errors that name the key and the file.
+ */
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+export const DEFAULT_FASHION_MNIST_PATH = '/usr/share/datasets/fashion-mnist';
+
+const fashionMnist = z
+  .object({
+    source: z.literal('fashion-mnist'),
+    /** Folder holding the four IDX files (gzipped or not). */
+    path: z.string().min(1).default(DEFAULT_FASHION_MNIST_PATH),
+    /** Use only the first N training samples. */
+    limit: positiveInt.optional(),
+    /** Evaluate on only the first N test samples (default: the whole test set). */
+    testLimit: positiveInt.optional(),
+  })
+  .strict();
+
+const synthetic = z
+  .object({
+    source: z.literal('synthetic'),
+    /** blobs: Gaussian clusters; spirals: interleaved arms (2 features only). */
+    kind: z.enum(['blobs', 'spirals']),
+    /** Training samples; a test split of a fifth of this size is drawn beside it. */
+    samples: positiveInt.default(2000),
+    features: positiveInt.default(2),
+    classes: z.number().int().min(2).default(3),
+    /** Standard deviation of the noise added to each point. */
+    noise: z.number().nonnegative().default(0.5),
+  })
+  .strict();
+
+export const dataSchema = z.discriminatedUnion('source', [fashionMnist, synthetic]);
+
+const activation = z.enum(['relu', 'tanh', 'sigmoid', 'elu', 'selu', 'linear']);
+const dropoutRate = z.number().min(0).lt(1);
+
+const mlp = z
+  .object({
+    zoo: z.literal('mlp'),
+    hidden: z.array(positiveInt).default([256, 128]),
+    activation: activation.default('relu'),
+    /** Dropout rate after each hidden layer; masks are seeded per sample. */
+    dropout: dropoutRate.default(0),
+  })
+  .strict();
+
+const cnn = z
+  .object({
+    zoo: z.literal('cnn'),
+    /** Filters of each conv block (3x3 conv + activation + 2x2 max-pool). */
+    conv: z.array(positiveInt).min(1).default([32, 64]),
+    kernelSize: positiveInt.default(3),
+    dense: z.array(positiveInt).default([128]),
+    activation: activation.default('relu'),
+    dropout: dropoutRate.default(0),
+  })
+  .strict();
+
+const topology = z
+  .object({
+    /** A tfjs-layers model topology (model.json's `modelTopology`, or a file path to it). */
+    topology: z.union([z.string().min(1), z.record(z.unknown())]),
+  })
+  .strict();
+
+export const modelSchema = z.union([mlp, cnn, topology]);
+
+const optimizer = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('sgd'), lr: z.number().positive() }).strict(),
+  z
+    .object({
+      name: z.literal('momentum'),
+      lr: z.number().positive(),
+      momentum: z.number().min(0).lt(1).default(0.9),
+      nesterov: z.boolean().default(false),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal('adagrad'),
+      lr: z.number().positive(),
+      initialAccumulator: z.number().positive().default(0.1),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal('rmsprop'),
+      lr: z.number().positive(),
+      decay: z.number().min(0).lt(1).default(0.9),
+      momentum: z.number().min(0).lt(1).default(0),
+      epsilon: z.number().positive().default(1e-7),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal('adam'),
+      lr: z.number().positive(),
+      beta1: z.number().min(0).lt(1).default(0.9),
+      beta2: z.number().min(0).lt(1).default(0.999),
+      epsilon: z.number().positive().default(1e-7),
+    })
+    .strict(),
+]);
+
+const lrDecay = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none') }).strict(),
+  /** lr · rate^(step / every) */
+  z.object({ kind: z.literal('exponential'), rate: z.number().gt(0).lte(1), every: positiveInt }).strict(),
+  /** lr · rate^floor(step / every) */
+  z.object({ kind: z.literal('step'), rate: z.number().gt(0).lte(1), every: positiveInt }).strict(),
+  /** lr / (1 + rate · step) */
+  z.object({ kind: z.literal('inverse-time'), rate: z.number().nonnegative() }).strict(),
+  /** cosine from lr to lr · floor over the whole run */
+  z.object({ kind: z.literal('cosine'), floor: z.number().min(0).max(1).default(0) }).strict(),
+]);
+
+export const trainSchema = z
+  .object({
+    epochs: positiveInt.default(1),
+    /** Stop after this many steps even if epochs remain. */
+    maxSteps: positiveInt.optional(),
+    /** The GLOBAL batch: the sum of all workers' shards. */
+    batchSize: positiveInt.default(128),
+    optimizer: optimizer.default({ name: 'sgd', lr: 0.01 }),
+    lrDecay: lrDecay.default({ kind: 'none' }),
+    /** Clip the averaged gradient to this global L2 norm (after the all-reduce). */
+    clipNorm: z.number().positive().optional(),
+    /** Write a metrics line every N steps. */
+    logEvery: positiveInt.default(10),
+  })
+  .strict();
+
+export const clusterSchema = z
+  .object({
+    workers: positiveInt.default(1),
+    strategy: z.enum(['ring']).default('ring'),
+    backend: z.enum(['auto', 'cpu', 'wasm', 'tensorflow']).default('auto'),
+    /** Largest ring chunk in bytes (≤ 16 MiB). */
+    chunkBytes: z
+      .number()
+      .int()
+      .min(4096)
+      .max(16 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
+    /** A worker silent this long (heartbeats included) is declared lost. */
+    heartbeatTimeoutMs: z.number().int().min(500).default(5000),
+  })
+  .strict();
+
+export const jobSpecSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+    type: z.enum(['supervised']).default('supervised'),
+    seed: z.number().int().nonnegative().default(0),
+    data: dataSchema,
+    model: modelSchema,
+    train: trainSchema.default({}),
+    cluster: clusterSchema.default({}),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.train.batchSize < spec.cluster.workers) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['train', 'batchSize'],
+        message: `the global batch (${spec.train.batchSize}) is smaller than cluster.workers (${spec.cluster.workers}): every worker needs at least one sample`,
+      });
+    }
+    if (spec.data.source === 'synthetic') {
+      if (spec.data.kind === 'spirals' && spec.data.features !== 2) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['data', 'features'],
+          message: 'spirals are 2-dimensional: features must be 2',
+        });
+      }
+      if (spec.train.batchSize > spec.data.samples) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['train', 'batchSize'],
+          message: `larger than the data set (${spec.data.samples} samples)`,
+        });
+      }
+    }
+    if (spec.data.source === 'fashion-mnist' && spec.data.limit !== undefined && spec.train.batchSize > spec.data.limit) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['train', 'batchSize'],
+        message: `larger than data.limit (${spec.data.limit})`,
+      });
+    }
+    if ('zoo' in spec.model && spec.model.zoo === 'cnn' && spec.data.source !== 'fashion-mnist') {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['model', 'zoo'],
+        message: 'the cnn needs image data (data.source: fashion-mnist)',
+      });
+    }
+  });
+
+export type JobSpec = z.infer<typeof jobSpecSchema>;
+export type DataSpec = JobSpec['data'];
+export type ModelSpec = JobSpec['model'];
+export type TrainSpec = JobSpec['train'];
+export type OptimizerSpec = TrainSpec['optimizer'];
+export type LrDecaySpec = TrainSpec['lrDecay'];

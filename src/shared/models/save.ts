@@ -1,0 +1,53 @@
+/**
+ * Saving and loading models as tfjs LayersModel files (model.json plus a
+ * weights file) with a plain file-system IO handler, so that any tfjs
+ * program loads them with `tf.loadLayersModel`.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { standardizeTopology } from './seeded-dropout.js';
+
+const WEIGHTS_FILE = 'weights.bin';
+
+export function fileSaveHandler(dir: string): tf.io.IOHandler {
+  return {
+    save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
+      mkdirSync(dir, { recursive: true });
+      const weights = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+      const json = {
+        modelTopology: standardizeTopology(artifacts.modelTopology),
+        format: 'layers-model',
+        generatedBy: 'dtrain',
+        convertedBy: null,
+        weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: artifacts.weightSpecs ?? [] }],
+      };
+      writeFileSync(join(dir, WEIGHTS_FILE), Buffer.from(weights));
+      writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
+    },
+  };
+}
+
+export function fileLoadHandler(dir: string): tf.io.IOHandler {
+  return {
+    load: async (): Promise<tf.io.ModelArtifacts> => {
+      const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+      const manifest = json.weightsManifest;
+      const specs = manifest.flatMap((g) => g.weights);
+      const buffers = manifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dir, p))));
+      const joined = Buffer.concat(buffers);
+      return {
+        modelTopology: json.modelTopology,
+        weightSpecs: specs,
+        weightData: joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength),
+        format: json.format,
+      };
+    },
+  };
+}
+
+export async function saveModel(model: LayersModel, dir: string): Promise<void> {
+  await model.save(fileSaveHandler(dir));
+}

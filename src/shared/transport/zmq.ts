@@ -1,0 +1,72 @@
+/** ZeroMQ transports: ROUTER hub, DEALER channel, and a PUSH/PULL ring link. */
+import * as zmq from 'zeromq';
+import { ClosedError, Serial, type Channel, type Frames, type Hub } from './transport.js';
+
+const LINGER_MS = 0;
+
+function isClosed(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'EBADF' || code === 'ETERM' || code === 'ENOTSOCK' || code === 'EAGAIN';
+}
+
+async function receiveOrClosed<T>(fn: () => Promise<T>, closed: () => boolean): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (closed() || isClosed(err)) throw new ClosedError();
+    throw err;
+  }
+}
+
+export async function bindRouter(endpoint: string): Promise<Hub> {
+  const sock = new zmq.Router({ linger: LINGER_MS, mandatory: false, receiveHighWaterMark: 0, sendHighWaterMark: 0 });
+  await sock.bind(endpoint);
+  const sends = new Serial();
+  const recvs = new Serial();
+  return {
+    endpoint: sock.lastEndpoint ?? endpoint,
+    send: (peer, frames) => sends.run(() => sock.send([Buffer.from(peer), ...frames])),
+    receive: () =>
+      recvs.run(() =>
+        receiveOrClosed(async () => {
+          const [id, ...frames] = await sock.receive();
+          return { peer: id.toString(), frames };
+        }, () => sock.closed),
+      ),
+    close: () => sock.close(),
+  };
+}
+
+export function connectDealer(endpoint: string, identity: string): Channel {
+  const sock = new zmq.Dealer({ linger: LINGER_MS, routingId: identity, receiveHighWaterMark: 0, sendHighWaterMark: 0 });
+  sock.connect(endpoint);
+  return socketChannel(sock, sock);
+}
+
+/** The receiving end of a ring link, bound first so that its endpoint can be advertised. */
+export async function bindPull(endpoint: string): Promise<{ endpoint: string; pull: zmq.Pull }> {
+  const pull = new zmq.Pull({ linger: LINGER_MS, receiveHighWaterMark: 0 });
+  await pull.bind(endpoint);
+  return { endpoint: pull.lastEndpoint ?? endpoint, pull };
+}
+
+/** A ring link: sends go to the right neighbour, receives come from the left. */
+export function ringLink(pull: zmq.Pull, rightEndpoint: string): Channel {
+  const push = new zmq.Push({ linger: LINGER_MS, sendHighWaterMark: 0 });
+  push.connect(rightEndpoint);
+  return socketChannel(push, pull, () => pull.close());
+}
+
+function socketChannel(out: zmq.Writable & zmq.Socket, inp: zmq.Readable & zmq.Socket, extraClose?: () => void): Channel {
+  const sends = new Serial();
+  const recvs = new Serial();
+  return {
+    send: (frames: Frames) => sends.run(() => out.send(frames as Buffer[])),
+    receive: () => recvs.run(() => receiveOrClosed(() => inp.receive(), () => inp.closed)),
+    close: () => {
+      if (!out.closed) out.close();
+      if (!inp.closed) inp.close();
+      extraClose?.();
+    },
+  };
+}

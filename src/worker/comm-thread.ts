@@ -1,0 +1,107 @@
+/**
+ * The comm thread owns every socket of a worker: the DEALER to the
+ * coordinator and the ring links. It answers heartbeats while the compute
+ * thread is busy inside a long synchronous tfjs call, so a slow step is never
+ * mistaken for a dead worker, and it runs collectives on the shared buffers.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { errorMessage } from '../shared/errors.js';
+import { encode } from '../shared/protocol/codec.js';
+import { parseMessage } from '../shared/protocol/messages.js';
+import { ClosedError } from '../shared/transport/transport.js';
+import { bindPull, connectDealer, ringLink } from '../shared/transport/zmq.js';
+import { CTL_DONE_SEQ, type CollectiveReply, type CollectiveRequest, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
+import { RingReducer } from './reducers/ring.js';
+import type { GradientReducer } from './reducers/reducer.js';
+
+if (!parentPort) throw new Error('comm-thread must run as a worker thread');
+const toCompute = parentPort;
+const post = (m: FromComm) => toCompute.postMessage(m);
+const cfg = workerData as CommConfig;
+
+const { endpoint: ringEndpoint, pull } = await bindPull(`tcp://${cfg.bindHost}:*`);
+const advertised = ringEndpoint.replace(/^tcp:\/\/[^:]+:/, `tcp://${cfg.advertiseHost}:`);
+const coordinator = connectDealer(cfg.connect, cfg.identity);
+let reducer: GradientReducer | undefined;
+let lastHeard = Date.now();
+let watchdog: NodeJS.Timeout | undefined;
+let dropped = 0;
+
+const drop = (reason: string) => {
+  dropped++;
+  post({ kind: 'log', level: 'warn', msg: 'dropped a malformed message', fields: { reason, dropped } });
+};
+
+async function coordinatorLoop(): Promise<void> {
+  for (;;) {
+    let frames;
+    try {
+      frames = await coordinator.receive();
+    } catch (err) {
+      if (err instanceof ClosedError) return;
+      throw err;
+    }
+    lastHeard = Date.now();
+    let message;
+    try {
+      message = parseMessage(frames);
+    } catch (err) {
+      drop(`from coordinator: ${errorMessage(err)}`);
+      continue;
+    }
+    if (message.header.type === 'ping') {
+      await coordinator.send(encode({ type: 'pong', t: message.header.t }));
+      continue;
+    }
+    // A stop ends any collective in progress: a peer may be gone, and the
+    // compute thread cannot read the stop while it waits on the ring.
+    if (message.header.type === 'stop') reducer?.close();
+    post({ kind: 'message', message });
+  }
+}
+
+function setupRing(m: Extract<ToComm, { kind: 'setupRing' }>): void {
+  const grads = new Float32Array(m.grads);
+  const ctl = new Int32Array(m.control);
+  reducer = new RingReducer({ rank: m.rank, size: m.size, link: ringLink(pull, m.ringRight), chunkBytes: m.chunkBytes, onDrop: drop });
+  const port: MessagePort = m.port;
+  port.on('message', async (req: CollectiveRequest) => {
+    const reply: CollectiveReply = { seq: req.seq };
+    try {
+      await reducer!.allReduce(grads);
+    } catch (err) {
+      reply.error = errorMessage(err);
+    }
+    port.postMessage(reply);
+    Atomics.store(ctl, CTL_DONE_SEQ, req.seq);
+    Atomics.notify(ctl, CTL_DONE_SEQ);
+  });
+  // Once a job runs, a silent coordinator means it is gone: stop rather than linger.
+  watchdog = setInterval(() => {
+    if (Date.now() - lastHeard > m.heartbeatTimeoutMs) {
+      reducer?.close();
+      post({ kind: 'fatal', message: `no word from the coordinator for ${m.heartbeatTimeoutMs} ms` });
+    }
+  }, 500);
+}
+
+toCompute.on('message', (m: ToComm) => {
+  switch (m.kind) {
+    case 'send':
+      coordinator.send(m.frames).catch((err) => post({ kind: 'fatal', message: `send to coordinator failed: ${errorMessage(err)}` }));
+      break;
+    case 'setupRing':
+      setupRing(m);
+      break;
+    case 'shutdown':
+      if (watchdog) clearInterval(watchdog);
+      reducer?.close();
+      pull.close();
+      coordinator.close();
+      toCompute.close();
+      break;
+  }
+});
+
+await coordinator.send(encode({ type: 'join', host: cfg.advertiseHost, pid: process.pid, ringEndpoint: advertised }));
+coordinatorLoop().catch((err) => post({ kind: 'fatal', message: `coordinator link failed: ${errorMessage(err)}` }));

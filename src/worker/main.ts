@@ -1,0 +1,123 @@
+/**
+ * A worker process: the compute thread (this one: tfjs, model, optimizer,
+ * data) and a comm thread that owns the sockets. It joins a coordinator,
+ * builds the job it is given, then answers step, eval and fetchParams
+ * commands until told to stop.
+ */
+import { hostname } from 'node:os';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { initBackend } from '../shared/backend.js';
+import { loadData } from '../shared/data/load.js';
+import { errorMessage } from '../shared/errors.js';
+import { parseJobSpec } from '../shared/job-file.js';
+import type { Logger } from '../shared/log.js';
+import { specNeedsConvGradients } from '../shared/models/zoo.js';
+import { buildJobModel } from '../shared/models/build.js';
+import { encode, type TypedArray } from '../shared/protocol/codec.js';
+import type { Message } from '../shared/protocol/messages.js';
+import { CTL_INTS, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
+import { Collectives } from './collectives.js';
+import type { StepProgram } from './steps/step-program.js';
+import { SupervisedProgram } from './steps/supervised.js';
+
+export interface WorkerOptions {
+  connect: string;
+  bindHost: string;
+  advertiseHost: string;
+  log: Logger;
+}
+
+export async function runWorker(o: WorkerOptions): Promise<number> {
+  const identity = `${hostname()}:${process.pid}`;
+  const cfg: CommConfig = { connect: o.connect, bindHost: o.bindHost, advertiseHost: o.advertiseHost, identity };
+  const comm = new Worker(new URL('./comm-thread.js', import.meta.url), { workerData: cfg });
+  const inbox = new Inbox();
+  comm.on('message', (m: FromComm) => {
+    if (m.kind === 'log') o.log[m.level](m.fields ?? {}, m.msg);
+    else inbox.push(m);
+  });
+  comm.on('error', (err) => inbox.push({ kind: 'fatal', message: `comm thread crashed: ${errorMessage(err)}` }));
+  const toComm = (m: ToComm, transfer: MessagePort[] = []) => comm.postMessage(m, transfer);
+  const send = (header: Record<string, unknown>, tensors: TypedArray[] = []) => toComm({ kind: 'send', frames: encode(header, tensors) });
+  o.log.info({ connect: o.connect, identity }, 'worker started');
+
+  let program: StepProgram | undefined;
+  try {
+    for (;;) {
+      const m = await inbox.next();
+      if (m.kind === 'fatal') throw new Error(m.message);
+      const h = m.message.header;
+      if (h.type === 'start') {
+        const built = await buildProgram(m.message as Message<'start'>, toComm, o.log);
+        program = built.program;
+        send({ type: 'ready', rank: h.rank, backend: built.backend, paramCount: program.paramCount });
+      } else if (h.type === 'step') {
+        const r = await need(program).train({ step: h.step, epoch: h.epoch, lr: h.lr, globalBatch: h.globalBatch, indices: m.message.tensors[0] as Int32Array });
+        send({ type: 'stepDone', step: h.step, ...r });
+      } else if (h.type === 'eval') {
+        send({ type: 'evalDone', id: h.id, ...need(program).evaluate(m.message.tensors[0] as Int32Array) });
+      } else if (h.type === 'fetchParams') {
+        send({ type: 'params', rank: 0 }, [need(program).params()]);
+      } else if (h.type === 'stop') {
+        o.log.info({ reason: h.reason }, 'stopping');
+        return 0;
+      } else {
+        o.log.warn({ type: h.type }, 'ignored a message not meant for a worker');
+      }
+    }
+  } catch (err) {
+    o.log.error({ err: errorMessage(err) }, 'worker failed');
+    send({ type: 'failed', message: errorMessage(err) });
+    await new Promise((r) => setTimeout(r, 200)); // let the comm thread flush the report
+    return 1;
+  } finally {
+    toComm({ kind: 'shutdown' });
+    await new Promise((r) => setTimeout(r, 50));
+    await comm.terminate();
+  }
+}
+
+function need(p: StepProgram | undefined): StepProgram {
+  if (!p) throw new Error('a command arrived before the job was started');
+  return p;
+}
+
+async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<{ program: StepProgram; backend: string }> {
+  const h = m.header;
+  const spec = parseJobSpec(h.job, `job ${String(h.job.name)}`);
+  const backend = await initBackend(spec.cluster.backend, { needsConvGradients: specNeedsConvGradients(spec) });
+  const data = loadData(spec.data, spec.seed);
+  const model = await buildJobModel(spec, data);
+  log.info({ backend: backend.name, reason: backend.reason, rank: h.rank, size: h.size }, 'job started');
+  const initial = m.tensors[0] as Float32Array;
+  const gradSab = new SharedArrayBuffer(initial.length * 4);
+  const ctlSab = new SharedArrayBuffer(CTL_INTS * 4);
+  const { port1, port2 } = new MessageChannel();
+  toComm(
+    { kind: 'setupRing', rank: h.rank, size: h.size, ringRight: h.ringRight, chunkBytes: h.chunkBytes, grads: gradSab, control: ctlSab, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs },
+    [port2],
+  );
+  const collectives = new Collectives(port1, new Int32Array(ctlSab));
+  const program = new SupervisedProgram({ spec, model, data, initial, grads: new Float32Array(gradSab), allReduce: () => collectives.allReduce() });
+  return { program, backend: backend.name };
+}
+
+type Inboxed = Exclude<FromComm, { kind: 'log' }>;
+
+/** Messages from the comm thread, awaited one at a time by the loop. */
+class Inbox {
+  private items: Inboxed[] = [];
+  private waiter: ((m: Inboxed) => void) | undefined;
+  push(m: Inboxed): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w(m);
+    } else this.items.push(m);
+  }
+  next(): Promise<Inboxed> {
+    const m = this.items.shift();
+    if (m) return Promise.resolve(m);
+    return new Promise((r) => (this.waiter = r));
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * A job type is a step program: given the models, the shard and the
+ * collectives, it produces the updates. Adding a job type adds a file.
+ */
+import type { TypedArray } from '../../shared/protocol/codec.js';
+
+export interface StepCommand {
+  step: number;
+  epoch: number;
+  lr: number;
+  /** Size of the whole step's batch across all workers: the divisor of the summed gradient. */
+  globalBatch: number;
+  /** Global indices of this worker's samples. */
+  indices: Int32Array;
+}
+
+export interface StepResult {
+  lossSum: number;
+  count: number;
+  correct: number;
+  computeMs: number;
+  commMs: number;
+}
+
+export interface EvalResult {
+  lossSum: number;
+  count: number;
+  correct: number;
+}
+
+export interface StepProgram {
+  readonly paramCount: number;
+  train(cmd: StepCommand): Promise<StepResult>;
+  evaluate(indices: Int32Array): EvalResult;
+  /** The flat parameters, identical on every replica. */
+  params(): TypedArray;
+}

@@ -1,0 +1,107 @@
+/**
+ * Supervised step: forward/backward of the SUMMED loss on this worker's
+ * shard, all-reduce, divide by the global batch (so uneven shards give
+ * exactly single-process gradients), clip by global norm, optimizer update.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { gather, type DataSplits } from '../../shared/data/dataset.js';
+import { layoutOf, packTensors, writeParams, type FlatLayout } from '../../shared/flat.js';
+import type { JobSpec } from '../../shared/job-spec.js';
+import { lossAndCorrect, sumSoftmaxCrossEntropy } from '../../shared/loss.js';
+import { setDropoutContext } from '../../shared/models/seeded-dropout.js';
+import { makeOptimizer, type FlatOptimizer } from '../../shared/optimizers.js';
+import { clipByGlobalNorm } from '../../shared/schedule.js';
+import type { EvalResult, StepCommand, StepProgram, StepResult } from './step-program.js';
+
+export interface SupervisedDeps {
+  spec: JobSpec;
+  model: LayersModel;
+  data: DataSplits;
+  /** Initial parameters, broadcast by the coordinator. */
+  initial: Float32Array;
+  /** The flat gradient buffer the comm thread all-reduces. */
+  grads: Float32Array;
+  allReduce(): Promise<void>;
+}
+
+const EVAL_BATCH = 1000;
+
+export class SupervisedProgram implements StepProgram {
+  private readonly layout: FlatLayout;
+  private readonly flat: Float32Array;
+  private readonly avg: Float32Array;
+  private readonly optimizer: FlatOptimizer;
+  private readonly vars: tf.Variable[];
+
+  constructor(private readonly d: SupervisedDeps) {
+    this.layout = layoutOf(d.model);
+    if (d.initial.length !== this.layout.total) throw new Error(`initial parameters: ${d.initial.length} values for a model of ${this.layout.total}`);
+    if (d.grads.length !== this.layout.total) throw new Error(`gradient buffer: ${d.grads.length} values for a model of ${this.layout.total}`);
+    this.flat = d.initial.slice();
+    this.avg = new Float32Array(this.layout.total);
+    this.optimizer = makeOptimizer(d.spec.train.optimizer, this.layout.total);
+    this.vars = d.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    writeParams(d.model, this.layout, this.flat);
+  }
+
+  get paramCount(): number {
+    return this.layout.total;
+  }
+
+  async train(cmd: StepCommand): Promise<StepResult> {
+    const { model, data, spec, grads } = this.d;
+    const t0 = performance.now();
+    let lossSum = 0;
+    let correct = 0;
+    if (cmd.indices.length > 0) {
+      const batch = gather(data.train, cmd.indices);
+      setDropoutContext(model, { seed: spec.seed, step: cmd.step, sampleIndices: cmd.indices });
+      const x = tf.tensor(batch.x, [cmd.indices.length, ...data.train.featureShape]);
+      const y = tf.tensor1d(batch.y, 'int32');
+      let logitsOut: tf.Tensor | undefined;
+      const { value, grads: g } = tf.variableGrads(() => {
+        const logits = model.apply(x, { training: true }) as tf.Tensor;
+        logitsOut = tf.keep(logits);
+        return sumSoftmaxCrossEntropy(logits, y, data.train.classes);
+      }, this.vars);
+      packTensors(this.vars.map((v) => g[v.name]), this.layout, grads);
+      ({ lossSum, correct } = lossAndCorrect(logitsOut!, y, data.train.classes));
+      tf.dispose([x, y, value, logitsOut!, ...Object.values(g)]);
+      setDropoutContext(model, undefined);
+    } else {
+      grads.fill(0); // an empty shard still takes part in the collective
+    }
+    const t1 = performance.now();
+    await this.d.allReduce();
+    const t2 = performance.now();
+    // Read the sum into a separate buffer: the comm thread may still be sending from `grads`.
+    const inv = 1 / cmd.globalBatch;
+    for (let i = 0; i < grads.length; i++) this.avg[i] = grads[i] * inv;
+    clipByGlobalNorm(this.avg, spec.train.clipNorm);
+    this.optimizer.step(this.flat, this.avg, cmd.lr);
+    writeParams(model, this.layout, this.flat);
+    return { lossSum, count: cmd.indices.length, correct, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
+  }
+
+  evaluate(indices: Int32Array): EvalResult {
+    const { model, data } = this.d;
+    let lossSum = 0;
+    let correct = 0;
+    for (let a = 0; a < indices.length; a += EVAL_BATCH) {
+      const part = indices.subarray(a, Math.min(indices.length, a + EVAL_BATCH));
+      const batch = gather(data.test, part);
+      const r = tf.tidy(() => {
+        const logits = model.predict(tf.tensor(batch.x, [part.length, ...data.test.featureShape])) as tf.Tensor;
+        return lossAndCorrect(logits, tf.tensor1d(batch.y, 'int32'), data.test.classes);
+      });
+      lossSum += r.lossSum;
+      correct += r.correct;
+    }
+    return { lossSum, correct, count: indices.length };
+  }
+
+  params(): Float32Array {
+    return this.flat;
+  }
+}

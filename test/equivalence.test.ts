@@ -1,0 +1,82 @@
+/**
+ * The design's central claim: N workers on a global batch B give the same
+ * parameters as one process on batch B. Real `dtrain run` processes over
+ * ZeroMQ, against a plain single-process tfjs loop (test/helpers/reference.ts).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseJobSpec } from '../src/shared/job-file.js';
+import type { JobSpec } from '../src/shared/job-spec.js';
+import { fileLoadHandler } from '../src/shared/models/save.js';
+import { FASHION_MNIST, killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
+import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';
+
+const TOLERANCE = 1e-5;
+const tmp = tempDir();
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+afterAll(() => {
+  killStarted();
+  tmp.cleanup();
+});
+
+const mlp = { zoo: 'mlp', hidden: [32, 16], activation: 'relu', dropout: 0.2 };
+const dataSets = {
+  synthetic: { source: 'synthetic', kind: 'blobs', samples: 620, features: 6, classes: 3, noise: 1.5 },
+  'fashion-mnist 2000': { source: 'fashion-mnist', path: FASHION_MNIST, limit: 2000, testLimit: 500 },
+} as const;
+const trainings = {
+  'sgd + dropout + lr decay': { maxSteps: 26, epochs: 3, batchSize: 50, optimizer: { name: 'sgd', lr: 0.1 }, lrDecay: { kind: 'exponential', rate: 0.5, every: 20 } },
+  'adam + clipNorm + dropout': { maxSteps: 24, epochs: 3, batchSize: 50, optimizer: { name: 'adam', lr: 0.003 }, clipNorm: 0.3 },
+} as const;
+
+async function savedWeights(out: string): Promise<Float32Array> {
+  return flatWeights(await tfl.loadLayersModel(fileLoadHandler(join(out, 'model'))));
+}
+
+async function dtrainRun(job: Record<string, unknown>, workers: number, tag: string): Promise<Float32Array> {
+  const file = writeJob(tmp.dir, `${tag}.json`, job);
+  const out = join(tmp.dir, tag);
+  const r = await runCli(['run', file, '--workers', String(workers), '--out', out, '--no-progress']);
+  expect(r.stderr, r.stderr).not.toMatch(/dtrain: /);
+  expect(r.code).toBe(0);
+  return savedWeights(out);
+}
+
+for (const [dataName, data] of Object.entries(dataSets)) {
+  const needsFiles = data.source === 'fashion-mnist' && !existsSync(FASHION_MNIST);
+  describe.skipIf(needsFiles)(`N workers equal one process: MLP on ${dataName}`, () => {
+    for (const [trainName, train] of Object.entries(trainings)) {
+      describe(trainName, () => {
+        const job = { name: 'equiv', seed: 11, data, model: mlp, train, cluster: { backend: 'cpu', chunkBytes: 4096 } };
+        const spec: JobSpec = parseJobSpec(job, 'equivalence job');
+        let reference: Float32Array;
+        beforeAll(async () => {
+          reference = flatWeights(await referenceTrain(spec));
+        });
+
+        for (const workers of [1, 2, 3]) {
+          it(`${workers} worker(s): weights within ${TOLERANCE} relative`, async () => {
+            const got = await dtrainRun(job, workers, `${dataName.replace(/\W+/g, '-')}-${trainName.replace(/\W+/g, '-')}-${workers}`);
+            const diff = relativeDiff(got, reference);
+            expect(diff).toBeLessThanOrEqual(TOLERANCE);
+          });
+        }
+
+        it('the comparison can fail: dropout and clipping change the result', async () => {
+          const noDropout = flatWeights(await referenceTrain(spec, { noDropout: true }));
+          expect(relativeDiff(noDropout, reference)).toBeGreaterThan(100 * TOLERANCE);
+          if (spec.train.clipNorm !== undefined) {
+            const noClip = flatWeights(await referenceTrain(spec, { noClip: true }));
+            expect(relativeDiff(noClip, reference)).toBeGreaterThan(100 * TOLERANCE);
+          }
+        });
+      });
+    }
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * The independent computation the N-worker runs are checked against: a plain
+ * single-process tfjs loop over the same global batches, with tfjs's own
+ * optimizers and tfjs's mean softmax cross-entropy (not dtrain's flat
+ * optimizers or summed loss).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { gather } from '../../src/shared/data/dataset.js';
+import { loadData } from '../../src/shared/data/load.js';
+import type { JobSpec, OptimizerSpec } from '../../src/shared/job-spec.js';
+import { buildJobModel } from '../../src/shared/models/build.js';
+import { setDropoutContext } from '../../src/shared/models/seeded-dropout.js';
+import { lrAt } from '../../src/shared/schedule.js';
+import { BatchSchedule, planSteps } from '../../src/shared/sharding.js';
+
+function tfOptimizer(o: OptimizerSpec): tf.Optimizer & { learningRate: number } {
+  switch (o.name) {
+    case 'sgd':
+      return tf.train.sgd(o.lr) as never;
+    case 'momentum':
+      return tf.train.momentum(o.lr, o.momentum, o.nesterov) as never;
+    case 'adagrad':
+      return tf.train.adagrad(o.lr, o.initialAccumulator) as never;
+    case 'rmsprop':
+      return tf.train.rmsprop(o.lr, o.decay, o.momentum, o.epsilon) as never;
+    case 'adam':
+      return tf.train.adam(o.lr, o.beta1, o.beta2, o.epsilon) as never;
+  }
+}
+
+/** Trains `spec` in this process and returns the model. `noDropout` turns the masks off (to show they matter). */
+export async function referenceTrain(spec: JobSpec, opts: { noDropout?: boolean; noClip?: boolean } = {}): Promise<LayersModel> {
+  const data = loadData(spec.data, spec.seed);
+  const model = await buildJobModel(spec, data);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const opt = tfOptimizer(spec.train.optimizer);
+  const plan = planSteps(data.train.size, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);
+  const schedule = new BatchSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);
+  for (let step = 0; step < plan.totalSteps; step++) {
+    const idx = schedule.batch(step);
+    const b = gather(data.train, idx);
+    setDropoutContext(model, { seed: spec.seed, step, sampleIndices: idx });
+    const lr = lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
+    const { value, grads } = tf.variableGrads(() => {
+      const x = tf.tensor(b.x, [idx.length, ...data.train.featureShape]);
+      const logits = model.apply(x, { training: !opts.noDropout }) as tf.Tensor;
+      const labels = tf.oneHot(tf.tensor1d(b.y, 'int32'), data.train.classes);
+      return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+    }, vars);
+    let g = grads;
+    if (spec.train.clipNorm !== undefined && !opts.noClip) {
+      const clip = spec.train.clipNorm;
+      g = tf.tidy(() => {
+        const norm = tf.sqrt(tf.addN(Object.values(grads).map((t) => tf.sum(tf.square(t)))));
+        const scale = tf.div(clip, tf.maximum(norm, clip));
+        return Object.fromEntries(Object.entries(grads).map(([k, t]) => [k, tf.mul(t, scale)]));
+      });
+    }
+    // SGD and momentum cache the rate in a scalar: set it through their setter.
+    const setter = (opt as unknown as { setLearningRate?: (v: number) => void }).setLearningRate;
+    if (setter) setter.call(opt, lr);
+    else opt.learningRate = lr;
+    opt.applyGradients(g);
+    tf.dispose([value, ...Object.values(grads), ...Object.values(g)]);
+  }
+  setDropoutContext(model, undefined);
+  return model;
+}
+
+/** All trainable weights of a model, concatenated. */
+export function flatWeights(model: LayersModel): Float32Array {
+  const parts = model.trainableWeights.map((w) => w.read().dataSync() as Float32Array);
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** max|a−b| / max|b| */
+export function relativeDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
+}
