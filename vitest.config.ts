@@ -9,5 +9,6 @@ export default defineConfig({
     // machine running test files one at a time keeps timings sane.
     fileParallelism: false,
     pool: 'forks',
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

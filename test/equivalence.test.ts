@@ -68,6 +68,13 @@ for (const [dataName, data] of Object.entries(dataSets)) {
           });
         }
 
+        if (dataName === 'synthetic') {
+          it('2 workers on the wasm backend: within the same tolerance of the cpu reference', async () => {
+            const got = await dtrainRun({ ...job, cluster: { ...job.cluster, backend: 'wasm' } }, 2, `wasm-${trainName.replace(/\W+/g, '-')}`);
+            expect(relativeDiff(got, reference)).toBeLessThanOrEqual(TOLERANCE);
+          });
+        }
+
         it('the comparison can fail: dropout and clipping change the result', async () => {
           const noDropout = flatWeights(await referenceTrain(spec, { noDropout: true }));
           expect(relativeDiff(noDropout, reference)).toBeGreaterThan(100 * TOLERANCE);

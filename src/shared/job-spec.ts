@@ -68,7 +68,7 @@ const topology = z
   })
   .strict();
 
-export const modelSchema = z.union([mlp, cnn, topology]);
+export const modelSchema = z.union([z.discriminatedUnion('zoo', [mlp, cnn]), topology]);
 
 const optimizer = z.discriminatedUnion('name', [
   z.object({ name: z.literal('sgd'), lr: z.number().positive() }).strict(),

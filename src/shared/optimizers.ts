@@ -1,8 +1,9 @@
 /**
  * Optimizers on flat buffers, in plain float32 arithmetic. Every replica runs
  * the same update on the same averaged gradient, so replicas stay identical;
- * a parameter-server shard runs the same code on its slice. The formulas are
- * tfjs-core's, so a plain tfjs loop is a valid reference.
+ * a parameter-server shard runs the same code on its slice. The formulas,
+ * and their float32 rounding at every operation, are tfjs-core's, so a plain
+ * tfjs loop is a valid reference.
  */
 import type { OptimizerSpec } from './job-spec.js';
 
@@ -10,6 +11,8 @@ export interface OptimizerState {
   name: string;
   iteration: number;
   slots: Record<string, Float32Array>;
+  /** Running scalars (Adam's β^t products), kept exactly. */
+  scalars?: Record<string, number>;
 }
 
 export interface FlatOptimizer {
@@ -51,43 +54,53 @@ export function makeOptimizer(spec: OptimizerSpec, size: number): FlatOptimizer 
     case 'sgd':
       return new (class extends Base {
         step(p: Float32Array, g: Float32Array, lr: number) {
-          for (let i = 0; i < p.length; i++) p[i] -= f(lr * g[i]);
+          const nlr = f(-lr);
+          for (let i = 0; i < p.length; i++) p[i] += f(nlr * g[i]);
           this.iteration++;
         }
       })('sgd', size, []);
     case 'momentum': {
-      const { momentum: m, nesterov } = spec;
+      const m = f(spec.momentum);
+      const nesterov = spec.nesterov;
       return new (class extends Base {
         step(p: Float32Array, g: Float32Array, lr: number) {
           const a = this.slots.accum;
+          const nlr = f(-lr);
           for (let i = 0; i < p.length; i++) {
             a[i] = f(m * a[i]) + g[i];
-            p[i] -= nesterov ? f(lr * f(g[i] + f(a[i] * m))) : f(lr * a[i]);
+            p[i] += nesterov ? f(f(g[i] + f(a[i] * m)) * nlr) : f(nlr * a[i]);
           }
           this.iteration++;
         }
       })('momentum', size, ['accum']);
     }
-    case 'adagrad':
+    case 'adagrad': {
+      const eps = f(1e-7); // tfjs-core's backend epsilon
       return new (class extends Base {
         step(p: Float32Array, g: Float32Array, lr: number) {
           const a = this.slots.accum;
+          const nlr = f(-lr);
           for (let i = 0; i < p.length; i++) {
             a[i] += f(g[i] * g[i]);
-            p[i] -= f(lr * f(g[i] / f(Math.sqrt(f(a[i] + 1e-7)))));
+            p[i] += f(f(g[i] / f(Math.sqrt(f(a[i] + eps)))) * nlr);
           }
           this.iteration++;
         }
       })('adagrad', size, ['accum'], spec.initialAccumulator);
+    }
     case 'rmsprop': {
-      const { decay, momentum, epsilon } = spec;
+      const decay = f(spec.decay);
+      const oneMinusDecay = f(1 - spec.decay);
+      const momentum = f(spec.momentum);
+      const eps = f(spec.epsilon);
       return new (class extends Base {
         step(p: Float32Array, g: Float32Array, lr: number) {
           const ms = this.slots.ms;
           const mom = this.slots.mom;
+          const flr = f(lr);
           for (let i = 0; i < p.length; i++) {
-            ms[i] = f(ms[i] * decay) + f(f(g[i] * g[i]) * (1 - decay));
-            mom[i] = f(mom[i] * momentum) + f(f(g[i] * lr) / f(Math.sqrt(f(ms[i] + epsilon))));
+            ms[i] = f(ms[i] * decay) + f(f(g[i] * g[i]) * oneMinusDecay);
+            mom[i] = f(mom[i] * momentum) + f(f(g[i] * flr) / f(Math.sqrt(f(ms[i] + eps))));
             p[i] -= mom[i];
           }
           this.iteration++;
@@ -123,10 +136,15 @@ export function makeOptimizer(spec: OptimizerSpec, size: number): FlatOptimizer 
           this.acc2 = f(this.acc2 * b2);
           this.iteration++;
         }
+        override stateDict(): OptimizerState {
+          return { ...super.stateDict(), scalars: { acc1: this.acc1, acc2: this.acc2 } };
+        }
         override loadStateDict(state: OptimizerState): void {
           super.loadStateDict(state);
-          this.acc1 = f(spec.beta1 ** (state.iteration + 1));
-          this.acc2 = f(spec.beta2 ** (state.iteration + 1));
+          const sc = state.scalars;
+          if (sc?.acc1 === undefined || sc.acc2 === undefined) throw new Error('adam state lacks its β^t products');
+          this.acc1 = sc.acc1;
+          this.acc2 = sc.acc2;
         }
       })('adam', size, ['m', 'v']);
     }

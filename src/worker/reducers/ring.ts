@@ -15,7 +15,8 @@
  * ring, which cannot happen before the right neighbour received what we sent.
  * All-gather sends carry final values that the caller may overwrite as soon
  * as allReduce returns, with nothing to order that after the I/O thread is
- * done, so they are sent from a copy.
+ * done, so they are sent from a copy. Hence once allReduce has returned no
+ * socket reads the buffer, and the caller owns it again.
  */
 import { ProtocolError } from '../../shared/errors.js';
 import { encode } from '../../shared/protocol/codec.js';

@@ -30,7 +30,6 @@ const EVAL_BATCH = 1000;
 export class SupervisedProgram implements StepProgram {
   private readonly layout: FlatLayout;
   private readonly flat: Float32Array;
-  private readonly avg: Float32Array;
   private readonly optimizer: FlatOptimizer;
   private readonly vars: tf.Variable[];
 
@@ -39,7 +38,6 @@ export class SupervisedProgram implements StepProgram {
     if (d.initial.length !== this.layout.total) throw new Error(`initial parameters: ${d.initial.length} values for a model of ${this.layout.total}`);
     if (d.grads.length !== this.layout.total) throw new Error(`gradient buffer: ${d.grads.length} values for a model of ${this.layout.total}`);
     this.flat = d.initial.slice();
-    this.avg = new Float32Array(this.layout.total);
     this.optimizer = makeOptimizer(d.spec.train.optimizer, this.layout.total);
     this.vars = d.model.trainableWeights.map((w) => w.read() as tf.Variable);
     writeParams(d.model, this.layout, this.flat);
@@ -75,11 +73,11 @@ export class SupervisedProgram implements StepProgram {
     const t1 = performance.now();
     await this.d.allReduce();
     const t2 = performance.now();
-    // Read the sum into a separate buffer: the comm thread may still be sending from `grads`.
+    // Sum of per-sample gradients over the global batch → its mean.
     const inv = 1 / cmd.globalBatch;
-    for (let i = 0; i < grads.length; i++) this.avg[i] = grads[i] * inv;
-    clipByGlobalNorm(this.avg, spec.train.clipNorm);
-    this.optimizer.step(this.flat, this.avg, cmd.lr);
+    for (let i = 0; i < grads.length; i++) grads[i] *= inv;
+    clipByGlobalNorm(grads, spec.train.clipNorm);
+    this.optimizer.step(this.flat, grads, cmd.lr);
     writeParams(model, this.layout, this.flat);
     return { lossSum, count: cmd.indices.length, correct, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
   }

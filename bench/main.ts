@@ -1,0 +1,13 @@
+/** `npm run bench -- NAME [options]`: runs one benchmark, printing ratios against a baseline measured in the same run. */
+import { benchAllreduce } from './allreduce.js';
+
+const benches: Record<string, (args: string[]) => Promise<void>> = { allreduce: benchAllreduce };
+
+const [name, ...args] = process.argv.slice(2);
+const run = benches[name ?? ''];
+if (!run) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [options]`);
+  process.exit(2);
+}
+await run(args);
+process.exit(0);

@@ -1,0 +1,65 @@
+/** `dtrain coordinator` and separately started `dtrain worker` processes, as on a cluster. */
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FASHION_MNIST, killStarted, startCli, tempDir, writeJob } from './helpers/cli.js';
+
+const tmp = tempDir();
+afterAll(() => {
+  killStarted();
+  tmp.cleanup();
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+describe.skipIf(!existsSync(FASHION_MNIST))('cluster mode', () => {
+  it('a coordinator waits for its workers, trains a CNN with them, and all exit 0', async () => {
+    const job = {
+      name: 'cluster-cnn',
+      seed: 2,
+      data: { source: 'fashion-mnist', path: FASHION_MNIST, limit: 256, testLimit: 200 },
+      model: { zoo: 'cnn', conv: [4], dense: [16], dropout: 0.2 },
+      train: { maxSteps: 4, batchSize: 32, optimizer: { name: 'momentum', lr: 0.05 } },
+      cluster: { workers: 2, backend: 'auto' },
+    };
+    const port = await freePort();
+    const out = join(tmp.dir, 'out');
+    const coord = startCli(['coordinator', writeJob(tmp.dir, 'job.json', job), '--bind', `tcp://127.0.0.1:${port}`, '--out', out]);
+    // Workers may start in any order relative to the coordinator; start them a moment later.
+    await new Promise((r) => setTimeout(r, 300));
+    const workers = [0, 1].map((i) => startCli(['worker', '--connect', `tcp://127.0.0.1:${port}`, '--log-file', join(tmp.dir, `w${i}.jsonl`)]));
+    const c = await coord.done;
+    const w = await Promise.all(workers.map((x) => x.done));
+    expect(c.stderr).toContain(`listening on tcp://127.0.0.1:${port}`);
+    expect(c.code, c.stderr).toBe(0);
+    for (const r of w) expect(r.code).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ status: 'succeeded', workers: 2, steps: 4, backend: 'cpu' });
+    expect(summary.eval.accuracy).toBeGreaterThan(0);
+    // The worker logs say why the backend was chosen.
+    expect(readFileSync(join(tmp.dir, 'w0.jsonl'), 'utf8')).toMatch(/convolutions, whose gradients wasm lacks/);
+  });
+
+  it('a worker with no coordinator to reach can be stopped, and a bad --connect is a usage error', async () => {
+    const bad = await startCli(['worker', '--connect', 'localhost:5555']).done;
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--connect must look like tcp:\/\/HOST:PORT/);
+    const port = await freePort();
+    const lonely = startCli(['worker', '--connect', `tcp://127.0.0.1:${port}`, '--log-file', join(tmp.dir, 'lonely.jsonl')]);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(lonely.child.exitCode).toBeNull(); // still waiting for a coordinator, as it should
+    lonely.child.kill('SIGTERM');
+    const r = await lonely.done;
+    expect(r.signal ?? r.code).toBeTruthy();
+  });
+});

@@ -1,0 +1,108 @@
+/** Invalid job files: each a clear error naming the key and the file, exit code 2, nothing started. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadJobFile } from '../src/shared/job-file.js';
+import { JobSpecError } from '../src/shared/errors.js';
+import { killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
+
+const tmp = tempDir();
+afterAll(() => {
+  killStarted();
+  tmp.cleanup();
+});
+
+const valid = `
+name: ok
+seed: 1
+data: { source: synthetic, kind: blobs, samples: 200, features: 2, classes: 2 }
+model: { zoo: mlp, hidden: [8] }
+train: { epochs: 1, batchSize: 20, optimizer: { name: sgd, lr: 0.1 } }
+cluster: { workers: 1, backend: cpu }
+`;
+
+interface Case {
+  name: string;
+  yaml?: string;
+  /** Replace a line of the valid file: [from, to]. */
+  edit?: [string, string];
+  args?: string[];
+  /** What the message must contain: the key, and what is wrong. */
+  expect: RegExp[];
+}
+
+const cases: Case[] = [
+  { name: 'unknown top-level key', edit: ['seed: 1', 'seed: 1\nsede: 2'], expect: [/sede: unknown key/] },
+  { name: 'unknown nested key (typo)', edit: ['batchSize: 20', 'batchsize: 20'], expect: [/train\.batchsize: unknown key/] },
+  { name: 'wrong type', edit: ['epochs: 1', 'epochs: three'], expect: [/train\.epochs: expected number, got string/] },
+  { name: 'negative learning rate', edit: ['lr: 0.1', 'lr: -0.1'], expect: [/train\.optimizer\.lr/, /greater than 0/] },
+  { name: 'batch smaller than the worker count', args: ['--workers', '3', '--set', 'train.batchSize=2'], expect: [/train\.batchSize/, /smaller than cluster\.workers \(3\)/] },
+  { name: 'missing data path', edit: ['data: { source: synthetic, kind: blobs, samples: 200, features: 2, classes: 2 }', 'data: { source: fashion-mnist, path: /nonexistent/fmnist }'], expect: [/data\.path: no such directory: \/nonexistent\/fmnist/] },
+  { name: 'unknown optimizer', edit: ['name: sgd', 'name: adamw'], expect: [/train\.optimizer\.name: must be one of "sgd", "momentum", "adagrad", "rmsprop", "adam"/] },
+  { name: 'missing data section', edit: ['data: { source: synthetic, kind: blobs, samples: 200, features: 2, classes: 2 }', ''], expect: [/data: is required/] },
+  { name: 'dropout rate of 1 or more', edit: ['hidden: [8]', 'hidden: [8], dropout: 1.5'], expect: [/model\.dropout/, /less than 1/] },
+  { name: 'not YAML', yaml: 'name: [unclosed\n  - x: {', expect: [/not valid YAML or JSON/] },
+  { name: 'a --set override with a bad value', args: ['--set', 'train.optimizer.lr=-1'], expect: [/train\.optimizer\.lr/] },
+  { name: 'a job file that does not exist', args: ['__missing__'], expect: [/cannot read the job file \(ENOENT\)/] },
+  { name: 'unknown model zoo entry', edit: ['zoo: mlp', 'zoo: rnn'], expect: [/model\.zoo: must be one of "mlp", "cnn"/] },
+  { name: 'a list instead of a mapping', yaml: '- name: x\n', expect: [/a job must be a mapping/] },
+  { name: 'batch larger than the data set', edit: ['batchSize: 20', 'batchSize: 500'], expect: [/train\.batchSize: larger than the data set \(200 samples\)/] },
+  { name: 'unknown backend', edit: ['backend: cpu', 'backend: webgpu'], expect: [/cluster\.backend: must be one of "auto", "cpu", "wasm", "tensorflow", got "webgpu"/] },
+  { name: 'cnn on vector data', edit: ['zoo: mlp, hidden: [8]', 'zoo: cnn'], expect: [/model\.zoo: the cnn needs image data/] },
+];
+
+describe('invalid job files', () => {
+  for (const c of cases) {
+    it(`${c.name}: exit 2, names the key and the file, starts nothing`, async () => {
+      let text = c.yaml ?? valid;
+      if (c.edit) {
+        expect(text).toContain(c.edit[0]);
+        text = text.replace(c.edit[0], c.edit[1]);
+      }
+      const file = writeJob(tmp.dir, `${c.name.replace(/\W+/g, '-')}.yaml`, text);
+      const out = join(tmp.dir, `out-${c.name.replace(/\W+/g, '-')}`);
+      const args = c.args?.[0] === '__missing__' ? ['run', join(tmp.dir, 'missing.yaml'), '--out', out] : ['run', file, '--out', out, ...(c.args ?? [])];
+      const r = await runCli(args);
+      expect(r.code).toBe(2);
+      const named = c.args?.[0] === '__missing__' ? 'missing.yaml' : file;
+      expect(r.stderr).toContain(named);
+      for (const re of c.expect) expect(r.stderr).toMatch(re);
+      expect(existsSync(out)).toBe(false);
+    });
+  }
+
+  it('the valid file itself loads', () => {
+    const spec = loadJobFile(writeJob(tmp.dir, 'valid.yaml', valid));
+    expect(spec.train.batchSize).toBe(20);
+    expect(spec.cluster.strategy).toBe('ring');
+  });
+
+  it('--set parses YAML values and creates missing sections', () => {
+    const spec = loadJobFile(writeJob(tmp.dir, 'valid2.yaml', valid), { set: ['train.clipNorm=1.5', 'model.hidden=[4, 4]', 'train.lrDecay={kind: step, rate: 0.5, every: 3}'], workers: 2 });
+    expect(spec.train.clipNorm).toBe(1.5);
+    expect(spec.model).toMatchObject({ hidden: [4, 4] });
+    expect(spec.train.lrDecay).toEqual({ kind: 'step', rate: 0.5, every: 3 });
+    expect(spec.cluster.workers).toBe(2);
+  });
+
+  it('reports every problem at once, as JobSpecError issues', () => {
+    const file = writeJob(tmp.dir, 'two.yaml', valid.replace('epochs: 1', 'epochs: 0').replace('seed: 1', 'seed: -1'));
+    try {
+      loadJobFile(file);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(JobSpecError);
+      expect((err as JobSpecError).issues.map((i) => i.path).sort()).toEqual(['seed', 'train.epochs']);
+    }
+  });
+
+  it('bad command-line values are usage errors, exit 2', async () => {
+    const file = writeJob(tmp.dir, 'valid3.yaml', valid);
+    const r = await runCli(['run', file, '--workers', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--workers must be a whole number/);
+    const s = await runCli(['run', file, '--strategy', 'tree']);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toMatch(/Allowed choices are ring/);
+  });
+});

@@ -1,0 +1,94 @@
+/** A worker killed mid-run fails the job quickly and visibly, and nothing is left running. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { killStarted, startCli, tempDir, writeJob } from './helpers/cli.js';
+
+const tmp = tempDir();
+afterAll(() => {
+  killStarted();
+  tmp.cleanup();
+});
+
+const longJob = {
+  name: 'long',
+  seed: 3,
+  data: { source: 'synthetic', kind: 'blobs', samples: 20000, features: 16, classes: 4 },
+  model: { zoo: 'mlp', hidden: [64, 64] },
+  train: { epochs: 1000, batchSize: 64, optimizer: { name: 'sgd', lr: 0.01 } },
+  cluster: { backend: 'cpu' },
+};
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function joinedWorkers(out: string): { rank: number; workerPid: number }[] {
+  const f = join(out, 'log.jsonl');
+  if (!existsSync(f)) return [];
+  return readFileSync(f, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"worker joined"'))
+    .map((l) => JSON.parse(l) as { rank: number; workerPid: number });
+}
+
+describe('losing a worker', () => {
+  for (const victim of [1, 0]) {
+    it(`killing worker #${victim} of 3 mid-run exits non-zero within 10 s, naming it`, async () => {
+      const out = join(tmp.dir, `out-${victim}`);
+      const { child, done } = startCli(['run', writeJob(tmp.dir, `long-${victim}.json`, longJob), '--workers', '3', '--out', out, '--no-progress']);
+      const workers = await until('three workers to join', () => {
+        const w = joinedWorkers(out);
+        return w.length === 3 ? w : undefined;
+      });
+      await until('training steps', () => {
+        const m = join(out, 'metrics.jsonl');
+        return existsSync(m) && readFileSync(m, 'utf8').split('\n').length > 3 ? true : undefined;
+      });
+      const target = workers.find((w) => w.rank === victim)!;
+      const killedAt = Date.now();
+      process.kill(target.workerPid, 'SIGKILL');
+      const r = await Promise.race([done, new Promise<null>((res) => setTimeout(() => res(null), 15_000))]);
+      if (r === null) child.kill('SIGKILL');
+      expect(r).not.toBeNull();
+      expect(Date.now() - killedAt).toBeLessThan(10_000);
+      expect(r!.code).not.toBe(0);
+      expect(r!.stderr).toMatch(new RegExp(`worker #${victim} \\(pid ${target.workerPid} on [^)]+\\) lost: process killed by SIGKILL`));
+      const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+      expect(summary.status).toBe('failed');
+      expect(summary.error).toContain(`pid ${target.workerPid}`);
+      for (const w of workers) expect(alive(w.workerPid), `worker pid ${w.workerPid} still running`).toBe(false);
+    });
+  }
+
+  it('Ctrl-C (SIGINT) stops the job and every worker process, exit 130', async () => {
+    const out = join(tmp.dir, 'out-int');
+    const { child, done } = startCli(['run', writeJob(tmp.dir, 'long-int.json', longJob), '--workers', '2', '--out', out, '--no-progress']);
+    const workers = await until('two workers to join', () => {
+      const w = joinedWorkers(out);
+      return w.length === 2 ? w : undefined;
+    });
+    await until('training steps', () => (existsSync(join(out, 'metrics.jsonl')) && readFileSync(join(out, 'metrics.jsonl'), 'utf8').length > 0 ? true : undefined));
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/interrupted by SIGINT/);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).status).toBe('cancelled');
+    for (const w of workers) expect(alive(w.workerPid), `worker pid ${w.workerPid} still running`).toBe(false);
+  });
+});
