@@ -30,6 +30,17 @@ function buildProgram(exit: (code: number) => void): Command {
     .addOption(setOption())
     .option('--json', 'JSON log lines on stdout instead of a progress bar')
     .option('--no-progress', 'no progress output')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  dtrain run configs/synthetic-blobs-mlp.yaml              # seconds, no data files
+  dtrain run configs/fashion-mnist-mlp.yaml --workers 2    # ≈ 0.89 test accuracy
+  dtrain run job.yaml --set train.optimizer.lr=0.01 --set train.epochs=3 --out runs/try
+
+Writes DIR/summary.json, DIR/model/ (tfjs LayersModel), DIR/metrics.jsonl and DIR/log.jsonl.
+Exit codes: 0 done, 1 the job failed, 2 invalid job file or flags, 130 interrupted.`,
+    )
     .action(async (job: string, flags) => exit(await runCommand(job, flags)));
   program
     .command('coordinator')

@@ -50,6 +50,37 @@ describe.skipIf(!existsSync(FASHION_MNIST))('cluster mode', () => {
     expect(readFileSync(join(tmp.dir, 'w0.jsonl'), 'utf8')).toMatch(/convolutions, whose gradients wasm lacks/);
   });
 
+  it('a frozen worker (SIGSTOP) is declared lost by heartbeat timeout, naming it', async () => {
+    const job = {
+      name: 'frozen',
+      seed: 2,
+      data: { source: 'synthetic', kind: 'blobs', samples: 20000, features: 8, classes: 3 },
+      model: { zoo: 'mlp', hidden: [32] },
+      train: { epochs: 100, batchSize: 32 },
+      cluster: { workers: 2, backend: 'cpu', heartbeatTimeoutMs: 1500 },
+    };
+    const port = await freePort();
+    const out = join(tmp.dir, 'out-frozen');
+    const coord = startCli(['coordinator', writeJob(tmp.dir, 'frozen.json', job), '--bind', `tcp://127.0.0.1:${port}`, '--out', out]);
+    const workers = [0, 1].map(() => startCli(['worker', '--connect', `tcp://127.0.0.1:${port}`, '--log-file', join(tmp.dir, 'frozen-w.jsonl')]));
+    const metrics = join(out, 'metrics.jsonl');
+    for (let i = 0; i < 300 && !(existsSync(metrics) && readFileSync(metrics, 'utf8').length > 0); i++) await new Promise((r) => setTimeout(r, 100));
+    const victim = workers[1].child.pid!;
+    process.kill(victim, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    try {
+      const c = await coord.done;
+      expect(Date.now() - stoppedAt).toBeLessThan(6000);
+      expect(c.code).toBe(1);
+      expect(c.stderr).toMatch(new RegExp(`worker #\\d \\(pid ${victim} on 127\\.0\\.0\\.1\\) lost: no heartbeat for 1500 ms`));
+      // The healthy worker is told to stop and exits by itself.
+      const healthy = await workers[0].done;
+      expect(healthy.code).not.toBeNull();
+    } finally {
+      process.kill(victim, 'SIGKILL');
+    }
+  });
+
   it('a worker with no coordinator to reach can be stopped, and a bad --connect is a usage error', async () => {
     const bad = await startCli(['worker', '--connect', 'localhost:5555']).done;
     expect(bad.code).toBe(2);

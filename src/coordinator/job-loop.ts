@@ -52,11 +52,13 @@ export interface JobResult {
 
 export async function runJob(ctx: JobContext): Promise<JobResult> {
   const { spec, control, log } = ctx;
-  const workers = await control.guard(ctx.membership.waitForAll());
-  ctx.membership.startHeartbeats();
+  // Build before the workers are waited for: this is the coordinator's one
+  // long synchronous stretch, and no heartbeat is due yet.
   await initBackend('cpu');
   const data = loadData(spec.data, spec.seed);
   const model = await buildJobModel(spec, data);
+  const workers = await control.guard(ctx.membership.waitForAll());
+  ctx.membership.startHeartbeats();
   const backend = await startWorkers(ctx, workers, model);
   const plan = planSteps(data.train.size, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);
   const schedule = new BatchSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);

@@ -2,7 +2,9 @@
  * Who is in the job: workers join with their ring endpoint and are given
  * ranks in join order. Heartbeats: the coordinator pings every second; any
  * message counts as a sign of life; a worker silent for the timeout is lost,
- * which fails the job (recovery is a later feature).
+ * which fails the job (recovery is a later feature). The worker's comm
+ * thread answers pings even while its compute thread is inside a long tfjs
+ * call, so a slow step is not a silent worker.
  */
 import { WorkerLostError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -22,7 +24,9 @@ export function label(w: Pick<WorkerInfo, 'rank' | 'host' | 'pid'>): string {
   return `#${w.rank} (pid ${w.pid} on ${w.host})`;
 }
 
-const PING_MS = 1000;
+/** Pings go out several times per timeout, so one late pong never loses a worker. */
+const PINGS_PER_TIMEOUT = 4;
+const MAX_PING_MS = 1000;
 
 export class Membership {
   readonly workers: WorkerInfo[] = [];
@@ -54,8 +58,15 @@ export class Membership {
   }
 
   startHeartbeats(): void {
+    const every = Math.min(MAX_PING_MS, this.timeoutMs / PINGS_PER_TIMEOUT);
+    let lastTick = Date.now();
+    for (const w of this.workers) w.lastSeen = Math.max(w.lastSeen, lastTick);
     this.timer = setInterval(() => {
       const now = Date.now();
+      // A late tick means this process was blocked and sent no pings: that
+      // silence is ours, not the workers'.
+      if (now - lastTick > 2 * every) for (const w of this.workers) w.lastSeen = Math.max(w.lastSeen, now - every);
+      lastTick = now;
       for (const w of this.workers) {
         if (now - w.lastSeen > this.timeoutMs) {
           this.control.fail(new WorkerLostError(label(w), `no heartbeat for ${this.timeoutMs} ms`));
@@ -63,7 +74,7 @@ export class Membership {
         }
         this.control.send(w.peer, { type: 'ping', t: now }).catch(() => undefined);
       }
-    }, PING_MS);
+    }, every);
   }
 
   stop(): void {
