@@ -9,14 +9,16 @@
  * forwarded the moment it has been received and added: sending, receiving
  * and adding overlap chunk by chunk.
  *
- * Buffer safety: zeromq.js sends large frames zero-copy, reading our memory
- * later on its I/O thread. A reduce-scatter send is safe without a copy: its
- * region is next written when its fully reduced value comes back round the
- * ring, which cannot happen before the right neighbour received what we sent.
- * All-gather sends carry final values that the caller may overwrite as soon
- * as allReduce returns, with nothing to order that after the I/O thread is
- * done, so they are sent from a copy. Hence once allReduce has returned no
- * socket reads the buffer, and the caller owns it again.
+ * Buffer safety and copies: zeromq.js sends large frames zero-copy, reading
+ * the memory later on its I/O thread, and it receives zero-copy into buffers
+ * it hands over to us. So partial sums are formed in the RECEIVED buffer
+ * (received += ours) and that buffer is forwarded as it is; all-gather
+ * forwards received buffers untouched. Those buffers are never written after
+ * they are sent. The caller's buffer is sent from only at step 0 (our own
+ * contribution); that region is next written when its reduced value comes
+ * back round the ring, which cannot happen before the neighbour received
+ * what we sent. Hence once allReduce returns no socket reads the caller's
+ * buffer, and no chunk is copied except into it.
  */
 import { ProtocolError } from '../../shared/errors.js';
 import { encode } from '../../shared/protocol/codec.js';
@@ -34,6 +36,19 @@ export interface RingOptions {
 }
 
 const mod = (a: number, n: number) => ((a % n) + n) % n;
+
+/** dst += src, element-wise; unrolled by four, about twice as fast as the plain loop in V8. */
+export function addInto(dst: Float32Array, src: Float32Array): void {
+  const n = dst.length;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    dst[i] += src[i];
+    dst[i + 1] += src[i + 1];
+    dst[i + 2] += src[i + 2];
+    dst[i + 3] += src[i + 3];
+  }
+  for (; i < n; i++) dst[i] += src[i];
+}
 
 export class RingReducer implements GradientReducer {
   private op = 0;
@@ -58,23 +73,17 @@ export class RingReducer implements GradientReducer {
     const sendSeg = (k: number) => (k < reduceSteps ? mod(r - k, n) : mod(r + 1 - (k - reduceSteps), n));
     const recvSeg = (k: number) => (k < reduceSteps ? mod(r - k - 1, n) : mod(r - (k - reduceSteps), n));
     const sends: Promise<void>[] = [];
-    const send = (k: number, c: number, a: number, b: number) => {
-      const view = buf.subarray(a, b);
-      const data = k < reduceSteps ? view : view.slice();
-      sends.push(link.send(encode({ type: 'ring', op, step: k, chunk: c }, [data])));
-    };
-    chunks(sendSeg(0)).forEach(([a, b], c) => send(0, c, a, b));
+    const send = (k: number, c: number, data: Float32Array) => sends.push(link.send(encode({ type: 'ring', op, step: k, chunk: c }, [data])));
+    chunks(sendSeg(0)).forEach(([a, b], c) => send(0, c, buf.subarray(a, b)));
     for (let k = 0; k < steps; k++) {
       const list = chunks(recvSeg(k));
       for (let c = 0; c < list.length; c++) {
         const [a, b] = list[c];
         const data = await this.receiveChunk(op, k, c, b - a);
-        if (k < reduceSteps) {
-          for (let i = 0; i < data.length; i++) buf[a + i] += data[i];
-        } else {
-          buf.set(data, a);
-        }
-        if (k + 1 < steps) send(k + 1, c, a, b);
+        if (k < reduceSteps) addInto(data, buf.subarray(a, b));
+        // The last reduce-scatter step completes this segment; all-gather delivers final values.
+        if (k >= reduceSteps - 1) buf.set(data, a);
+        if (k + 1 < steps) send(k + 1, c, data);
       }
     }
     await Promise.all(sends);
