@@ -51,7 +51,8 @@ export class Session {
   }
 }
 
-const STOP_GRACE_MS = 2000;
+/** How long `run` waits for workers to exit after `stop` before killing them. */
+export const STOP_GRACE_MS = 2000;
 
 export async function runSession(o: SessionOptions): Promise<Summary> {
   const started = performance.now();
@@ -106,4 +107,3 @@ function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, 
   };
 }
 
-export { STOP_GRACE_MS };

@@ -6,11 +6,12 @@ export function sumSoftmaxCrossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, c
   return tf.tidy(() => tf.neg(tf.sum(tf.mul(tf.oneHot(labels, classes), tf.logSoftmax(logits)))) as tf.Scalar);
 }
 
-/** Per-batch loss sum and number of correct predictions, for metrics. */
+/** Number of samples whose largest logit is the label. */
+export function countCorrect(logits: tf.Tensor, labels: tf.Tensor1D): number {
+  return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')).dataSync()[0]);
+}
+
+/** Per-batch loss sum and number of correct predictions, for evaluation. */
 export function lossAndCorrect(logits: tf.Tensor, labels: tf.Tensor1D, classes: number): { lossSum: number; correct: number } {
-  return tf.tidy(() => {
-    const lossSum = sumSoftmaxCrossEntropy(logits, labels, classes).dataSync()[0];
-    const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')).dataSync()[0];
-    return { lossSum, correct };
-  });
+  return tf.tidy(() => ({ lossSum: sumSoftmaxCrossEntropy(logits, labels, classes).dataSync()[0], correct: countCorrect(logits, labels) }));
 }

@@ -42,6 +42,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   o.log.info({ connect: o.connect, identity }, 'worker started');
 
   let program: StepProgram | undefined;
+  let rank = -1;
   try {
     for (;;) {
       const m = await inbox.next();
@@ -50,6 +51,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       if (h.type === 'start') {
         const built = await buildProgram(m.message as Message<'start'>, toComm, o.log);
         program = built.program;
+        rank = h.rank;
         send({ type: 'ready', rank: h.rank, backend: built.backend, paramCount: program.paramCount });
       } else if (h.type === 'step') {
         const r = await need(program).train({ step: h.step, epoch: h.epoch, lr: h.lr, globalBatch: h.globalBatch, indices: m.message.tensors[0] as Int32Array });
@@ -57,7 +59,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       } else if (h.type === 'eval') {
         send({ type: 'evalDone', id: h.id, ...need(program).evaluate(m.message.tensors[0] as Int32Array) });
       } else if (h.type === 'fetchParams') {
-        send({ type: 'params', rank: 0 }, [need(program).params()]);
+        send({ type: 'params', rank }, [need(program).params()]);
       } else if (h.type === 'stop') {
         o.log.info({ reason: h.reason }, 'stopping');
         return 0;

@@ -8,7 +8,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { gather, type DataSplits } from '../../shared/data/dataset.js';
 import { layoutOf, packTensors, writeParams, type FlatLayout } from '../../shared/flat.js';
 import type { JobSpec } from '../../shared/job-spec.js';
-import { lossAndCorrect, sumSoftmaxCrossEntropy } from '../../shared/loss.js';
+import { countCorrect, lossAndCorrect, sumSoftmaxCrossEntropy } from '../../shared/loss.js';
 import { setDropoutContext } from '../../shared/models/seeded-dropout.js';
 import { makeOptimizer, type FlatOptimizer } from '../../shared/optimizers.js';
 import { clipByGlobalNorm } from '../../shared/schedule.js';
@@ -64,7 +64,8 @@ export class SupervisedProgram implements StepProgram {
         return sumSoftmaxCrossEntropy(logits, y, data.train.classes);
       }, this.vars);
       packTensors(this.vars.map((v) => g[v.name]), this.layout, grads);
-      ({ lossSum, correct } = lossAndCorrect(logitsOut!, y, data.train.classes));
+      lossSum = value.dataSync()[0];
+      correct = countCorrect(logitsOut!, y);
       tf.dispose([x, y, value, logitsOut!, ...Object.values(g)]);
       setDropoutContext(model, undefined);
     } else {

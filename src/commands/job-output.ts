@@ -1,0 +1,42 @@
+/** What `run` and `coordinator` share: the output folder, its log, progress, and signals that cancel the job. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Progress } from '../coordinator/progress.js';
+import type { Session } from '../coordinator/session.js';
+import { JobCancelledError } from '../shared/errors.js';
+import type { JobSpec } from '../shared/job-spec.js';
+import { makeLogger, type Logger } from '../shared/log.js';
+
+export interface OutputFlags {
+  out?: string;
+  json?: boolean;
+  progress?: boolean;
+}
+
+export interface JobOutput {
+  outDir: string;
+  logFile: string;
+  log: Logger;
+  progress: Progress;
+}
+
+/** Creates DIR (default runs/<job name>) and starts DIR/log.jsonl afresh. */
+export function openJobOutput(spec: JobSpec, flags: OutputFlags): JobOutput {
+  const outDir = flags.out ?? join('runs', spec.name);
+  mkdirSync(outDir, { recursive: true });
+  const logFile = join(outDir, 'log.jsonl');
+  writeFileSync(logFile, '');
+  const log = makeLogger({ file: logFile, json: flags.json });
+  const progress = new Progress(flags.json || flags.progress === false ? undefined : process.stderr, spec.name);
+  return { outDir, logFile, log, progress };
+}
+
+/** SIGINT and SIGTERM cancel the running session; returns the function that removes the handlers. */
+export function cancelOnSignals(session: () => Session | undefined): () => void {
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
+    const h = () => session()?.fail(new JobCancelledError(`interrupted by ${sig}`));
+    process.on(sig, h);
+    return () => process.off(sig, h);
+  });
+  return () => handlers.forEach((off) => off());
+}
