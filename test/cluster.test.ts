@@ -41,6 +41,8 @@ describe.skipIf(!existsSync(FASHION_MNIST))('cluster mode', () => {
     const c = await coord.done;
     const w = await Promise.all(workers.map((x) => x.done));
     expect(c.stderr).toContain(`listening on tcp://127.0.0.1:${port}`);
+    expect(c.stderr).toMatch(/worker #0 \(pid \d+ on 127\.0\.0\.1\) joined \(1\/2\)/);
+    expect(c.stderr).toMatch(/worker #1 \(pid \d+ on 127\.0\.0\.1\) joined \(2\/2\)/);
     expect(c.code, c.stderr).toBe(0);
     for (const r of w) expect(r.code).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));

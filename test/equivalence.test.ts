@@ -87,3 +87,20 @@ for (const [dataName, data] of Object.entries(dataSets)) {
     }
   });
 }
+
+describe('N workers equal one process: a tfjs-layers topology from a file', () => {
+  const topology = new URL('../configs/topologies/blobs-tanh-mlp.json', import.meta.url).pathname;
+  const job = {
+    name: 'equiv-topology',
+    seed: 3,
+    data: { source: 'synthetic', kind: 'blobs', samples: 620, features: 8, classes: 4, noise: 1.0 },
+    model: { topology },
+    train: { maxSteps: 20, batchSize: 50, optimizer: { name: 'rmsprop', lr: 0.003 } },
+    cluster: { backend: 'cpu', chunkBytes: 4096 },
+  };
+  it('3 workers: weights within 1e-5 relative', async () => {
+    const reference = flatWeights(await referenceTrain(parseJobSpec(job, 'topology job')));
+    const got = await dtrainRun(job, 3, 'topology-3');
+    expect(relativeDiff(got, reference)).toBeLessThanOrEqual(TOLERANCE);
+  });
+});

@@ -1,4 +1,5 @@
 /** `dtrain coordinator job.yaml --bind tcp://HOST:PORT`: waits for cluster.workers workers, then runs the job. */
+import { label } from '../coordinator/membership.js';
 import { runSession, type Session } from '../coordinator/session.js';
 import { UsageError } from '../shared/errors.js';
 import { loadJobFile, type Overrides } from '../shared/job-file.js';
@@ -25,6 +26,7 @@ export async function coordinatorCommand(jobFile: string, flags: CoordinatorFlag
       onBound: (endpoint, s) => {
         session = s;
         progress.note(`${spec.name}: listening on ${endpoint}; waiting for ${spec.cluster.workers} worker(s) (dtrain worker --connect ${endpoint})`);
+        s.membership.onJoin = (w, joined, expected) => progress.note(`worker ${label(w)} joined (${joined}/${expected})`);
       },
     });
     printSummary(summary, outDir, flags.json);

@@ -33,6 +33,8 @@ export class Membership {
   private readonly byPeer = new Map<string, WorkerInfo>();
   private full: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Called as each worker joins (progress for a person waiting on a cluster). */
+  onJoin: (w: WorkerInfo, joined: number, expected: number) => void = () => undefined;
 
   constructor(
     private readonly control: ControlPlane,
@@ -98,6 +100,7 @@ export class Membership {
     this.workers.push(w);
     this.byPeer.set(peer, w);
     this.log.info({ rank: w.rank, host: w.host, workerPid: w.pid, ring: w.ringEndpoint }, 'worker joined');
+    this.onJoin(w, this.workers.length, this.expected);
     if (this.workers.length === this.expected) this.full?.();
     return true;
   }
