@@ -102,6 +102,7 @@ async function startWorkers(ctx: JobContext, workers: WorkerInfo[], model: Layer
   );
   const ready = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'ready')));
   const backends = [...new Set(ready.map((r) => r.header.backend))];
+  for (const reason of new Set(ready.map((r) => `${r.header.backend} (${r.header.backendReason})`))) ctx.progress.note(`backend: ${reason}`);
   for (const r of ready) {
     if (r.header.paramCount !== initial.length) throw new Error(`worker #${r.header.rank} built a model of ${r.header.paramCount} parameters, the coordinator ${initial.length}`);
   }

@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { initBackend } from '../shared/backend.js';
+import { initBackend, type BackendChoice } from '../shared/backend.js';
 import { loadData } from '../shared/data/load.js';
 import { errorMessage } from '../shared/errors.js';
 import { parseJobSpec } from '../shared/job-file.js';
@@ -52,7 +52,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         const built = await buildProgram(m.message as Message<'start'>, toComm, o.log);
         program = built.program;
         rank = h.rank;
-        send({ type: 'ready', rank: h.rank, backend: built.backend, paramCount: program.paramCount });
+        send({ type: 'ready', rank: h.rank, backend: built.backend.name, backendReason: built.backend.reason, paramCount: program.paramCount });
       } else if (h.type === 'step') {
         const r = await need(program).train({ step: h.step, epoch: h.epoch, lr: h.lr, globalBatch: h.globalBatch, indices: m.message.tensors[0] as Int32Array });
         send({ type: 'stepDone', step: h.step, ...r });
@@ -84,7 +84,7 @@ function need(p: StepProgram | undefined): StepProgram {
   return p;
 }
 
-async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<{ program: StepProgram; backend: string }> {
+async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<{ program: StepProgram; backend: BackendChoice }> {
   const h = m.header;
   const spec = parseJobSpec(h.job, `job ${String(h.job.name)}`);
   const backend = await initBackend(spec.cluster.backend, { needsConvGradients: specNeedsConvGradients(spec) });
@@ -101,7 +101,7 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   );
   const collectives = new Collectives(port1, new Int32Array(ctlSab));
   const program = new SupervisedProgram({ spec, model, data, initial, grads: new Float32Array(gradSab), allReduce: () => collectives.allReduce() });
-  return { program, backend: backend.name };
+  return { program, backend };
 }
 
 type Inboxed = Exclude<FromComm, { kind: 'log' }>;

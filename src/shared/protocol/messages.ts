@@ -13,7 +13,7 @@ const finite = z.number().finite();
 export const headerSchemas = {
   // worker → coordinator
   join: z.object({ host: z.string(), pid: int, ringEndpoint: z.string() }),
-  ready: z.object({ rank: nonneg, backend: z.string(), paramCount: nonneg }),
+  ready: z.object({ rank: nonneg, backend: z.string(), backendReason: z.string(), paramCount: nonneg }),
   stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, correct: nonneg, computeMs: finite, commMs: finite }),
   evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, correct: nonneg }),
   params: z.object({ rank: nonneg }),
