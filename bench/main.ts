@@ -1,7 +1,8 @@
 /** `npm run bench -- NAME [options]`: runs one benchmark, printing ratios against a baseline measured in the same run. */
 import { benchAllreduce } from './allreduce.js';
+import { benchCompute } from './compute.js';
 
-const benches: Record<string, (args: string[]) => Promise<void>> = { allreduce: benchAllreduce };
+const benches: Record<string, (args: string[]) => Promise<void>> = { allreduce: benchAllreduce, compute: benchCompute };
 
 const [name, ...args] = process.argv.slice(2);
 const run = benches[name ?? ''];

@@ -1,5 +1,6 @@
 /** The dtrain command line: parse, dispatch, turn errors into one clear line and an exit code. */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { backendsCommand } from './commands/backends.js';
 import { coordinatorCommand } from './commands/coordinator.js';
 import { runCommand } from './commands/run.js';
 import { workerCommand } from './commands/worker.js';
@@ -62,6 +63,11 @@ Exit codes: 0 done, 1 the job failed, 2 invalid job file or flags, 130 interrupt
     .addOption(new Option('--managed', 'started by dtrain run').hideHelp())
     .addOption(new Option('--json', 'JSON logs on stdout (the default)').hideHelp())
     .action(async (flags) => exit(await workerCommand(flags)));
+  program
+    .command('backends')
+    .description('list the tfjs backends installed here, with a short speed probe, and what backend: auto picks')
+    .option('--json', 'one JSON line')
+    .action(async (flags) => exit(await backendsCommand(flags)));
   return program;
 }
 

@@ -46,10 +46,10 @@ describe.skipIf(!existsSync(FASHION_MNIST))('cluster mode', () => {
     expect(c.code, c.stderr).toBe(0);
     for (const r of w) expect(r.code).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-    expect(summary).toMatchObject({ status: 'succeeded', workers: 2, steps: 4, backend: 'cpu' });
+    expect(summary).toMatchObject({ status: 'succeeded', workers: 2, steps: 4, backend: 'wasm' });
     expect(summary.eval.accuracy).toBeGreaterThan(0);
     // The worker logs say why the backend was chosen.
-    expect(readFileSync(join(tmp.dir, 'w0.jsonl'), 'utf8')).toMatch(/convolutions, whose gradients wasm lacks/);
+    expect(readFileSync(join(tmp.dir, 'w0.jsonl'), 'utf8')).toMatch(/wasm with dtrain kernels is the fastest installed backend/);
   });
 
   it('a frozen worker (SIGSTOP) is declared lost by heartbeat timeout, naming it', async () => {

@@ -6,7 +6,9 @@
  *   C. per step: coordinator → each worker: `step` {step, epoch, lr,
  *      globalBatch} + its shard's sample indices; workers compute, all-reduce
  *      among themselves over the ring, update, and answer `stepDone` with
- *      loss and counts. The next step starts when every worker has answered.
+ *      loss and counts. Commands run PIPELINE_DEPTH steps ahead of the
+ *      answers, so no worker waits on a round trip to the coordinator
+ *      between steps; workers execute them strictly in order.
  *   D. `eval` with a slice of the test set each → `evalDone`.
  *   E. `fetchParams` to rank 0 → `params`; the model is saved.
  *   F. `stop` to every worker.
@@ -67,16 +69,25 @@ export async function runJob(ctx: JobContext): Promise<JobResult> {
   let samples = 0;
   let window = { loss: 0, correct: 0, count: 0 };
   let last = { loss: NaN, accuracy: NaN };
-  for (let step = 0; step < plan.totalSteps; step++) {
+  const command = (step: number) => {
     const batch = schedule.batch(step);
-    const lr = lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
-    const done = await stepAll(ctx, workers, { step, epoch: schedule.epochOf(step), lr, globalBatch: batch.length }, batch);
+    const cmd = { step, epoch: schedule.epochOf(step), lr: lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps), globalBatch: batch.length };
+    return { cmd, sent: sendStep(ctx, workers, cmd, batch) };
+  };
+  const ahead = [];
+  for (let s = 0; s < Math.min(PIPELINE_DEPTH, plan.totalSteps); s++) ahead.push(command(s));
+  for (let step = 0; step < plan.totalSteps; step++) {
+    const { cmd, sent } = ahead.shift()!;
+    await sent;
+    if (step + PIPELINE_DEPTH < plan.totalSteps) ahead.push(command(step + PIPELINE_DEPTH));
+    const done = await collectStep(ctx, workers, step);
+    const { lr, globalBatch } = cmd;
     for (const d of done) {
       window.loss += d.header.lossSum;
       window.correct += d.header.correct;
       window.count += d.header.count;
     }
-    samples += batch.length;
+    samples += globalBatch;
     const rate = samples / ((performance.now() - t0) / 1000);
     ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: window.loss / window.count, samplesPerSecond: rate });
     if ((step + 1) % spec.train.logEvery === 0 || step + 1 === plan.totalSteps) {
@@ -109,15 +120,21 @@ async function startWorkers(ctx: JobContext, workers: WorkerInfo[], model: Layer
   return backends.join('+');
 }
 
-async function stepAll(ctx: JobContext, workers: WorkerInfo[], cmd: { step: number; epoch: number; lr: number; globalBatch: number }, batch: Int32Array): Promise<Message<'stepDone'>[]> {
+/** How many steps' commands are out before their answers: 2 hides the round trip behind a step. */
+const PIPELINE_DEPTH = 2;
+
+async function sendStep(ctx: JobContext, workers: WorkerInfo[], cmd: { step: number; epoch: number; lr: number; globalBatch: number }, batch: Int32Array): Promise<void> {
   await Promise.all(
     workers.map((w) => {
       const [a, b] = shardBounds(batch.length, w.rank, workers.length);
       return ctx.control.send(w.peer, { type: 'step', ...cmd }, [batch.slice(a, b)]);
     }),
   );
+}
+
+async function collectStep(ctx: JobContext, workers: WorkerInfo[], step: number): Promise<Message<'stepDone'>[]> {
   const done = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'stepDone')));
-  for (const d of done) if (d.header.step !== cmd.step) throw new Error(`stepDone for step ${d.header.step} while running step ${cmd.step}`);
+  for (const d of done) if (d.header.step !== step) throw new Error(`stepDone for step ${d.header.step} while expecting step ${step}`);
   return done;
 }
 

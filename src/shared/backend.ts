@@ -1,11 +1,14 @@
 /**
  * Compute backends. tfjs-node(-gpu) download libtensorflow when installed, so
- * they are optional and loaded dynamically; wasm and cpu always exist.
+ * they are optional and loaded dynamically; wasm and cpu always exist. The
+ * wasm backend gets dtrain's training kernels (src/shared/kernels) before it
+ * starts, which is what makes it train CNNs and run several times faster.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from './errors.js';
+import { registerWasmTrainingKernels } from './kernels/wasm.js';
 
 export type BackendRequest = 'auto' | 'cpu' | 'wasm' | 'tensorflow';
 
@@ -16,8 +19,10 @@ export interface BackendChoice {
   reason: string;
 }
 
+export const NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
 /** Loads a package by a name the compiler cannot see, so a missing optional dependency is a runtime case. */
-async function tryImport(pkg: string): Promise<boolean> {
+export async function tryImport(pkg: string): Promise<boolean> {
   try {
     await import(pkg);
     return true;
@@ -26,10 +31,11 @@ async function tryImport(pkg: string): Promise<boolean> {
   }
 }
 
-async function activate(name: string): Promise<boolean> {
+export async function activate(name: string): Promise<boolean> {
   // Production mode: no debug checks, and no console banner urging tfjs-node
   // (dtrain logs which backend it chose and why).
   tf.enableProdMode();
+  if (name === 'wasm') registerWasmTrainingKernels();
   try {
     const ok = await tf.setBackend(name);
     await tf.ready();
@@ -39,30 +45,20 @@ async function activate(name: string): Promise<boolean> {
   }
 }
 
-/**
- * Activates a backend. `needsConvGradients` rules out wasm under `auto`:
- * tfjs-backend-wasm has no Conv2DBackpropFilter kernel, so a CNN cannot train there.
- */
-export async function initBackend(request: BackendRequest, opts: { needsConvGradients?: boolean } = {}): Promise<BackendChoice> {
+/** Activates a backend: the one requested, or under `auto` the fastest installed (measured: `npm run bench -- compute`). */
+export async function initBackend(request: BackendRequest): Promise<BackendChoice> {
   if (request === 'tensorflow') {
-    if ((await tryImport('@tensorflow/tfjs-node-gpu')) || (await tryImport('@tensorflow/tfjs-node'))) {
-      if (await activate('tensorflow')) return { name: 'tensorflow', reason: 'requested' };
-    }
-    throw new BackendError('backend "tensorflow" needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu: npm install @tensorflow/tfjs-node');
+    for (const pkg of NODE_PACKAGES) if ((await tryImport(pkg)) && (await activate('tensorflow'))) return { name: 'tensorflow', reason: `requested; ${pkg}` };
+    throw new BackendError('backend "tensorflow" needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu, which are not installed: npm install @tensorflow/tfjs-node');
   }
   if (request === 'cpu' || request === 'wasm') {
     if (await activate(request)) return { name: request, reason: 'requested' };
     throw new BackendError(`backend "${request}" failed to start`);
   }
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+  for (const pkg of NODE_PACKAGES) {
     if ((await tryImport(pkg)) && (await activate('tensorflow'))) return { name: 'tensorflow', reason: `auto: ${pkg} is installed` };
   }
-  if (!opts.needsConvGradients && (await activate('wasm'))) {
-    return { name: 'wasm', reason: 'auto: tfjs-node is not installed; wasm is the fastest installed backend' };
-  }
-  if (await activate('cpu')) {
-    const why = opts.needsConvGradients ? 'the model has convolutions, whose gradients wasm lacks' : 'wasm failed to start';
-    return { name: 'cpu', reason: `auto: tfjs-node is not installed and ${why}` };
-  }
+  if (await activate('wasm')) return { name: 'wasm', reason: 'auto: tfjs-node is not installed; wasm with dtrain kernels is the fastest installed backend' };
+  if (await activate('cpu')) return { name: 'cpu', reason: 'auto: tfjs-node is not installed and wasm failed to start' };
   throw new BackendError('no tfjs backend could be started');
 }

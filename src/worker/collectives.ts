@@ -12,9 +12,12 @@ export class Collectives {
   constructor(
     private readonly port: MessagePort,
     private readonly ctl: Int32Array,
+    /** Workers in the job: with one, a collective is the identity and skips the comm thread. */
+    private readonly size: number,
   ) {}
 
   allReduceSync(): void {
+    if (this.size === 1) return;
     const seq = this.request();
     for (let done = Atomics.load(this.ctl, CTL_DONE_SEQ); done < seq; done = Atomics.load(this.ctl, CTL_DONE_SEQ)) {
       Atomics.wait(this.ctl, CTL_DONE_SEQ, done);
@@ -23,6 +26,7 @@ export class Collectives {
   }
 
   async allReduce(): Promise<void> {
+    if (this.size === 1) return;
     const seq = this.request();
     for (let done = Atomics.load(this.ctl, CTL_DONE_SEQ); done < seq; done = Atomics.load(this.ctl, CTL_DONE_SEQ)) {
       const w = Atomics.waitAsync(this.ctl, CTL_DONE_SEQ, done);

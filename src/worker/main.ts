@@ -11,7 +11,6 @@ import { loadData } from '../shared/data/load.js';
 import { errorMessage } from '../shared/errors.js';
 import { parseJobSpec } from '../shared/job-file.js';
 import type { Logger } from '../shared/log.js';
-import { specNeedsConvGradients } from '../shared/models/zoo.js';
 import { buildJobModel } from '../shared/models/build.js';
 import { encode, type TypedArray } from '../shared/protocol/codec.js';
 import type { Message } from '../shared/protocol/messages.js';
@@ -87,7 +86,7 @@ function need(p: StepProgram | undefined): StepProgram {
 async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<{ program: StepProgram; backend: BackendChoice }> {
   const h = m.header;
   const spec = parseJobSpec(h.job, `job ${String(h.job.name)}`);
-  const backend = await initBackend(spec.cluster.backend, { needsConvGradients: specNeedsConvGradients(spec) });
+  const backend = await initBackend(spec.cluster.backend);
   const data = loadData(spec.data, spec.seed);
   const model = await buildJobModel(spec, data);
   log.info({ backend: backend.name, reason: backend.reason, rank: h.rank, size: h.size }, 'job started');
@@ -99,7 +98,7 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
     { kind: 'setupRing', rank: h.rank, size: h.size, ringRight: h.ringRight, chunkBytes: h.chunkBytes, grads: gradSab, control: ctlSab, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs },
     [port2],
   );
-  const collectives = new Collectives(port1, new Int32Array(ctlSab));
+  const collectives = new Collectives(port1, new Int32Array(ctlSab), h.size);
   const program = new SupervisedProgram({ spec, model, data, initial, grads: new Float32Array(gradSab), allReduce: () => collectives.allReduce() });
   return { program, backend };
 }

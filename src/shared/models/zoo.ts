@@ -72,10 +72,3 @@ async function fromTopology(topology: string | Record<string, unknown>, shape: M
   }
   return model;
 }
-
-/** True when the model has layers whose gradients the plain wasm backend lacks. */
-export function specNeedsConvGradients(spec: { model: ModelSpec }): boolean {
-  const m = spec.model;
-  if ('zoo' in m) return m.zoo === 'cnn';
-  return /Conv/.test(JSON.stringify(m.topology));
-}

@@ -1,0 +1,62 @@
+/**
+ * `npm run bench -- compute`: training-step time and achieved GFLOP/s of the
+ * MLP 784-256-256-10 (batch 128) and the Fashion-MNIST CNN (batch 64) on the
+ * cpu backend, plain tfjs wasm and dtrain's wasm, each in a fresh process,
+ * with the ratios; then the 1-worker `dtrain run` step time against the plain
+ * loop on the same backend (orchestration overhead). FLOPs: 3 × forward.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CHILD = fileURLToPath(new URL('./compute-child.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../bin/dtrain.js', import.meta.url));
+type Result = { ms: number; gflops: number } | { error: string };
+
+function measure(variant: string, model: string, steps: number, warmup = 2): Result {
+  const out = execFileSync(process.execPath, [CHILD, variant, model, String(steps), String(warmup)], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop()!) as Result;
+}
+
+const fmt = (r: Result) => ('error' in r ? 'cannot train'.padStart(22) : `${r.ms.toFixed(1).padStart(8)} ms ${r.gflops.toFixed(2).padStart(7)} GF/s`);
+const ratio = (a: Result, b: Result) => ('error' in a || 'error' in b ? '-' : `${(b.ms / a.ms).toFixed(1)}×`);
+
+/** Steady-state ms per step of a 1-worker `dtrain run` (steps 50 → end, from metrics.jsonl). */
+function dtrainStepMs(steps: number): number {
+  const dir = mkdtempSync(join(tmpdir(), 'dtrain-bench-'));
+  try {
+    const job = {
+      name: 'bench-overhead',
+      data: { source: 'synthetic', kind: 'blobs', samples: 128 * steps, features: 784, classes: 10 },
+      model: { zoo: 'mlp', hidden: [256, 256] },
+      train: { maxSteps: steps, batchSize: 128, optimizer: { name: 'sgd', lr: 0.01 }, logEvery: 50 },
+      cluster: { workers: 1, backend: 'wasm' },
+    };
+    writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
+    execFileSync(process.execPath, [CLI, 'run', join(dir, 'job.json'), '--out', join(dir, 'out'), '--no-progress'], { stdio: 'ignore' });
+    const lines = readFileSync(join(dir, 'out', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; samplesPerSecond: number });
+    const at = (l: { step: number; samplesPerSecond: number }) => (l.step * 128) / l.samplesPerSecond;
+    const first = lines[0];
+    const last = lines[lines.length - 1];
+    return ((at(last) - at(first)) / (last.step - first.step)) * 1000;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchCompute(): Promise<void> {
+  console.log('training step (forward + backward + SGD), each backend in a fresh process; FLOPs = 3 × forward');
+  console.log('model                       cpu                       tfjs wasm                 dtrain wasm           dtrain/tfjs wasm  dtrain/cpu');
+  for (const [model, label, steps] of [['mlp', 'MLP 784-256-256-10, b128', 20], ['cnn', 'CNN fashion-mnist, b64', 10]] as const) {
+    // The cpu backend needs no warm-up to speak of, and its CNN step takes half a minute.
+    const cpu = model === 'cnn' ? measure('cpu', model, 1, 0) : measure('cpu', model, 5, 1);
+    const plain = measure('wasm-plain', model, steps);
+    const ours = measure('wasm-dtrain', model, steps);
+    console.log(`${label.padEnd(26)} ${fmt(cpu)}    ${fmt(plain)}    ${fmt(ours)}    ${ratio(ours, plain).padStart(12)}  ${ratio(ours, cpu).padStart(10)}`);
+  }
+  const plainMs = (measure('wasm-dtrain', 'mlp', 100) as { ms: number }).ms;
+  const runMs = dtrainStepMs(250);
+  console.log(`\norchestration overhead, MLP on wasm: 1-worker dtrain run ${runMs.toFixed(2)} ms/step (steady state) vs plain tfjs loop ${plainMs.toFixed(2)} ms/step: ratio ${(runMs / plainMs).toFixed(2)} (goal ≤ 1.05)`);
+}
