@@ -67,7 +67,7 @@ function relToF64(got: ArrayLike<number>, want: Float64Array): number {
 
 /** Runs a kernel directly on the wasm backend (tfjs's own gradients refuse dilation > 1). */
 function wasmKernel(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): Float32Array {
-  let out = new Float32Array(0);
+  let out: Float32Array = new Float32Array(0);
   tf.tidy(() => void (out = (tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor).dataSync() as Float32Array));
   return out;
 }
