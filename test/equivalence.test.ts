@@ -1,7 +1,8 @@
 /**
  * The design's central claim: N workers on a global batch B give the same
  * parameters as one process on batch B. Real `dtrain run` processes over
- * ZeroMQ, against a plain single-process tfjs loop (test/helpers/reference.ts).
+ * ZeroMQ, training on wasm (the default), against a plain single-process
+ * tfjs loop on the cpu backend (test/helpers/reference.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,7 +54,7 @@ for (const [dataName, data] of Object.entries(dataSets)) {
   describe.skipIf(needsFiles)(`N workers equal one process: MLP on ${dataName}`, () => {
     for (const [trainName, train] of Object.entries(trainings)) {
       describe(trainName, () => {
-        const job = { name: 'equiv', seed: 11, data, model: mlp, train, cluster: { backend: 'cpu', chunkBytes: 4096 } };
+        const job = { name: 'equiv', seed: 11, data, model: mlp, train, cluster: { backend: 'wasm', chunkBytes: 4096 } };
         const spec: JobSpec = parseJobSpec(job, 'equivalence job');
         let reference: Float32Array;
         beforeAll(async () => {
@@ -69,8 +70,8 @@ for (const [dataName, data] of Object.entries(dataSets)) {
         }
 
         if (dataName === 'synthetic') {
-          it('2 workers on the wasm backend: within the same tolerance of the cpu reference', async () => {
-            const got = await dtrainRun({ ...job, cluster: { ...job.cluster, backend: 'wasm' } }, 2, `wasm-${trainName.replace(/\W+/g, '-')}`);
+          it('2 workers on the cpu backend: within the same tolerance', async () => {
+            const got = await dtrainRun({ ...job, cluster: { ...job.cluster, backend: 'cpu' } }, 2, `cpu-${trainName.replace(/\W+/g, '-')}`);
             expect(relativeDiff(got, reference)).toBeLessThanOrEqual(TOLERANCE);
           });
         }
@@ -96,7 +97,7 @@ describe('N workers equal one process: a tfjs-layers topology from a file', () =
     data: { source: 'synthetic', kind: 'blobs', samples: 620, features: 8, classes: 4, noise: 1.0 },
     model: { topology },
     train: { maxSteps: 20, batchSize: 50, optimizer: { name: 'rmsprop', lr: 0.003 } },
-    cluster: { backend: 'cpu', chunkBytes: 4096 },
+    cluster: { backend: 'wasm', chunkBytes: 4096 },
   };
   it('3 workers: weights within 1e-5 relative', async () => {
     const reference = flatWeights(await referenceTrain(parseJobSpec(job, 'topology job')));

@@ -99,7 +99,7 @@ describe('losing a worker', () => {
       data: { source: 'synthetic', kind: 'blobs', samples: 512, features: 784, classes: 10 },
       model: { zoo: 'mlp', hidden: [1024, 1024] },
       train: { maxSteps: 3, batchSize: 256, logEvery: 1 },
-      cluster: { backend: 'cpu', heartbeatTimeoutMs: 500 },
+      cluster: { backend: 'cpu', heartbeatTimeoutMs: 500 }, // cpu on purpose: steps must be slow
     };
     const out = join(tmp.dir, 'out-slow');
     const r = await startCli(['run', writeJob(tmp.dir, 'slow.json', slow), '--workers', '2', '--out', out, '--no-progress']).done;
