@@ -55,16 +55,6 @@ const convCases: { b: number; h: number; w: number; cin: number; k: [number, num
   { b: 1, h: 9, w: 9, cin: 2, k: [4, 4], cout: 2, s: 2, d: 1, pad: 'valid' },
 ];
 
-function relToF64(got: ArrayLike<number>, want: Float64Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num = Math.max(num, Math.abs(got[i] - want[i]));
-    den = Math.max(den, Math.abs(want[i]));
-  }
-  return num / den;
-}
-
 /** Runs a kernel directly on the wasm backend (tfjs's own gradients refuse dilation > 1). */
 function wasmKernel(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): Float32Array {
   let out: Float32Array = new Float32Array(0);
@@ -84,7 +74,7 @@ describe('Conv2D gradients on wasm', () => {
       const got = wasmKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, g.x as [number, number, number, number]), dy: tf.tensor(dyv, inf.outShape) }, {
         strides: c.s, pad: c.pad, dataFormat: 'NHWC', dilations: c.d, filterShape: [...c.k, c.cin, c.cout],
       });
-      expect(relToF64(got, filterGrad(g, xv, dyv))).toBeLessThanOrEqual(TOL);
+      expect(relativeDiff(got, filterGrad(g, xv, dyv))).toBeLessThanOrEqual(TOL);
     });
     it(`${name}: Conv2DBackpropInput equals float64`, async () => {
       await tf.setBackend('wasm');
@@ -94,7 +84,7 @@ describe('Conv2D gradients on wasm', () => {
       const got = wasmKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, inf.outShape), filter: tf.tensor4d(wv, [...c.k, c.cin, c.cout]) }, {
         strides: c.s, pad: c.pad, dataFormat: 'NHWC', dilations: c.d, inputShape: g.x,
       });
-      expect(relToF64(got, inputGrad(g, wv, dyv))).toBeLessThanOrEqual(TOL);
+      expect(relativeDiff(got, inputGrad(g, wv, dyv))).toBeLessThanOrEqual(TOL);
     });
     if (c.d === 1) {
       it(`${name}: tf.grads of conv2d equal the cpu backend's`, async () => {
@@ -132,8 +122,8 @@ describe('depthwise convolution gradients on wasm equal float64', () => {
       const attrs = { strides: c.s, pad: c.pad, dilations: c.d, dataFormat: 'NHWC' };
       const dw = wasmKernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor(xv, g.x), dy: tf.tensor(dyv, inf.outShape) }, { ...attrs, filterShape: [c.k, c.k, c.cin, c.m] });
       const dx = wasmKernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor(dyv, inf.outShape), filter: tf.tensor(wv, [c.k, c.k, c.cin, c.m]) }, { ...attrs, inputShape: g.x });
-      expect(relToF64(dw, filterGrad(g, xv, dyv))).toBeLessThanOrEqual(TOL);
-      expect(relToF64(dx, inputGrad(g, wv, dyv))).toBeLessThanOrEqual(TOL);
+      expect(relativeDiff(dw, filterGrad(g, xv, dyv))).toBeLessThanOrEqual(TOL);
+      expect(relativeDiff(dx, inputGrad(g, wv, dyv))).toBeLessThanOrEqual(TOL);
     });
     if (c.d === 1) {
       it(`x[${g.x}] ×${c.m} stride ${c.s} ${c.pad}: tf.grads of depthwiseConv2d equal the cpu backend's`, async () => {

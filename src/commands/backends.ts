@@ -1,6 +1,6 @@
 /** `dtrain backends`: which tfjs backends are installed here, how fast each multiplies matrices, and what `auto` picks. */
 import * as tf from '@tensorflow/tfjs-core';
-import { activate, initBackend, NODE_PACKAGES, tryImport } from '../shared/backend.js';
+import { activate, initBackend, installedNodeBackend } from '../shared/backend.js';
 
 const N = 256;
 const PROBE_MS = 300;
@@ -27,10 +27,7 @@ function probe(): number {
 }
 
 export async function backendsCommand(flags: { json?: boolean }): Promise<number> {
-  const node = await (async () => {
-    for (const pkg of NODE_PACKAGES) if (await tryImport(pkg)) return pkg;
-    return undefined;
-  })();
+  const node = await installedNodeBackend();
   const rows: { backend: string; available: boolean; gflops?: number; note: string }[] = [];
   for (const name of ['tensorflow', 'wasm', 'cpu']) {
     if (name === 'tensorflow' && !node) {

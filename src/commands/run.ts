@@ -2,6 +2,8 @@
 import { reapWorkers, spawnWorkers, type LocalWorker } from '../coordinator/local-workers.js';
 import { label } from '../coordinator/membership.js';
 import { runSession, STOP_GRACE_MS, type Session } from '../coordinator/session.js';
+import { BackendError } from '../shared/errors.js';
+import { installedNodeBackend, TENSORFLOW_MISSING } from '../shared/backend.js';
 import { loadJobFile, type Overrides } from '../shared/job-file.js';
 import { cancelOnSignals, openJobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
@@ -10,6 +12,8 @@ export interface RunFlags extends Overrides, OutputFlags {}
 
 export async function runCommand(jobFile: string, flags: RunFlags): Promise<number> {
   const spec = loadJobFile(jobFile, flags);
+  // The workers run here: a backend that is not installed is known before anything starts.
+  if (spec.cluster.backend === 'tensorflow' && !(await installedNodeBackend())) throw new BackendError(TENSORFLOW_MISSING);
   const { outDir, logFile, log, progress } = openJobOutput(spec, flags);
   let workers: LocalWorker[] = [];
   let session: Session | undefined;

@@ -45,11 +45,19 @@ export async function activate(name: string): Promise<boolean> {
   }
 }
 
+/** The tfjs-node package installed here, if any. */
+export async function installedNodeBackend(): Promise<string | undefined> {
+  for (const pkg of NODE_PACKAGES) if (await tryImport(pkg)) return pkg;
+  return undefined;
+}
+
+export const TENSORFLOW_MISSING = 'backend "tensorflow" needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu, which are not installed: npm install @tensorflow/tfjs-node';
+
 /** Activates a backend: the one requested, or under `auto` the fastest installed (measured: `npm run bench -- compute`). */
 export async function initBackend(request: BackendRequest): Promise<BackendChoice> {
   if (request === 'tensorflow') {
     for (const pkg of NODE_PACKAGES) if ((await tryImport(pkg)) && (await activate('tensorflow'))) return { name: 'tensorflow', reason: `requested; ${pkg}` };
-    throw new BackendError('backend "tensorflow" needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu, which are not installed: npm install @tensorflow/tfjs-node');
+    throw new BackendError(TENSORFLOW_MISSING);
   }
   if (request === 'cpu' || request === 'wasm') {
     if (await activate(request)) return { name: request, reason: 'requested' };

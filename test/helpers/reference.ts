@@ -81,7 +81,7 @@ export function flatWeights(model: LayersModel): Float32Array {
 }
 
 /** max|a−b| / max|b| */
-export function relativeDiff(a: Float32Array, b: Float32Array): number {
+export function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
   let num = 0;
   let den = 0;

@@ -114,17 +114,22 @@ function depthwiseInfo(xShape: number[], a: ConvAttrs) {
   return backend_util.computeConv2DInfo(xShape as [number, number, number, number], a.filterShape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true, 'channelsLast');
 }
 
-/** Calls fn(b, oh, ow, kh, kw, ih, iw) for every tap of a depthwise convolution that lands inside the input. */
-function forEachTap(info: backend_util.Conv2DInfo, fn: (b: number, oh: number, ow: number, kh: number, kw: number, ih: number, iw: number) => void): void {
+/**
+ * Calls fn(xo, dyo, wo) for every tap of a depthwise convolution that lands
+ * inside the input: the offsets of input pixel, output pixel and filter tap,
+ * each at channel 0 (x has Cin channels; dy and the flattened filter Cout).
+ */
+function forEachTap(info: backend_util.Conv2DInfo, fn: (xo: number, dyo: number, wo: number) => void): void {
+  const { inHeight: H, inWidth: W, inChannels: cin, outHeight: OH, outWidth: OW, outChannels: cout, filterWidth: KW } = info;
   for (let b = 0; b < info.batchSize; b++)
-    for (let oh = 0; oh < info.outHeight; oh++)
+    for (let oh = 0; oh < OH; oh++)
       for (let kh = 0; kh < info.filterHeight; kh++) {
         const ih = oh * info.strideHeight + kh * info.dilationHeight - info.padInfo.top;
-        if (ih < 0 || ih >= info.inHeight) continue;
-        for (let ow = 0; ow < info.outWidth; ow++)
-          for (let kw = 0; kw < info.filterWidth; kw++) {
+        if (ih < 0 || ih >= H) continue;
+        for (let ow = 0; ow < OW; ow++)
+          for (let kw = 0; kw < KW; kw++) {
             const iw = ow * info.strideWidth + kw * info.dilationWidth - info.padInfo.left;
-            if (iw >= 0 && iw < info.inWidth) fn(b, oh, ow, kh, kw, ih, iw);
+            if (iw >= 0 && iw < W) fn(((b * H + ih) * W + iw) * cin, ((b * OH + oh) * OW + ow) * cout, (kh * KW + kw) * cout);
           }
       }
 }
@@ -133,18 +138,12 @@ export const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) 
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const info = depthwiseInfo(x.shape, attrs as unknown as ConvAttrs);
   const h = heap(backend);
-  const xv = h.typedArrayFromHeap(x);
-  const dyv = h.typedArrayFromHeap(dy);
+  const [xv, dyv] = [h.typedArrayFromHeap(x), h.typedArrayFromHeap(dy)];
   const out = h.makeOutput(info.filterShape, 'float32');
-  const dw = h.typedArrayFromHeap(out);
-  dw.fill(0);
-  const { inChannels: cin, outChannels: cout, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, filterWidth: KW } = info;
-  const m = cout / cin;
-  forEachTap(info, (b, oh, ow, kh, kw, ih, iw) => {
-    const xo = ((b * H + ih) * W + iw) * cin;
-    const dyo = ((b * OH + oh) * OW + ow) * cout;
-    const wo = (kh * KW + kw) * cout;
-    for (let c = 0; c < cout; c++) dw[wo + c] += xv[xo + Math.floor(c / m)] * dyv[dyo + c];
+  const dw = h.typedArrayFromHeap(out).fill(0);
+  const m = info.outChannels / info.inChannels;
+  forEachTap(info, (xo, dyo, wo) => {
+    for (let c = 0; c < info.outChannels; c++) dw[wo + c] += xv[xo + Math.floor(c / m)] * dyv[dyo + c];
   });
   return out;
 };
@@ -154,18 +153,12 @@ export const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) =
   const a = attrs as unknown as ConvAttrs;
   const info = depthwiseInfo(a.inputShape as number[], { ...a, filterShape: filter.shape as ConvAttrs['filterShape'] });
   const h = heap(backend);
-  const dyv = h.typedArrayFromHeap(dy);
-  const wv = h.typedArrayFromHeap(filter);
+  const [dyv, wv] = [h.typedArrayFromHeap(dy), h.typedArrayFromHeap(filter)];
   const out = h.makeOutput(info.inShape, 'float32');
-  const dx = h.typedArrayFromHeap(out);
-  dx.fill(0);
-  const { inChannels: cin, outChannels: cout, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, filterWidth: KW } = info;
-  const m = cout / cin;
-  forEachTap(info, (b, oh, ow, kh, kw, ih, iw) => {
-    const xo = ((b * H + ih) * W + iw) * cin;
-    const dyo = ((b * OH + oh) * OW + ow) * cout;
-    const wo = (kh * KW + kw) * cout;
-    for (let c = 0; c < cout; c++) dx[xo + Math.floor(c / m)] += dyv[dyo + c] * wv[wo + c];
+  const dx = h.typedArrayFromHeap(out).fill(0);
+  const m = info.outChannels / info.inChannels;
+  forEachTap(info, (xo, dyo, wo) => {
+    for (let c = 0; c < info.outChannels; c++) dx[xo + Math.floor(c / m)] += dyv[dyo + c] * wv[wo + c];
   });
   return out;
 };
