@@ -20,6 +20,13 @@ function measure(variant: string, model: string, steps: number, warmup = 2): Res
   return JSON.parse(out.trim().split('\n').pop()!) as Result;
 }
 
+/** The median of `n` runs by time (this machine is shared: single samples vary by ±25%). */
+function median<T>(n: number, run: () => T, key: (t: T) => number): T {
+  const all = Array.from({ length: n }, run).sort((a, b) => key(a) - key(b));
+  return all[Math.floor(n / 2)];
+}
+const msOf = (r: Result) => ('error' in r ? Infinity : r.ms);
+
 const fmt = (r: Result) => ('error' in r ? 'cannot train'.padStart(22) : `${r.ms.toFixed(1).padStart(8)} ms ${r.gflops.toFixed(2).padStart(7)} GF/s`);
 const ratio = (a: Result, b: Result) => ('error' in a || 'error' in b ? '-' : `${(b.ms / a.ms).toFixed(1)}×`);
 
@@ -49,14 +56,21 @@ function dtrainStepMs(steps: number): number {
 export async function benchCompute(): Promise<void> {
   console.log('training step (forward + backward + SGD), each backend in a fresh process; FLOPs = 3 × forward');
   console.log('model                       cpu                       tfjs wasm                 dtrain wasm           dtrain/tfjs wasm  dtrain/cpu');
-  for (const [model, label, steps] of [['mlp', 'MLP 784-256-256-10, b128', 20], ['cnn', 'CNN fashion-mnist, b64', 10]] as const) {
+  for (const [model, label, steps] of [['mlp', 'MLP 784-256-256-10, b128', 60], ['cnn', 'CNN fashion-mnist, b64', 10]] as const) {
     // The cpu backend needs no warm-up to speak of, and its CNN step takes half a minute.
     const cpu = model === 'cnn' ? measure('cpu', model, 1, 0) : measure('cpu', model, 5, 1);
-    const plain = measure('wasm-plain', model, steps);
-    const ours = measure('wasm-dtrain', model, steps);
+    const plain = median(3, () => measure('wasm-plain', model, steps), msOf);
+    const ours = median(3, () => measure('wasm-dtrain', model, steps), msOf);
     console.log(`${label.padEnd(26)} ${fmt(cpu)}    ${fmt(plain)}    ${fmt(ours)}    ${ratio(ours, plain).padStart(12)}  ${ratio(ours, cpu).padStart(10)}`);
   }
-  const plainMs = (measure('wasm-dtrain', 'mlp', 100) as { ms: number }).ms;
-  const runMs = dtrainStepMs(250);
+  // Interleaved, so that both see the same machine; medians of three.
+  const plains: number[] = [];
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    plains.push(msOf(measure('wasm-dtrain', 'mlp', 200)));
+    runs.push(dtrainStepMs(300));
+  }
+  const middle = (v: number[]) => [...v].sort((a, b) => a - b)[1];
+  const [plainMs, runMs] = [middle(plains), middle(runs)];
   console.log(`\norchestration overhead, MLP on wasm: 1-worker dtrain run ${runMs.toFixed(2)} ms/step (steady state) vs plain tfjs loop ${plainMs.toFixed(2)} ms/step: ratio ${(runMs / plainMs).toFixed(2)} (goal ≤ 1.05)`);
 }

@@ -16,8 +16,12 @@ export interface OptimizerState {
 }
 
 export interface FlatOptimizer {
-  /** In place: params ← update(params, grads) at learning rate lr. */
-  step(params: Float32Array, grads: Float32Array, lr: number): void;
+  /**
+   * In place: params ← update(params, gradScale · grads) at learning rate lr.
+   * The scale (1/global batch, times any clipping factor) is applied in the
+   * same pass, rounded to float32 as a scaled gradient would be.
+   */
+  step(params: Float32Array, grads: Float32Array, lr: number, gradScale?: number): void;
   stateDict(): OptimizerState;
   loadStateDict(state: OptimizerState): void;
 }
@@ -53,9 +57,9 @@ export function makeOptimizer(spec: OptimizerSpec, size: number): FlatOptimizer 
   switch (spec.name) {
     case 'sgd':
       return new (class extends Base {
-        step(p: Float32Array, g: Float32Array, lr: number) {
+        step(p: Float32Array, g: Float32Array, lr: number, gradScale = 1) {
           const nlr = f(-lr);
-          for (let i = 0; i < p.length; i++) p[i] += f(nlr * g[i]);
+          for (let i = 0; i < p.length; i++) p[i] += f(nlr * f(g[i] * gradScale));
           this.iteration++;
         }
       })('sgd', size, []);
@@ -63,12 +67,13 @@ export function makeOptimizer(spec: OptimizerSpec, size: number): FlatOptimizer 
       const m = f(spec.momentum);
       const nesterov = spec.nesterov;
       return new (class extends Base {
-        step(p: Float32Array, g: Float32Array, lr: number) {
+        step(p: Float32Array, g: Float32Array, lr: number, gradScale = 1) {
           const a = this.slots.accum;
           const nlr = f(-lr);
           for (let i = 0; i < p.length; i++) {
-            a[i] = f(m * a[i]) + g[i];
-            p[i] += nesterov ? f(f(g[i] + f(a[i] * m)) * nlr) : f(nlr * a[i]);
+            const gi = f(g[i] * gradScale);
+            a[i] = f(m * a[i]) + gi;
+            p[i] += nesterov ? f(f(gi + f(a[i] * m)) * nlr) : f(nlr * a[i]);
           }
           this.iteration++;
         }
@@ -77,12 +82,13 @@ export function makeOptimizer(spec: OptimizerSpec, size: number): FlatOptimizer 
     case 'adagrad': {
       const eps = f(1e-7); // tfjs-core's backend epsilon
       return new (class extends Base {
-        step(p: Float32Array, g: Float32Array, lr: number) {
+        step(p: Float32Array, g: Float32Array, lr: number, gradScale = 1) {
           const a = this.slots.accum;
           const nlr = f(-lr);
           for (let i = 0; i < p.length; i++) {
-            a[i] += f(g[i] * g[i]);
-            p[i] += f(f(g[i] / f(Math.sqrt(f(a[i] + eps)))) * nlr);
+            const gi = f(g[i] * gradScale);
+            a[i] += f(gi * gi);
+            p[i] += f(f(gi / f(Math.sqrt(f(a[i] + eps)))) * nlr);
           }
           this.iteration++;
         }
@@ -94,13 +100,14 @@ export function makeOptimizer(spec: OptimizerSpec, size: number): FlatOptimizer 
       const momentum = f(spec.momentum);
       const eps = f(spec.epsilon);
       return new (class extends Base {
-        step(p: Float32Array, g: Float32Array, lr: number) {
+        step(p: Float32Array, g: Float32Array, lr: number, gradScale = 1) {
           const ms = this.slots.ms;
           const mom = this.slots.mom;
           const flr = f(lr);
           for (let i = 0; i < p.length; i++) {
-            ms[i] = f(ms[i] * decay) + f(f(g[i] * g[i]) * oneMinusDecay);
-            mom[i] = f(mom[i] * momentum) + f(f(g[i] * flr) / f(Math.sqrt(f(ms[i] + eps))));
+            const gi = f(g[i] * gradScale);
+            ms[i] = f(ms[i] * decay) + f(f(gi * gi) * oneMinusDecay);
+            mom[i] = f(mom[i] * momentum) + f(f(gi * flr) / f(Math.sqrt(f(ms[i] + eps))));
             p[i] -= mom[i];
           }
           this.iteration++;
@@ -119,15 +126,16 @@ export function makeOptimizer(spec: OptimizerSpec, size: number): FlatOptimizer 
       return new (class extends Base {
         acc1 = b1;
         acc2 = b2;
-        step(p: Float32Array, g: Float32Array, lr: number) {
+        step(p: Float32Array, g: Float32Array, lr: number, gradScale = 1) {
           const m = this.slots.m;
           const v = this.slots.v;
           const c1 = f(1 - this.acc1);
           const c2 = f(1 - this.acc2);
           const nlr = f(-lr);
           for (let i = 0; i < p.length; i++) {
-            m[i] = f(b1 * m[i]) + f(ob1 * g[i]);
-            v[i] = f(b2 * v[i]) + f(ob2 * f(g[i] * g[i]));
+            const gi = f(g[i] * gradScale);
+            m[i] = f(b1 * m[i]) + f(ob1 * gi);
+            v[i] = f(b2 * v[i]) + f(ob2 * f(gi * gi));
             const mh = f(m[i] / c1);
             const vh = f(v[i] / c2);
             p[i] += f(f(mh / f(f(Math.sqrt(vh)) + eps)) * nlr);

@@ -19,17 +19,17 @@ export function lrAt(base: number, decay: LrDecaySpec, step: number, totalSteps:
   }
 }
 
-/**
- * Scales `grads` in place so that its L2 norm is at most `maxNorm`
- * (g · maxNorm / max(norm, maxNorm)); returns the norm before clipping.
- */
-export function clipByGlobalNorm(grads: Float32Array, maxNorm: number | undefined): number {
+/** L2 norm, accumulated in float64. */
+export function l2norm(v: Float32Array): number {
   let sq = 0;
-  for (let i = 0; i < grads.length; i++) sq += grads[i] * grads[i];
-  const norm = Math.sqrt(sq);
-  if (maxNorm !== undefined && norm > maxNorm) {
-    const s = maxNorm / norm;
-    for (let i = 0; i < grads.length; i++) grads[i] *= s;
-  }
-  return norm;
+  for (let i = 0; i < v.length; i++) sq += v[i] * v[i];
+  return Math.sqrt(sq);
+}
+
+/**
+ * The factor that clips a gradient of L2 norm `norm` to at most `maxNorm`
+ * (maxNorm / max(norm, maxNorm)); 1 when there is no limit.
+ */
+export function clipFactor(norm: number, maxNorm: number | undefined): number {
+  return maxNorm !== undefined && norm > maxNorm ? maxNorm / norm : 1;
 }

@@ -11,7 +11,7 @@ import type { JobSpec } from '../../shared/job-spec.js';
 import { countCorrect, lossAndCorrect, sumSoftmaxCrossEntropy } from '../../shared/loss.js';
 import { setDropoutContext } from '../../shared/models/seeded-dropout.js';
 import { makeOptimizer, type FlatOptimizer } from '../../shared/optimizers.js';
-import { clipByGlobalNorm } from '../../shared/schedule.js';
+import { clipFactor, l2norm } from '../../shared/schedule.js';
 import type { EvalResult, StepCommand, StepProgram, StepResult } from './step-program.js';
 
 export interface SupervisedDeps {
@@ -74,11 +74,11 @@ export class SupervisedProgram implements StepProgram {
     const t1 = performance.now();
     await this.d.allReduce();
     const t2 = performance.now();
-    // Sum of per-sample gradients over the global batch → its mean.
+    // Sum of per-sample gradients over the global batch → its mean, clipped
+    // by global norm; both scalings happen inside the optimizer's one pass.
     const inv = 1 / cmd.globalBatch;
-    for (let i = 0; i < grads.length; i++) grads[i] *= inv;
-    clipByGlobalNorm(grads, spec.train.clipNorm);
-    this.optimizer.step(this.flat, grads, cmd.lr);
+    const clip = spec.train.clipNorm === undefined ? 1 : clipFactor(inv * l2norm(grads), spec.train.clipNorm);
+    this.optimizer.step(this.flat, grads, cmd.lr, inv * clip);
     writeParams(model, this.layout, this.flat);
     return { lossSum, count: cmd.indices.length, correct, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
   }
