@@ -1,7 +1,7 @@
 /**
  * Who is in the job: workers join with their ring endpoint and are given
- * ranks in join order. Heartbeats: the coordinator pings every second; any
- * message counts as a sign of life; a worker silent for the timeout is lost,
+ * ranks in join order. Heartbeats: the coordinator pings several times per
+ * timeout (at most every second); any message counts as a sign of life; a worker silent for the timeout is lost,
  * which fails the job (recovery is a later feature). The worker's comm
  * thread answers pings even while its compute thread is inside a long tfjs
  * call, so a slow step is not a silent worker.

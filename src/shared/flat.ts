@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { wasmHeapOf } from './kernels/wasm-heap.js';
 
 export interface FlatEntry {
   name: string;
@@ -59,7 +60,6 @@ export function packTensors(tensors: tf.Tensor[], layout: FlatLayout, out: Float
  * is valid only until the next tfjs call, so it is copied at once.
  */
 function heapView(): ((t: tf.Tensor) => Float32Array) | undefined {
-  const backend = tf.engine().backend as { typedArrayFromHeap?: (t: tf.TensorInfo) => Float32Array };
-  if (tf.getBackend() !== 'wasm' || typeof backend.typedArrayFromHeap !== 'function') return undefined;
-  return (t) => backend.typedArrayFromHeap!({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+  const h = tf.getBackend() === 'wasm' ? wasmHeapOf(tf.engine().backend) : undefined;
+  return h && ((t) => h.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }) as Float32Array);
 }

@@ -81,33 +81,31 @@ function interleaveZeros(dy: TensorInfo, sh: number, sw: number, backend: unknow
   return out;
 }
 
-export function conv2DBackpropInputFast(): KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-    const a = attrs as unknown as ConvAttrs;
-    requireNHWC(a.dataFormat, 'Conv2DBackpropInput');
-    const info = backend_util.computeConv2DInfo(a.inputShape!, filter.shape as ConvAttrs['filterShape'], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
-    const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, inHeight: H, inWidth: W } = info;
-    const spread = sh === 1 && sw === 1 ? dy : interleaveZeros(dy, sh, sw, backend);
-    const kh = (info.filterHeight - 1) * dh + 1; // extent of the dilated filter
-    const kw = (info.filterWidth - 1) * dw + 1;
-    const top = kh - 1 - info.padInfo.top;
-    const left = kw - 1 - info.padInfo.left;
-    // Pad so that the stride-1 VALID correlation has exactly H × W outputs; cut any excess.
-    const bottom = Math.max(0, H + kh - 1 - top - spread.shape[1]);
-    const right = Math.max(0, W + kw - 1 - left - spread.shape[2]);
-    const padded = callKernel('PadV2', 'wasm', backend, { x: spread }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 });
-    const flipped = callKernel('Reverse', 'wasm', backend, { x: filter }, { dims: [0, 1] });
-    const wt = callKernel('Transpose', 'wasm', backend, { x: flipped }, { perm: [0, 1, 3, 2] });
-    const conv = callKernel('Conv2D', 'wasm', backend, { x: padded, filter: wt }, { strides: 1, dilations: [dh, dw], pad: 'valid', dataFormat: 'NHWC' });
-    const exact = conv.shape[1] === H && conv.shape[2] === W;
-    const dx = exact ? conv : callKernel('Slice', 'wasm', backend, { x: conv }, { begin: [0, 0, 0, 0], size: [conv.shape[0], H, W, conv.shape[3]] });
-    if (spread !== dy) dispose(backend, spread);
-    dispose(backend, padded, flipped, wt);
-    if (!exact) dispose(backend, conv);
-    return dx;
-  };
-}
+export const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const a = attrs as unknown as ConvAttrs;
+  requireNHWC(a.dataFormat, 'Conv2DBackpropInput');
+  const info = backend_util.computeConv2DInfo(a.inputShape!, filter.shape as ConvAttrs['filterShape'], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, inHeight: H, inWidth: W } = info;
+  const spread = sh === 1 && sw === 1 ? dy : interleaveZeros(dy, sh, sw, backend);
+  const kh = (info.filterHeight - 1) * dh + 1; // extent of the dilated filter
+  const kw = (info.filterWidth - 1) * dw + 1;
+  const top = kh - 1 - info.padInfo.top;
+  const left = kw - 1 - info.padInfo.left;
+  // Pad so that the stride-1 VALID correlation has exactly H × W outputs; cut any excess.
+  const bottom = Math.max(0, H + kh - 1 - top - spread.shape[1]);
+  const right = Math.max(0, W + kw - 1 - left - spread.shape[2]);
+  const padded = callKernel('PadV2', 'wasm', backend, { x: spread }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 });
+  const flipped = callKernel('Reverse', 'wasm', backend, { x: filter }, { dims: [0, 1] });
+  const wt = callKernel('Transpose', 'wasm', backend, { x: flipped }, { perm: [0, 1, 3, 2] });
+  const conv = callKernel('Conv2D', 'wasm', backend, { x: padded, filter: wt }, { strides: 1, dilations: [dh, dw], pad: 'valid', dataFormat: 'NHWC' });
+  const exact = conv.shape[1] === H && conv.shape[2] === W;
+  const dx = exact ? conv : callKernel('Slice', 'wasm', backend, { x: conv }, { begin: [0, 0, 0, 0], size: [conv.shape[0], H, W, conv.shape[3]] });
+  if (spread !== dy) dispose(backend, spread);
+  dispose(backend, padded, flipped, wt);
+  if (!exact) dispose(backend, conv);
+  return dx;
+};
 
 function depthwiseInfo(xShape: number[], a: ConvAttrs) {
   requireNHWC(a.dataFormat, 'depthwise convolution gradients');

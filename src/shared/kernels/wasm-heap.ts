@@ -7,8 +7,14 @@ export interface WasmHeap {
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-export function heap(backend: unknown): WasmHeap {
+/** The backend's heap access if it is the wasm backend, else undefined. */
+export function wasmHeapOf(backend: unknown): WasmHeap | undefined {
   const b = backend as Partial<WasmHeap>;
-  if (typeof b.makeOutput !== 'function' || typeof b.typedArrayFromHeap !== 'function') throw new Error('not the wasm backend');
-  return b as WasmHeap;
+  return typeof b.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function' ? (b as WasmHeap) : undefined;
+}
+
+export function heap(backend: unknown): WasmHeap {
+  const h = wasmHeapOf(backend);
+  if (!h) throw new Error('not the wasm backend');
+  return h;
 }
