@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { backendsCommand } from './commands/backends.js';
 import { coordinatorCommand } from './commands/coordinator.js';
+import { psCommand } from './commands/ps.js';
 import { runCommand } from './commands/run.js';
 import { workerCommand } from './commands/worker.js';
 import { DtrainError, errorMessage } from './shared/errors.js';
@@ -11,21 +12,31 @@ const positiveInt = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
   return n;
 };
+const nonnegInt = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+  return n;
+};
 const collect = (v: string, prev: string[]) => [...prev, v];
+const psOptions = (c: Command) =>
+  c
+    .option('--ps-shards <k>', 'strategy ps: number of parameter-server shards (overrides cluster.ps.shards)', positiveInt('--ps-shards'))
+    .option('--staleness <s>', 'strategy ps: bounded-staleness mode, no worker more than s steps ahead (overrides cluster.ps.staleness)', nonnegInt('--staleness'));
 const setOption = () => new Option('--set <key=value>', 'override a job-file key, e.g. train.optimizer.lr=0.01 (repeatable)').argParser(collect).default([]);
 
 function buildProgram(exit: (code: number) => void): Command {
   const program = new Command('dtrain')
-    .description('Distributed data-parallel training for TensorFlow.js: a coordinator shards minibatches to worker processes that all-reduce gradients over a ring.')
+    .description('Distributed data-parallel training for TensorFlow.js: a coordinator shards minibatches to worker processes that all-reduce gradients over a ring or through parameter-server shards.')
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  program
+  const run = program
     .command('run')
-    .description('train a job on this machine: an embedded coordinator and N worker processes')
+    .description('train a job on this machine: an embedded coordinator, N worker processes and, for strategy ps, K shard processes')
     .argument('<job>', 'job file (YAML or JSON)')
     .option('-w, --workers <n>', 'number of worker processes (overrides cluster.workers)', positiveInt('--workers'))
-    .addOption(new Option('--strategy <name>', 'gradient strategy (overrides cluster.strategy)').choices(['ring']))
+    .addOption(new Option('--strategy <name>', 'gradient strategy (overrides cluster.strategy)').choices(['ring', 'ps']));
+  psOptions(run)
     .addOption(new Option('--backend <name>', 'tfjs backend (overrides cluster.backend)').choices(['auto', 'cpu', 'wasm', 'tensorflow']))
     .option('-o, --out <dir>', 'output folder (default runs/<job name>)')
     .addOption(setOption())
@@ -37,19 +48,22 @@ function buildProgram(exit: (code: number) => void): Command {
 Examples:
   dtrain run configs/synthetic-blobs-mlp.yaml              # seconds, no data files
   dtrain run configs/fashion-mnist-mlp.yaml --workers 2    # 0.89 test accuracy in about a minute
+  dtrain run configs/fashion-mnist-mlp.yaml --workers 3 --strategy ps --ps-shards 2 --staleness 2
   dtrain run job.yaml --set train.optimizer.lr=0.01 --set train.epochs=3 --out runs/try
 
 Writes DIR/summary.json, DIR/model/ (tfjs LayersModel), DIR/metrics.jsonl and DIR/log.jsonl.
 Exit codes: 0 done, 1 the job failed, 2 invalid job file or flags, 130 interrupted.`,
     )
     .action(async (job: string, flags) => exit(await runCommand(job, flags)));
-  program
+  const coordinator = program
     .command('coordinator')
-    .description('run a job across workers on several machines; starts when cluster.workers workers have joined')
+    .description('run a job across workers on several machines; starts when cluster.workers workers (and, for strategy ps, the shards) have joined')
     .argument('<job>', 'job file (YAML or JSON)')
     .requiredOption('--bind <endpoint>', 'control endpoint to listen on, e.g. tcp://0.0.0.0:5555')
     .option('-o, --out <dir>', 'output folder (default runs/<job name>)')
     .option('-w, --workers <n>', 'overrides cluster.workers', positiveInt('--workers'))
+    .addOption(new Option('--strategy <name>', 'overrides cluster.strategy').choices(['ring', 'ps']));
+  psOptions(coordinator)
     .addOption(setOption())
     .option('--json', 'JSON log lines on stdout')
     .action(async (job: string, flags) => exit(await coordinatorCommand(job, flags)));
@@ -63,6 +77,23 @@ Exit codes: 0 done, 1 the job failed, 2 invalid job file or flags, 130 interrupt
     .addOption(new Option('--managed', 'started by dtrain run').hideHelp())
     .addOption(new Option('--json', 'JSON logs on stdout (the default)').hideHelp())
     .action(async (flags) => exit(await workerCommand(flags)));
+  program
+    .command('ps')
+    .description('serve as a parameter-server shard for a coordinator whose job uses strategy ps (start cluster.ps.shards of them)')
+    .requiredOption('--connect <endpoint>', 'the coordinator, e.g. tcp://10.0.0.1:5555')
+    .option('--bind <endpoint>', 'where workers reach this shard (default tcp://0.0.0.0:*, any free port)')
+    .option('--advertise <host>', 'address workers use to reach this shard (default: this host name)')
+    .option('--log-file <file>', 'write JSON logs here instead of stdout')
+    .addOption(new Option('--managed', 'started by dtrain run').hideHelp())
+    .addOption(new Option('--json', 'JSON logs on stdout (the default)').hideHelp())
+    .addHelpText(
+      'after',
+      `
+The coordinator gives the shard its slice of the parameters, its optimizer and
+its mode when the job starts; the shard serves the workers until the job ends.
+Example: dtrain ps --connect tcp://10.0.0.1:5555 --bind tcp://0.0.0.0:5600`,
+    )
+    .action(async (flags) => exit(await psCommand(flags)));
   program
     .command('backends')
     .description('list the tfjs backends installed here, with a short speed probe, and what backend: auto picks')

@@ -5,15 +5,13 @@
  * tfjs loop on the cpu backend (test/helpers/reference.ts).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJobSpec } from '../src/shared/job-file.js';
 import type { JobSpec } from '../src/shared/job-spec.js';
-import { fileLoadHandler } from '../src/shared/models/save.js';
-import { FASHION_MNIST, killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
+import { FASHION_MNIST, killStarted, tempDir } from './helpers/cli.js';
+import { dtrainRun as run } from './helpers/dtrain-run.js';
 import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';
 
 const TOLERANCE = 1e-5;
@@ -36,18 +34,7 @@ const trainings = {
   'adam + clipNorm + dropout': { maxSteps: 24, epochs: 3, batchSize: 50, optimizer: { name: 'adam', lr: 0.003 }, clipNorm: 0.3 },
 } as const;
 
-async function savedWeights(out: string): Promise<Float32Array> {
-  return flatWeights(await tfl.loadLayersModel(fileLoadHandler(join(out, 'model'))));
-}
-
-async function dtrainRun(job: Record<string, unknown>, workers: number, tag: string): Promise<Float32Array> {
-  const file = writeJob(tmp.dir, `${tag}.json`, job);
-  const out = join(tmp.dir, tag);
-  const r = await runCli(['run', file, '--workers', String(workers), '--out', out, '--no-progress']);
-  expect(r.stderr, r.stderr).not.toMatch(/dtrain: /);
-  expect(r.code).toBe(0);
-  return savedWeights(out);
-}
+const dtrainRun = (job: Record<string, unknown>, workers: number, tag: string) => run(tmp.dir, job, ['--workers', String(workers)], tag);
 
 for (const [dataName, data] of Object.entries(dataSets)) {
   const needsFiles = data.source === 'fashion-mnist' && !existsSync(FASHION_MNIST);

@@ -6,6 +6,8 @@ import { loadData } from '../src/shared/data/load.js';
 import { layoutOf, readParams } from '../src/shared/flat.js';
 import { parseJobSpec } from '../src/shared/job-file.js';
 import { buildJobModel } from '../src/shared/models/build.js';
+import { LocalUpdate } from '../src/worker/reducers/local-update.js';
+import type { UpdateArgs } from '../src/worker/reducers/reducer.js';
 import { SupervisedProgram } from '../src/worker/steps/supervised.js';
 
 beforeAll(async () => {
@@ -23,12 +25,19 @@ const spec = parseJobSpec(
   'unit job',
 );
 
-async function program(allReduce: (g: Float32Array) => void = () => undefined) {
+/** A one-worker job: the update is the local optimizer step, after `observe` has seen the gradient going in. */
+async function program(observe: (g: Float32Array) => void = () => undefined) {
   const data = loadData(spec.data, spec.seed);
   const model = await buildJobModel(spec, data);
   const initial = readParams(model, layoutOf(model));
   const grads = new Float32Array(initial.length);
-  const p = new SupervisedProgram({ spec, model, data, initial, grads, allReduce: async () => allReduce(grads) });
+  const local = new LocalUpdate({ optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm });
+  const params = initial.slice();
+  const update = async (u: UpdateArgs) => {
+    observe(grads);
+    local.apply(params, grads, u);
+  };
+  const p = new SupervisedProgram({ spec, model, data, params, grads, update });
   return { p, grads, initial };
 }
 
@@ -44,7 +53,7 @@ describe('supervised step program', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('an empty shard contributes zero gradient and still takes part in the collective', async () => {
+  it('an empty shard contributes zero gradient and still takes part in the update', async () => {
     let called = 0;
     const { p, grads, initial } = await program((g) => {
       called++;

@@ -33,15 +33,15 @@ channelConformance('zeromq dealer → router', async () => {
   return { a, b, close: () => { a.close(); hub.close(); } };
 });
 
-reducerConformance('ring over memory', async (n, chunkBytes) => {
+reducerConformance('ring over memory', async (n, { chunkBytes, rule }) => {
   const links = memoryRing(n);
-  const reducers = links.map((link, rank) => new RingReducer({ rank, size: n, link, chunkBytes }));
+  const reducers = links.map((link, rank) => new RingReducer({ rank, size: n, link, chunkBytes, rule }));
   return { reducers, close: () => reducers.forEach((r) => r.close()) };
 });
 
-reducerConformance('ring over zeromq', async (n, chunkBytes) => {
+reducerConformance('ring over zeromq', async (n, { chunkBytes, rule }) => {
   const pulls = await Promise.all(Array.from({ length: n }, () => bindPull('tcp://127.0.0.1:*')));
-  const reducers = pulls.map(({ pull }, rank) => new RingReducer({ rank, size: n, link: ringLink(pull, pulls[(rank + 1) % n].endpoint), chunkBytes }));
+  const reducers = pulls.map(({ pull }, rank) => new RingReducer({ rank, size: n, link: ringLink(pull, pulls[(rank + 1) % n].endpoint), chunkBytes, rule }));
   return { reducers, close: () => reducers.forEach((r) => r.close()) };
 });
 

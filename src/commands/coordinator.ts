@@ -1,8 +1,9 @@
-/** `dtrain coordinator job.yaml --bind tcp://HOST:PORT`: waits for cluster.workers workers, then runs the job. */
+/** `dtrain coordinator job.yaml --bind tcp://HOST:PORT`: waits for cluster.workers workers (and the ps shards of strategy ps), then runs the job. */
 import { label } from '../coordinator/membership.js';
 import { runSession, type Session } from '../coordinator/session.js';
 import { UsageError } from '../shared/errors.js';
 import { loadJobFile, type Overrides } from '../shared/job-file.js';
+import { psSettings } from '../shared/job-spec.js';
 import { cancelOnSignals, openJobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
 
@@ -25,8 +26,10 @@ export async function coordinatorCommand(jobFile: string, flags: CoordinatorFlag
       progress,
       onBound: (endpoint, s) => {
         session = s;
+        const shards = psSettings(spec.cluster)?.shards ?? 0;
         progress.note(`${spec.name}: listening on ${endpoint}; waiting for ${spec.cluster.workers} worker(s) (dtrain worker --connect ${endpoint})`);
-        s.membership.onJoin = (w, joined, expected) => progress.note(`worker ${label(w)} joined (${joined}/${expected})`);
+        if (shards > 0) progress.note(`and for ${shards} ps shard(s) (dtrain ps --connect ${endpoint})`);
+        s.membership.onJoin = (w, joined, expected) => progress.note(`${label(w)} joined (${joined}/${expected})`);
       },
     });
     printSummary(summary, outDir, flags.json);

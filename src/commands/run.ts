@@ -5,6 +5,7 @@ import { runSession, STOP_GRACE_MS, type Session } from '../coordinator/session.
 import { BackendError } from '../shared/errors.js';
 import { installedNodeBackend, TENSORFLOW_MISSING } from '../shared/backend.js';
 import { loadJobFile, type Overrides } from '../shared/job-file.js';
+import { psSettings } from '../shared/job-spec.js';
 import { cancelOnSignals, openJobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
 
@@ -18,7 +19,9 @@ export async function runCommand(jobFile: string, flags: RunFlags): Promise<numb
   let workers: LocalWorker[] = [];
   let session: Session | undefined;
   const removeHandlers = cancelOnSignals(() => session);
-  progress.note(`${spec.name}: ${spec.cluster.workers} worker(s), strategy ${spec.cluster.strategy}, backend ${spec.cluster.backend}, output in ${outDir}`);
+  const ps = psSettings(spec.cluster);
+  const strategy = ps ? `ps (${ps.shards} shard(s), ${ps.staleness === undefined ? 'synchronous' : `staleness ${ps.staleness}`})` : spec.cluster.strategy;
+  progress.note(`${spec.name}: ${spec.cluster.workers} worker(s), strategy ${strategy}, backend ${spec.cluster.backend}, output in ${outDir}`);
   try {
     const summary = await runSession({
       spec,
@@ -28,16 +31,19 @@ export async function runCommand(jobFile: string, flags: RunFlags): Promise<numb
       progress,
       onBound: (endpoint, s) => {
         session = s;
-        workers = spawnWorkers({
-          count: spec.cluster.workers,
-          connect: endpoint,
-          logFile,
-          onLost: (err) => s.fail(err),
-          describe: (pid, index) => {
-            const w = s.membership.byPid(pid);
-            return w ? label(w) : `(spawned ${index}, pid ${pid}, before joining)`;
-          },
-        });
+        const start = (role: 'worker' | 'ps', count: number) =>
+          spawnWorkers({
+            role,
+            count,
+            connect: endpoint,
+            logFile,
+            onLost: (err) => s.fail(err),
+            describe: (pid, index) => {
+              const w = s.membership.byPid(pid);
+              return w ? label(w) : `${role === 'ps' ? 'ps shard' : 'worker'} (spawned ${index}, pid ${pid}, before joining)`;
+            },
+          });
+        workers = [...start('ps', ps?.shards ?? 0), ...start('worker', spec.cluster.workers)];
       },
     });
     printSummary(summary, outDir, flags.json);

@@ -1,8 +1,8 @@
 /**
- * Worker processes started by `dtrain run` on this machine. Their JSON log
- * lines go into the run's log file; the last lines of stderr are kept for the
- * failure message. A worker that exits before the job ends fails the job,
- * named by rank and pid.
+ * Worker and ps shard processes started by `dtrain run` on this machine.
+ * Their JSON log lines go into the run's log file; the last lines of stderr
+ * are kept for the failure message. A process that exits before the job ends
+ * fails the job, named by role, rank and pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
@@ -20,18 +20,19 @@ export interface LocalWorker {
 }
 
 export interface SpawnOptions {
+  role: 'worker' | 'ps';
   count: number;
   connect: string;
   logFile: string;
   /** Called when a worker exits while the job still needs it. */
   onLost: (err: WorkerLostError) => void;
-  /** Names a worker by pid once it has joined (its rank), else by spawn index. */
+  /** Names a process by pid once it has joined (its rank), else by spawn index. */
   describe: (pid: number, index: number) => string;
 }
 
 export function spawnWorkers(o: SpawnOptions): LocalWorker[] {
   return Array.from({ length: o.count }, (_, index) => {
-    const child = spawn(process.execPath, [CLI, 'worker', '--connect', o.connect, '--managed', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, o.role, '--connect', o.connect, '--managed', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const w: LocalWorker = { index, child, stderr: [] };
     createInterface({ input: child.stdout! }).on('line', (line) => appendFileSync(o.logFile, `${line}\n`));
     createInterface({ input: child.stderr! }).on('line', (line) => {

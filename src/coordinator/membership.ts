@@ -1,6 +1,6 @@
 /**
- * Who is in the job: workers join with their ring endpoint and are given
- * ranks in join order. Heartbeats: the coordinator pings several times per
+ * Who is in the job: workers join with their ring endpoint and ps shards
+ * with their server endpoint; each role is numbered in join order. Heartbeats: the coordinator pings several times per
  * timeout (at most every second); any message counts as a sign of life; a worker silent for the timeout is lost,
  * which fails the job (recovery is a later feature). The worker's comm
  * thread answers pings even while its compute thread is inside a long tfjs
@@ -11,17 +11,28 @@ import type { Logger } from '../shared/log.js';
 import type { Message } from '../shared/protocol/messages.js';
 import type { ControlPlane } from './control.js';
 
-export interface WorkerInfo {
+export type Role = 'worker' | 'ps';
+
+export interface MemberInfo {
   peer: string;
+  role: Role;
+  /** A worker's rank, or a shard's index: join order within the role. */
   rank: number;
   host: string;
   pid: number;
-  ringEndpoint: string;
+  /** A worker's ring socket, or a shard's server socket. */
+  endpoint: string;
   lastSeen: number;
 }
+export type WorkerInfo = MemberInfo;
 
-export function label(w: Pick<WorkerInfo, 'rank' | 'host' | 'pid'>): string {
-  return `#${w.rank} (pid ${w.pid} on ${w.host})`;
+export function label(m: Pick<MemberInfo, 'role' | 'rank' | 'host' | 'pid'>): string {
+  return `${m.role === 'ps' ? 'ps shard' : 'worker'} #${m.rank} (pid ${m.pid} on ${m.host})`;
+}
+
+export interface Expected {
+  workers: number;
+  shards: number;
 }
 
 /** Pings go out several times per timeout, so one late pong never loses a worker. */
@@ -29,16 +40,17 @@ const PINGS_PER_TIMEOUT = 4;
 const MAX_PING_MS = 1000;
 
 export class Membership {
-  readonly workers: WorkerInfo[] = [];
-  private readonly byPeer = new Map<string, WorkerInfo>();
+  readonly workers: MemberInfo[] = [];
+  readonly shards: MemberInfo[] = [];
+  private readonly byPeer = new Map<string, MemberInfo>();
   private full: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Called as each worker joins (progress for a person waiting on a cluster). */
-  onJoin: (w: WorkerInfo, joined: number, expected: number) => void = () => undefined;
+  /** Called as each member joins (progress for a person waiting on a cluster). */
+  onJoin: (m: MemberInfo, joined: number, expected: number) => void = () => undefined;
 
   constructor(
     private readonly control: ControlPlane,
-    private readonly expected: number,
+    private readonly expected: Expected,
     private readonly timeoutMs: number,
     private readonly log: Logger,
   ) {
@@ -49,27 +61,38 @@ export class Membership {
     control.onMessage = (peer, m) => this.observe(peer, m);
   }
 
-  /** Resolves once `expected` workers have joined. */
-  waitForAll(): Promise<WorkerInfo[]> {
-    if (this.workers.length >= this.expected) return Promise.resolve(this.workers);
-    return new Promise((resolve) => (this.full = () => resolve(this.workers)));
+  /** Every member, workers first. */
+  get members(): MemberInfo[] {
+    return [...this.workers, ...this.shards];
   }
 
-  byPid(pid: number): WorkerInfo | undefined {
-    return this.workers.find((w) => w.pid === pid);
+  /** Resolves once every expected worker and shard has joined. */
+  waitForAll(): Promise<{ workers: MemberInfo[]; shards: MemberInfo[] }> {
+    const all = { workers: this.workers, shards: this.shards };
+    if (this.complete()) return Promise.resolve(all);
+    return new Promise((resolve) => (this.full = () => resolve(all)));
+  }
+
+  byPid(pid: number): MemberInfo | undefined {
+    return this.members.find((w) => w.pid === pid);
+  }
+
+  private complete(): boolean {
+    return this.workers.length >= this.expected.workers && this.shards.length >= this.expected.shards;
   }
 
   startHeartbeats(): void {
     const every = Math.min(MAX_PING_MS, this.timeoutMs / PINGS_PER_TIMEOUT);
     let lastTick = Date.now();
-    for (const w of this.workers) w.lastSeen = Math.max(w.lastSeen, lastTick);
+    const members = this.members;
+    for (const w of members) w.lastSeen = Math.max(w.lastSeen, lastTick);
     this.timer = setInterval(() => {
       const now = Date.now();
       // A late tick means this process was blocked and sent no pings: that
       // silence is ours, not the workers'.
-      if (now - lastTick > 2 * every) for (const w of this.workers) w.lastSeen = Math.max(w.lastSeen, now - every);
+      if (now - lastTick > 2 * every) for (const w of members) w.lastSeen = Math.max(w.lastSeen, now - every);
       lastTick = now;
-      for (const w of this.workers) {
+      for (const w of members) {
         if (now - w.lastSeen > this.timeoutMs) {
           this.control.fail(new WorkerLostError(label(w), `no heartbeat for ${this.timeoutMs} ms`));
           return;
@@ -91,17 +114,21 @@ export class Membership {
     if (h.type === 'pong') return true;
     if (h.type !== 'join') return false;
     if (known) return true; // a repeated join from the same socket
-    if (this.workers.length >= this.expected) {
-      this.log.warn({ peer, host: h.host, workerPid: h.pid }, 'turned away a worker: the job has all the workers it needs');
-      this.control.send(peer, { type: 'stop', reason: 'the job already has all its workers' }).catch(() => undefined);
+    const list = h.role === 'ps' ? this.shards : this.workers;
+    const want = h.role === 'ps' ? this.expected.shards : this.expected.workers;
+    const what = h.role === 'ps' ? 'ps shard' : 'worker';
+    if (list.length >= want) {
+      const why = want === 0 ? `the job does not use ${what}s` : `the job has all the ${what}s it needs`;
+      this.log.warn({ peer, host: h.host, memberPid: h.pid }, `turned away a ${what}: ${why}`);
+      this.control.send(peer, { type: 'stop', reason: why }).catch(() => undefined);
       return true;
     }
-    const w: WorkerInfo = { peer, rank: this.workers.length, host: h.host, pid: h.pid, ringEndpoint: h.ringEndpoint, lastSeen: Date.now() };
-    this.workers.push(w);
+    const w: MemberInfo = { peer, role: h.role, rank: list.length, host: h.host, pid: h.pid, endpoint: h.endpoint, lastSeen: Date.now() };
+    list.push(w);
     this.byPeer.set(peer, w);
-    this.log.info({ rank: w.rank, host: w.host, workerPid: w.pid, ring: w.ringEndpoint }, 'worker joined');
-    this.onJoin(w, this.workers.length, this.expected);
-    if (this.workers.length === this.expected) this.full?.();
+    this.log.info({ role: w.role, rank: w.rank, host: w.host, memberPid: w.pid, endpoint: w.endpoint }, `${what} joined`);
+    this.onJoin(w, list.length, want);
+    if (this.complete()) this.full?.();
     return true;
   }
 }

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DtrainError, errorMessage, JobCancelledError } from '../shared/errors.js';
-import type { JobSpec } from '../shared/job-spec.js';
+import { psSettings, type JobSpec } from '../shared/job-spec.js';
 import type { Logger } from '../shared/log.js';
 import { bindRouter } from '../shared/transport/zmq.js';
 import { ControlPlane } from './control.js';
@@ -58,7 +58,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   const started = performance.now();
   mkdirSync(o.outDir, { recursive: true });
   const control = new ControlPlane(await bindRouter(o.bind), o.log);
-  const membership = new Membership(control, o.spec.cluster.workers, o.spec.cluster.heartbeatTimeoutMs, o.log);
+  const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log);
   const loop = control.run();
   const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'))]);
   o.log.info({ endpoint: control.endpoint, job: o.spec.name, workers: o.spec.cluster.workers }, 'coordinator listening');
@@ -74,7 +74,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
     membership.stop();
     metrics.close();
     const reason = error ? `job ended: ${errorMessage(error)}` : 'job finished';
-    await Promise.all(membership.workers.map((w) => control.send(w.peer, { type: 'stop', reason }).catch(() => undefined)));
+    await Promise.all(membership.members.map((w) => control.send(w.peer, { type: 'stop', reason }).catch(() => undefined)));
     // Give the stop messages a moment to leave before the socket closes.
     await new Promise((r) => setTimeout(r, error ? 100 : 300));
     control.close();

@@ -35,26 +35,26 @@ export class DataError extends DtrainError {
   override readonly code = 'DATA';
 }
 
-/** A worker died, was killed or stopped answering heartbeats. */
+/** A worker or ps shard died, was killed or stopped answering heartbeats. `member` names it ("worker #1 (pid …)"). */
 export class WorkerLostError extends DtrainError {
   override readonly code = 'WORKER_LOST';
   constructor(
-    readonly worker: string,
+    readonly member: string,
     reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`worker ${worker} lost: ${reason}`, options);
+    super(`${member} lost: ${reason}`, options);
   }
 }
 
-/** A worker reported a failure of its own (compute error, bad data). */
+/** A worker or ps shard reported a failure of its own (compute error, bad data). */
 export class WorkerFailedError extends DtrainError {
   override readonly code = 'WORKER_FAILED';
   constructor(
-    readonly worker: string,
+    readonly member: string,
     reason: string,
   ) {
-    super(`worker ${worker} failed: ${reason}`);
+    super(`${member} failed: ${reason}`);
   }
 }
 

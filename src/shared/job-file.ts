@@ -15,6 +15,8 @@ export interface Overrides {
   workers?: number;
   strategy?: string;
   backend?: string;
+  psShards?: number;
+  staleness?: number;
 }
 
 /** Reads, overrides and validates a job file. Throws JobSpecError naming the key and the file. */
@@ -65,6 +67,8 @@ function applyOverrides(obj: Record<string, unknown>, o: Overrides, file: string
   cluster('workers', o.workers);
   cluster('strategy', o.strategy);
   cluster('backend', o.backend);
+  if (o.psShards !== undefined) setPath(obj, ['cluster', 'ps', 'shards'], o.psShards, file);
+  if (o.staleness !== undefined) setPath(obj, ['cluster', 'ps', 'staleness'], o.staleness, file);
 }
 
 function setPath(obj: Record<string, unknown>, keys: string[], value: unknown, file: string): void {

@@ -70,7 +70,7 @@ const topology = z
 
 export const modelSchema = z.union([z.discriminatedUnion('zoo', [mlp, cnn]), topology]);
 
-const optimizer = z.discriminatedUnion('name', [
+export const optimizerSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('sgd'), lr: z.number().positive() }).strict(),
   z
     .object({
@@ -126,7 +126,7 @@ export const trainSchema = z
     maxSteps: positiveInt.optional(),
     /** The GLOBAL batch: the sum of all workers' shards. */
     batchSize: positiveInt.default(128),
-    optimizer: optimizer.default({ name: 'sgd', lr: 0.01 }),
+    optimizer: optimizerSchema.default({ name: 'sgd', lr: 0.01 }),
     lrDecay: lrDecay.default({ kind: 'none' }),
     /** Clip the averaged gradient to this global L2 norm (after the all-reduce). */
     clipNorm: z.number().positive().optional(),
@@ -135,10 +135,27 @@ export const trainSchema = z
   })
   .strict();
 
+const psSchema = z
+  .object({
+    /** Server processes; each owns a contiguous, equal-sized slice of the flat parameters and its optimizer state. */
+    shards: positiveInt.max(64).default(1),
+    /**
+     * Absent: synchronous (every step sums all workers' gradients, as the
+     * ring does). A number s: bounded staleness, each worker's gradient is
+     * applied as it arrives and no worker runs more than s steps ahead of
+     * the slowest.
+     */
+    staleness: z.number().int().nonnegative().max(1000).optional(),
+  })
+  .strict();
+
 export const clusterSchema = z
   .object({
     workers: positiveInt.default(1),
-    strategy: z.enum(['ring']).default('ring'),
+    /** ring: all-reduce among the workers; ps: parameter-server shards own the parameters and run the optimizer. */
+    strategy: z.enum(['ring', 'ps']).default('ring'),
+    /** Strategy ps only. */
+    ps: psSchema.optional(),
     backend: z.enum(['auto', 'cpu', 'wasm', 'tensorflow']).default('auto'),
     /** Largest ring chunk in bytes (≤ 16 MiB). */
     chunkBytes: z
@@ -197,6 +214,13 @@ export const jobSpecSchema = z
         message: `larger than data.limit (${spec.data.limit})`,
       });
     }
+    if (spec.cluster.ps !== undefined && spec.cluster.strategy !== 'ps') {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['cluster', 'ps'],
+        message: `applies only to strategy ps (cluster.strategy is ${spec.cluster.strategy})`,
+      });
+    }
     if ('zoo' in spec.model && spec.model.zoo === 'cnn' && spec.data.source !== 'fashion-mnist') {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
@@ -212,3 +236,10 @@ export type ModelSpec = JobSpec['model'];
 export type TrainSpec = JobSpec['train'];
 export type OptimizerSpec = TrainSpec['optimizer'];
 export type LrDecaySpec = TrainSpec['lrDecay'];
+export type ClusterSpec = JobSpec['cluster'];
+
+/** The parameter-server settings of a job, defaults filled in; undefined for strategy ring. */
+export function psSettings(cluster: ClusterSpec): { shards: number; staleness?: number } | undefined {
+  if (cluster.strategy !== 'ps') return undefined;
+  return { shards: cluster.ps?.shards ?? 1, staleness: cluster.ps?.staleness };
+}

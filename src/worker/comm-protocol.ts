@@ -1,6 +1,7 @@
 /** Messages between a worker's compute thread and its comm thread (postMessage, same process). */
 import type { MessagePort } from 'node:worker_threads';
-import type { Message } from '../shared/protocol/messages.js';
+import type { CollectiveSetup, Message } from '../shared/protocol/messages.js';
+import type { UpdateArgs, UpdateRule } from './reducers/reducer.js';
 
 export interface CommConfig {
   /** Coordinator endpoint, tcp://host:port. */
@@ -12,11 +13,22 @@ export interface CommConfig {
   identity: string;
 }
 
+/** What the comm thread needs to run a job's collectives. */
+export interface CollectivesSetup {
+  rank: number;
+  size: number;
+  collective: CollectiveSetup;
+  rule: UpdateRule;
+  /** Flat gradient and parameter buffers, shared with the compute thread. */
+  grads: SharedArrayBuffer;
+  params: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  port: MessagePort;
+  heartbeatTimeoutMs: number;
+}
+
 /** compute → comm */
-export type ToComm =
-  | { kind: 'send'; frames: Uint8Array[] }
-  | { kind: 'setupRing'; rank: number; size: number; ringRight: string; chunkBytes: number; grads: SharedArrayBuffer; control: SharedArrayBuffer; port: MessagePort; heartbeatTimeoutMs: number }
-  | { kind: 'shutdown' };
+export type ToComm = { kind: 'send'; frames: Uint8Array[] } | ({ kind: 'setup' } & CollectivesSetup) | { kind: 'shutdown' };
 
 /** comm → compute */
 export type FromComm =
@@ -25,10 +37,8 @@ export type FromComm =
   | { kind: 'fatal'; message: string };
 
 /** Collective requests on the dedicated port; replies come back on it, read synchronously. */
-export interface CollectiveRequest {
-  op: 'allReduce';
-  seq: number;
-}
+export type CollectiveOp = { op: 'allReduce' } | { op: 'update'; args: UpdateArgs } | { op: 'refresh' };
+export type CollectiveRequest = CollectiveOp & { seq: number };
 export interface CollectiveReply {
   seq: number;
   error?: string;

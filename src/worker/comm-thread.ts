@@ -1,6 +1,6 @@
 /**
  * The comm thread owns every socket of a worker: the DEALER to the
- * coordinator and the ring links. It answers heartbeats while the compute
+ * coordinator, the ring links or the ps shard connections. It answers heartbeats while the compute
  * thread is busy inside a long synchronous tfjs call, so a slow step is never
  * mistaken for a dead worker, and it runs collectives on the shared buffers.
  */
@@ -9,9 +9,9 @@ import { errorMessage } from '../shared/errors.js';
 import { encode } from '../shared/protocol/codec.js';
 import { parseMessage } from '../shared/protocol/messages.js';
 import { ClosedError } from '../shared/transport/transport.js';
-import { bindPull, connectDealer, ringLink } from '../shared/transport/zmq.js';
-import { CTL_DONE_SEQ, type CollectiveReply, type CollectiveRequest, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
-import { RingReducer } from './reducers/ring.js';
+import { bindPull, connectDealer } from '../shared/transport/zmq.js';
+import { CTL_DONE_SEQ, type CollectiveReply, type CollectiveRequest, type CollectivesSetup, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
+import { makeReducer } from './reducers/make.js';
 import type { GradientReducer } from './reducers/reducer.js';
 
 if (!parentPort) throw new Error('comm-thread must run as a worker thread');
@@ -60,15 +60,19 @@ async function coordinatorLoop(): Promise<void> {
   }
 }
 
-function setupRing(m: Extract<ToComm, { kind: 'setupRing' }>): void {
+function setup(m: CollectivesSetup): void {
   const grads = new Float32Array(m.grads);
+  const params = new Float32Array(m.params);
   const ctl = new Int32Array(m.control);
-  reducer = new RingReducer({ rank: m.rank, size: m.size, link: ringLink(pull, m.ringRight), chunkBytes: m.chunkBytes, onDrop: drop });
+  const r = makeReducer(m.collective, { rank: m.rank, size: m.size, rule: m.rule, ringPull: pull, identity: cfg.identity, onDrop: drop });
+  reducer = r;
   const port: MessagePort = m.port;
   port.on('message', async (req: CollectiveRequest) => {
     const reply: CollectiveReply = { seq: req.seq };
     try {
-      await reducer!.allReduce(grads);
+      if (req.op === 'allReduce') await r.allReduce(grads);
+      else if (req.op === 'update') await r.update(grads, params, req.args);
+      else await r.refresh(params);
     } catch (err) {
       reply.error = errorMessage(err);
     }
@@ -90,8 +94,8 @@ toCompute.on('message', (m: ToComm) => {
     case 'send':
       coordinator.send(m.frames).catch((err) => post({ kind: 'fatal', message: `send to coordinator failed: ${errorMessage(err)}` }));
       break;
-    case 'setupRing':
-      setupRing(m);
+    case 'setup':
+      setup(m);
       break;
     case 'shutdown':
       if (watchdog) clearInterval(watchdog);
@@ -103,5 +107,5 @@ toCompute.on('message', (m: ToComm) => {
   }
 });
 
-await coordinator.send(encode({ type: 'join', host: cfg.advertiseHost, pid: process.pid, ringEndpoint: advertised }));
+await coordinator.send(encode({ type: 'join', role: 'worker', host: cfg.advertiseHost, pid: process.pid, endpoint: advertised }));
 coordinatorLoop().catch((err) => post({ kind: 'fatal', message: `coordinator link failed: ${errorMessage(err)}` }));

@@ -41,6 +41,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   o.log.info({ connect: o.connect, identity }, 'worker started');
 
   let program: StepProgram | undefined;
+  let collectives: Collectives | undefined;
   let rank = -1;
   try {
     for (;;) {
@@ -50,14 +51,17 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       if (h.type === 'start') {
         const built = await buildProgram(m.message as Message<'start'>, toComm, o.log);
         program = built.program;
+        collectives = built.collectives;
         rank = h.rank;
         send({ type: 'ready', rank: h.rank, backend: built.backend.name, backendReason: built.backend.reason, paramCount: program.paramCount });
       } else if (h.type === 'step') {
         const r = await need(program).train({ step: h.step, epoch: h.epoch, lr: h.lr, globalBatch: h.globalBatch, indices: m.message.tensors[0] as Int32Array });
         send({ type: 'stepDone', step: h.step, ...r });
       } else if (h.type === 'eval') {
+        await need(collectives).refresh();
         send({ type: 'evalDone', id: h.id, ...need(program).evaluate(m.message.tensors[0] as Int32Array) });
       } else if (h.type === 'fetchParams') {
+        await need(collectives).refresh();
         send({ type: 'params', rank }, [need(program).params()]);
       } else if (h.type === 'stop') {
         o.log.info({ reason: h.reason }, 'stopping');
@@ -78,12 +82,18 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   }
 }
 
-function need(p: StepProgram | undefined): StepProgram {
+function need<T>(p: T | undefined): T {
   if (!p) throw new Error('a command arrived before the job was started');
   return p;
 }
 
-async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<{ program: StepProgram; backend: BackendChoice }> {
+interface Built {
+  program: StepProgram;
+  collectives: Collectives;
+  backend: BackendChoice;
+}
+
+async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<Built> {
   const h = m.header;
   const spec = parseJobSpec(h.job, `job ${String(h.job.name)}`);
   const backend = await initBackend(spec.cluster.backend);
@@ -91,16 +101,16 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const model = await buildJobModel(spec, data);
   log.info({ backend: backend.name, reason: backend.reason, rank: h.rank, size: h.size }, 'job started');
   const initial = m.tensors[0] as Float32Array;
-  const gradSab = new SharedArrayBuffer(initial.length * 4);
-  const ctlSab = new SharedArrayBuffer(CTL_INTS * 4);
+  const grads = new SharedArrayBuffer(initial.length * 4);
+  const params = new SharedArrayBuffer(initial.length * 4);
+  const control = new SharedArrayBuffer(CTL_INTS * 4);
+  new Float32Array(params).set(initial);
   const { port1, port2 } = new MessageChannel();
-  toComm(
-    { kind: 'setupRing', rank: h.rank, size: h.size, ringRight: h.ringRight, chunkBytes: h.chunkBytes, grads: gradSab, control: ctlSab, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs },
-    [port2],
-  );
-  const collectives = new Collectives(port1, new Int32Array(ctlSab), h.size);
-  const program = new SupervisedProgram({ spec, model, data, initial, grads: new Float32Array(gradSab), allReduce: () => collectives.allReduce() });
-  return { program, backend };
+  const rule = { optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm };
+  toComm({ kind: 'setup', rank: h.rank, size: h.size, collective: h.collective, rule, grads, params, control, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs }, [port2]);
+  const collectives = new Collectives(port1, new Int32Array(control), h.size);
+  const program = new SupervisedProgram({ spec, model, data, params: new Float32Array(params), grads: new Float32Array(grads), update: (args) => collectives.update(args) });
+  return { program, collectives, backend };
 }
 
 type Inboxed = Exclude<FromComm, { kind: 'log' }>;

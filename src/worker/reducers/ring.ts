@@ -24,7 +24,8 @@ import { ProtocolError } from '../../shared/errors.js';
 import { encode } from '../../shared/protocol/codec.js';
 import { parseMessage } from '../../shared/protocol/messages.js';
 import { ClosedError, type Channel } from '../../shared/transport/transport.js';
-import type { DropHandler, GradientReducer } from './reducer.js';
+import { LocalUpdate } from './local-update.js';
+import type { DropHandler, GradientReducer, UpdateArgs, UpdateRule } from './reducer.js';
 
 export interface RingOptions {
   rank: number;
@@ -32,6 +33,8 @@ export interface RingOptions {
   /** Sends to rank+1, receives from rank-1. */
   link: Channel;
   chunkBytes: number;
+  /** The optimizer `update` applies after summing; a ring used only for sums needs none. */
+  rule?: UpdateRule;
   onDrop?: DropHandler;
 }
 
@@ -52,9 +55,21 @@ export function addInto(dst: Float32Array, src: Float32Array): void {
 
 export class RingReducer implements GradientReducer {
   private op = 0;
+  private readonly local: LocalUpdate | undefined;
   constructor(private readonly o: RingOptions) {
     if (o.size < 1 || o.rank < 0 || o.rank >= o.size) throw new RangeError(`rank ${o.rank} of ${o.size}`);
+    this.local = o.rule && new LocalUpdate(o.rule);
   }
+
+  /** Every replica sums over the ring, then runs the same optimizer step on the same sum. */
+  async update(grads: Float32Array, params: Float32Array, u: UpdateArgs): Promise<void> {
+    if (!this.local) throw new Error('this ring was built without an optimizer: it can only sum');
+    await this.allReduce(grads);
+    this.local.apply(params, grads, u);
+  }
+
+  /** Ring replicas are always current. */
+  async refresh(): Promise<void> {}
 
   async allReduce(buf: Float32Array): Promise<void> {
     const { rank: r, size: n, link } = this.o;

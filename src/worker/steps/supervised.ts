@@ -1,7 +1,8 @@
 /**
  * Supervised step: forward/backward of the SUMMED loss on this worker's
- * shard, all-reduce, divide by the global batch (so uneven shards give
- * exactly single-process gradients), clip by global norm, optimizer update.
+ * shard, then the strategy's update: sum over workers, divide by the global
+ * batch (so uneven shards give exactly single-process gradients), clip by
+ * global norm, optimizer step (reducers/reducer.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -10,37 +11,33 @@ import { layoutOf, packTensors, writeParams, type FlatLayout } from '../../share
 import type { JobSpec } from '../../shared/job-spec.js';
 import { countCorrect, lossAndCorrect, sumSoftmaxCrossEntropy } from '../../shared/loss.js';
 import { setDropoutContext } from '../../shared/models/seeded-dropout.js';
-import { makeOptimizer, type FlatOptimizer } from '../../shared/optimizers.js';
-import { clipFactor, l2norm } from '../../shared/schedule.js';
+import type { UpdateArgs } from '../reducers/reducer.js';
 import type { EvalResult, StepCommand, StepProgram, StepResult } from './step-program.js';
 
 export interface SupervisedDeps {
   spec: JobSpec;
   model: LayersModel;
   data: DataSplits;
-  /** Initial parameters, broadcast by the coordinator. */
-  initial: Float32Array;
-  /** The flat gradient buffer the comm thread all-reduces. */
+  /** The flat parameters, shared with the comm thread; they start as the coordinator's initial values. */
+  params: Float32Array;
+  /** The flat gradient buffer, shared with the comm thread. */
   grads: Float32Array;
-  allReduce(): Promise<void>;
+  /** Sends `grads` into the job's update; `params` hold the result when it resolves. */
+  update(args: UpdateArgs): Promise<void>;
 }
 
 const EVAL_BATCH = 1000;
 
 export class SupervisedProgram implements StepProgram {
   private readonly layout: FlatLayout;
-  private readonly flat: Float32Array;
-  private readonly optimizer: FlatOptimizer;
   private readonly vars: tf.Variable[];
 
   constructor(private readonly d: SupervisedDeps) {
     this.layout = layoutOf(d.model);
-    if (d.initial.length !== this.layout.total) throw new Error(`initial parameters: ${d.initial.length} values for a model of ${this.layout.total}`);
+    if (d.params.length !== this.layout.total) throw new Error(`initial parameters: ${d.params.length} values for a model of ${this.layout.total}`);
     if (d.grads.length !== this.layout.total) throw new Error(`gradient buffer: ${d.grads.length} values for a model of ${this.layout.total}`);
-    this.flat = d.initial.slice();
-    this.optimizer = makeOptimizer(d.spec.train.optimizer, this.layout.total);
     this.vars = d.model.trainableWeights.map((w) => w.read() as tf.Variable);
-    writeParams(d.model, this.layout, this.flat);
+    writeParams(d.model, this.layout, d.params);
   }
 
   get paramCount(): number {
@@ -72,19 +69,15 @@ export class SupervisedProgram implements StepProgram {
       grads.fill(0); // an empty shard still takes part in the collective
     }
     const t1 = performance.now();
-    await this.d.allReduce();
+    await this.d.update({ step: cmd.step, lr: cmd.lr, globalBatch: cmd.globalBatch });
     const t2 = performance.now();
-    // Sum of per-sample gradients over the global batch → its mean, clipped
-    // by global norm; both scalings happen inside the optimizer's one pass.
-    const inv = 1 / cmd.globalBatch;
-    const clip = spec.train.clipNorm === undefined ? 1 : clipFactor(inv * l2norm(grads), spec.train.clipNorm);
-    this.optimizer.step(this.flat, grads, cmd.lr, inv * clip);
-    writeParams(model, this.layout, this.flat);
+    writeParams(model, this.layout, this.d.params);
     return { lossSum, count: cmd.indices.length, correct, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
   }
 
   evaluate(indices: Int32Array): EvalResult {
     const { model, data } = this.d;
+    writeParams(model, this.layout, this.d.params); // they may have been refreshed since the last step
     let lossSum = 0;
     let correct = 0;
     for (let a = 0; a < indices.length; a += EVAL_BATCH) {
@@ -101,6 +94,7 @@ export class SupervisedProgram implements StepProgram {
   }
 
   params(): Float32Array {
-    return this.flat;
+    // The shared buffer may change under a later update: hand out a copy.
+    return this.d.params.slice();
   }
 }

@@ -1,0 +1,25 @@
+/** `dtrain ps --connect tcp://HOST:PORT`: a parameter-server shard for jobs of strategy ps. */
+import { hostname } from 'node:os';
+import { UsageError } from '../shared/errors.js';
+import { makeLogger } from '../shared/log.js';
+import { runPs } from '../ps/main.js';
+import { LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
+
+export interface PsFlags {
+  connect: string;
+  bind?: string;
+  advertise?: string;
+  managed?: boolean;
+  json?: boolean;
+  logFile?: string;
+}
+
+export async function psCommand(flags: PsFlags): Promise<number> {
+  const host = parseConnect(flags.connect);
+  const local = LOOPBACK.test(host);
+  const bind = flags.bind ?? `tcp://${local ? '127.0.0.1' : '0.0.0.0'}:*`;
+  if (!/^tcp:\/\/([^:]+|\[[^\]]+\]):(\d+|\*)$/.test(bind)) throw new UsageError(`--bind must look like tcp://HOST:PORT (PORT may be *), got ${bind}`);
+  const log = makeLogger({ json: flags.json ?? !flags.logFile, file: flags.logFile, base: { pid: process.pid, role: 'ps' } });
+  if (flags.managed) stayWithParent();
+  return runPs({ connect: flags.connect, bind, advertiseHost: flags.advertise ?? (local ? '127.0.0.1' : hostname()), log });
+}

@@ -1,0 +1,98 @@
+/**
+ * A parameter-server shard process: binds its server socket, joins the
+ * coordinator as role `ps`, is given its slice, its optimizer and the
+ * initial values (`psStart`), then serves the workers until `stop`. It
+ * answers heartbeats between requests (a request is one pass over the slice),
+ * and stops by itself if the coordinator falls silent.
+ */
+import { hostname } from 'node:os';
+import { errorMessage } from '../shared/errors.js';
+import { optimizerSchema } from '../shared/job-spec.js';
+import type { Logger } from '../shared/log.js';
+import { encode } from '../shared/protocol/codec.js';
+import { parseMessage, type Header, type Message } from '../shared/protocol/messages.js';
+import { ClosedError, type Hub } from '../shared/transport/transport.js';
+import { bindRouter, connectDealer } from '../shared/transport/zmq.js';
+import { PsShard } from './shard.js';
+
+export interface PsOptions {
+  connect: string;
+  /** Where the server socket listens, tcp://HOST:PORT (PORT may be *). */
+  bind: string;
+  /** Host name workers use to reach the server socket. */
+  advertiseHost: string;
+  log: Logger;
+}
+
+export async function runPs(o: PsOptions): Promise<number> {
+  const server = await bindRouter(o.bind);
+  const endpoint = server.endpoint.replace(/^tcp:\/\/[^:]+:/, `tcp://${o.advertiseHost}:`);
+  const coordinator = connectDealer(o.connect, `${hostname()}:${process.pid}:ps`);
+  const send = (h: Header) => coordinator.send(encode(h));
+  let shard: PsShard | undefined;
+  let lastHeard = Date.now();
+  let timeoutMs = Infinity;
+  let dropped = 0;
+  // The watchdog or a broken serving loop ends the process through the main loop's race.
+  let fail: (err: Error) => void = () => undefined;
+  const failure = new Promise<never>((_, reject) => (fail = reject));
+  failure.catch(() => undefined); // also rejects after the loop has ended: not unhandled
+  const watchdog = setInterval(() => {
+    if (Date.now() - lastHeard > timeoutMs) fail(new Error(`no word from the coordinator for ${timeoutMs} ms`));
+  }, 500);
+  const drop = (reason: string) => o.log.warn({ reason, dropped: ++dropped }, 'dropped a malformed message');
+  o.log.info({ connect: o.connect, endpoint }, 'ps shard started');
+  try {
+    await send({ type: 'join', role: 'ps', host: o.advertiseHost, pid: process.pid, endpoint });
+    for (;;) {
+      let frames;
+      try {
+        frames = await Promise.race([coordinator.receive(), failure]);
+      } catch (err) {
+        if (err instanceof ClosedError) return 0;
+        throw err;
+      }
+      lastHeard = Date.now();
+      let m: Message;
+      try {
+        m = parseMessage(frames);
+      } catch (err) {
+        drop(`from coordinator: ${errorMessage(err)}`);
+        continue;
+      }
+      const h = m.header;
+      if (h.type === 'ping') await send({ type: 'pong', t: h.t });
+      else if (h.type === 'stop') {
+        o.log.info({ reason: h.reason, applied: shard?.applied ?? 0 }, 'stopping');
+        return 0;
+      } else if (h.type === 'psStart') {
+        if (shard) throw new Error('psStart arrived twice');
+        shard = start(m as Message<'psStart'>, server, drop);
+        shard.serve().catch((err: unknown) => fail(new Error(`serving failed: ${errorMessage(err)}`)));
+        timeoutMs = h.heartbeatTimeoutMs;
+        o.log.info({ index: h.index, offset: h.offset, length: h.length, workers: h.workers, mode: h.staleness === undefined ? 'synchronous' : `staleness ${h.staleness}` }, 'serving');
+        await send({ type: 'psReady', index: h.index });
+      } else {
+        drop(`from coordinator: ${h.type} is not meant for a ps shard`);
+      }
+    }
+  } catch (err) {
+    o.log.error({ err: errorMessage(err) }, 'ps shard failed');
+    await send({ type: 'failed', message: errorMessage(err) }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200)); // let the report leave
+    return 1;
+  } finally {
+    clearInterval(watchdog);
+    shard?.close();
+    server.close();
+    coordinator.close();
+  }
+}
+
+function start(m: Message<'psStart'>, server: Hub, drop: (r: string) => void): PsShard {
+  const h = m.header;
+  const initial = m.tensors[0];
+  if (!(initial instanceof Float32Array) || initial.length !== h.length) throw new Error(`psStart: expected ${h.length} float32 initial values`);
+  const optimizer = optimizerSchema.parse(h.optimizer);
+  return new PsShard(server, { index: h.index, workers: h.workers, optimizer, clipNorm: h.clipNorm, staleness: h.staleness, initial }, drop);
+}

@@ -1,0 +1,33 @@
+/** The one place the strategy is chosen: a reducer from the coordinator's collective setup. */
+import type { Pull } from 'zeromq';
+import type { CollectiveSetup } from '../../shared/protocol/messages.js';
+import { connectDealer, ringLink } from '../../shared/transport/zmq.js';
+import { PsReducer } from './ps.js';
+import type { DropHandler, GradientReducer, UpdateRule } from './reducer.js';
+import { RingReducer } from './ring.js';
+
+export interface ReducerContext {
+  rank: number;
+  size: number;
+  rule: UpdateRule;
+  /** This worker's ring socket (bound at start, advertised when joining). */
+  ringPull: Pull;
+  /** Prefix of the socket identities this worker presents to ps shards. */
+  identity: string;
+  onDrop: DropHandler;
+}
+
+export function makeReducer(setup: CollectiveSetup, c: ReducerContext): GradientReducer {
+  switch (setup.strategy) {
+    case 'ring':
+      return new RingReducer({ rank: c.rank, size: c.size, link: ringLink(c.ringPull, setup.right), chunkBytes: setup.chunkBytes, rule: c.rule, onDrop: c.onDrop });
+    case 'ps':
+      return new PsReducer({
+        rank: c.rank,
+        shards: setup.shards.map((s) => ({ channel: connectDealer(s.endpoint, `${c.identity}:rank${c.rank}`), offset: s.offset, length: s.length })),
+        clipNorm: c.rule.clipNorm,
+        staleness: setup.staleness,
+        onDrop: c.onDrop,
+      });
+  }
+}
