@@ -1,4 +1,4 @@
-/** `dtrain coordinator` and separately started `dtrain worker` processes, as on a cluster. */
+/** `dtrain coordinator` and separately started `dtrain worker` and `dtrain ps` processes, as on a cluster. */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -78,6 +78,54 @@ describe.skipIf(!existsSync(FASHION_MNIST))('cluster mode', () => {
       // The healthy worker is told to stop and exits by itself.
       const healthy = await workers[0].done;
       expect(healthy.code).not.toBeNull();
+    } finally {
+      process.kill(victim, 'SIGKILL');
+    }
+  });
+
+  it('strategy ps: shards and workers join in any order, train, and all exit 0; a frozen shard is declared lost', async () => {
+    const job = {
+      name: 'cluster-ps',
+      seed: 2,
+      data: { source: 'synthetic', kind: 'blobs', samples: 20000, features: 8, classes: 3 },
+      model: { zoo: 'mlp', hidden: [32] },
+      train: { maxSteps: 30, batchSize: 32, optimizer: { name: 'adam', lr: 0.01 }, clipNorm: 1 },
+      cluster: { workers: 2, strategy: 'ps', ps: { shards: 2 }, backend: 'cpu', heartbeatTimeoutMs: 1500 },
+    };
+    const port = await freePort();
+    const connect = `tcp://127.0.0.1:${port}`;
+    const file = writeJob(tmp.dir, 'ps.json', job);
+    const coord = startCli(['coordinator', file, '--bind', connect, '--out', join(tmp.dir, 'out-ps')]);
+    const members = [
+      startCli(['worker', '--connect', connect, '--log-file', join(tmp.dir, 'ps-w0.jsonl')]),
+      startCli(['ps', '--connect', connect, '--bind', 'tcp://127.0.0.1:*', '--log-file', join(tmp.dir, 'ps-s0.jsonl')]),
+      startCli(['worker', '--connect', connect, '--log-file', join(tmp.dir, 'ps-w1.jsonl')]),
+      startCli(['ps', '--connect', connect, '--log-file', join(tmp.dir, 'ps-s1.jsonl')]),
+    ];
+    const c = await coord.done;
+    expect(c.stderr).toMatch(/and for 2 ps shard\(s\) \(dtrain ps --connect/);
+    expect(c.stderr).toMatch(/ps shard #1 \(pid \d+ on 127\.0\.0\.1\) joined \(2\/2\)/);
+    expect(c.code, c.stderr).toBe(0);
+    for (const m of await Promise.all(members.map((x) => x.done))) expect(m.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(tmp.dir, 'out-ps', 'summary.json'), 'utf8'))).toMatchObject({ status: 'succeeded', strategy: 'ps', steps: 30 });
+
+    // The same job, longer, with one shard frozen mid-run.
+    const coord2 = startCli(['coordinator', file, '--bind', connect, '--out', join(tmp.dir, 'out-ps-frozen'), '--set', 'train.maxSteps=100000']);
+    const shards = [0, 1].map(() => startCli(['ps', '--connect', connect, '--log-file', join(tmp.dir, 'ps-frozen.jsonl')]));
+    const workers = [0, 1].map(() => startCli(['worker', '--connect', connect, '--log-file', join(tmp.dir, 'ps-frozen-w.jsonl')]));
+    const metrics = join(tmp.dir, 'out-ps-frozen', 'metrics.jsonl');
+    for (let i = 0; i < 300 && !(existsSync(metrics) && readFileSync(metrics, 'utf8').length > 0); i++) await new Promise((r) => setTimeout(r, 100));
+    const victim = shards[0].child.pid!;
+    process.kill(victim, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    try {
+      const r = await coord2.done;
+      expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`ps shard #\\d \\(pid ${victim} on 127\\.0\\.0\\.1\\) lost: no heartbeat for 1500 ms`));
+      // Workers blocked on the frozen shard are told to stop, and do.
+      for (const w of await Promise.all(workers.map((x) => x.done))) expect(w.code).not.toBeNull();
+      expect((await shards[1].done).code).toBe(0);
     } finally {
       process.kill(victim, 'SIGKILL');
     }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadJobFile } from '../src/shared/job-file.js';
+import { psSettings } from '../src/shared/job-spec.js';
 import { JobSpecError } from '../src/shared/errors.js';
 import { killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
 
@@ -49,6 +50,9 @@ const cases: Case[] = [
   { name: 'batch larger than the data set', edit: ['batchSize: 20', 'batchSize: 500'], expect: [/train\.batchSize: larger than the data set \(200 samples\)/] },
   { name: 'unknown backend', edit: ['backend: cpu', 'backend: webgpu'], expect: [/cluster\.backend: must be one of "auto", "cpu", "wasm", "tensorflow", got "webgpu"/] },
   { name: 'cnn on vector data', edit: ['zoo: mlp, hidden: [8]', 'zoo: cnn'], expect: [/model\.zoo: the cnn needs image data/] },
+  { name: 'ps settings under strategy ring', args: ['--ps-shards', '2'], expect: [/cluster\.ps: applies only to strategy ps \(cluster\.strategy is ring\)/] },
+  { name: 'a negative staleness', edit: ['backend: cpu', 'backend: cpu, strategy: ps, ps: { staleness: -1 }'], expect: [/cluster\.ps\.staleness/, /greater than or equal to 0/] },
+  { name: 'unknown key under cluster.ps', args: ['--strategy', 'ps', '--set', 'cluster.ps.shard=2'], expect: [/cluster\.ps\.shard: unknown key/] },
 ];
 
 describe('invalid job files', () => {
@@ -85,6 +89,12 @@ describe('invalid job files', () => {
     expect(spec.cluster.workers).toBe(2);
   });
 
+  it('--strategy ps, --ps-shards and --staleness fill cluster.ps', () => {
+    const spec = loadJobFile(writeJob(tmp.dir, 'valid-ps.yaml', valid), { strategy: 'ps', psShards: 3, staleness: 2 });
+    expect(spec.cluster).toMatchObject({ strategy: 'ps', ps: { shards: 3, staleness: 2 } });
+    expect(psSettings(loadJobFile(writeJob(tmp.dir, 'valid-ps2.yaml', valid), { strategy: 'ps' }).cluster)).toEqual({ shards: 1, staleness: undefined });
+  });
+
   it('reports every problem at once, as JobSpecError issues', () => {
     const file = writeJob(tmp.dir, 'two.yaml', valid.replace('epochs: 1', 'epochs: 0').replace('seed: 1', 'seed: -1'));
     try {
@@ -103,6 +113,9 @@ describe('invalid job files', () => {
     expect(r.stderr).toMatch(/--workers must be a whole number/);
     const s = await runCli(['run', file, '--strategy', 'tree']);
     expect(s.code).toBe(2);
-    expect(s.stderr).toMatch(/Allowed choices are ring/);
+    expect(s.stderr).toMatch(/Allowed choices are ring, ps/);
+    const k = await runCli(['run', file, '--strategy', 'ps', '--ps-shards', '0']);
+    expect(k.code).toBe(2);
+    expect(k.stderr).toMatch(/--ps-shards must be a whole number ≥ 1/);
   });
 });

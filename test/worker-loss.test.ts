@@ -1,4 +1,4 @@
-/** A worker killed mid-run fails the job quickly and visibly, and nothing is left running. */
+/** A worker or ps shard killed mid-run fails the job quickly and visibly, and nothing is left running. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -38,14 +38,15 @@ async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 30_00
   }
 }
 
-function joinedWorkers(out: string): { rank: number; workerPid: number }[] {
+function joined(out: string, what = 'worker'): { rank: number; memberPid: number }[] {
   const f = join(out, 'log.jsonl');
   if (!existsSync(f)) return [];
   return readFileSync(f, 'utf8')
     .split('\n')
-    .filter((l) => l.includes('"worker joined"'))
-    .map((l) => JSON.parse(l) as { rank: number; workerPid: number });
+    .filter((l) => l.includes(`"${what} joined"`))
+    .map((l) => JSON.parse(l) as { rank: number; memberPid: number });
 }
+const joinedWorkers = (out: string) => joined(out);
 
 describe('losing a worker', () => {
   for (const victim of [1, 0]) {
@@ -62,19 +63,42 @@ describe('losing a worker', () => {
       });
       const target = workers.find((w) => w.rank === victim)!;
       const killedAt = Date.now();
-      process.kill(target.workerPid, 'SIGKILL');
+      process.kill(target.memberPid, 'SIGKILL');
       const r = await Promise.race([done, new Promise<null>((res) => setTimeout(() => res(null), 15_000))]);
       if (r === null) child.kill('SIGKILL');
       expect(r).not.toBeNull();
       expect(Date.now() - killedAt).toBeLessThan(10_000);
       expect(r!.code).not.toBe(0);
-      expect(r!.stderr).toMatch(new RegExp(`worker #${victim} \\(pid ${target.workerPid} on [^)]+\\) lost: process killed by SIGKILL`));
+      expect(r!.stderr).toMatch(new RegExp(`worker #${victim} \\(pid ${target.memberPid} on [^)]+\\) lost: process killed by SIGKILL`));
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
       expect(summary.status).toBe('failed');
-      expect(summary.error).toContain(`pid ${target.workerPid}`);
-      for (const w of workers) expect(alive(w.workerPid), `worker pid ${w.workerPid} still running`).toBe(false);
+      expect(summary.error).toContain(`pid ${target.memberPid}`);
+      for (const w of workers) expect(alive(w.memberPid), `worker pid ${w.memberPid} still running`).toBe(false);
     });
   }
+
+  it('killing a ps shard mid-run exits non-zero within 10 s, naming it, and stops every process', async () => {
+    const out = join(tmp.dir, 'out-ps');
+    const args = ['run', writeJob(tmp.dir, 'long-ps.json', longJob), '--workers', '2', '--strategy', 'ps', '--ps-shards', '2', '--out', out, '--no-progress'];
+    const { child, done } = startCli(args);
+    await until('training steps', () => {
+      const m = join(out, 'metrics.jsonl');
+      return existsSync(m) && readFileSync(m, 'utf8').split('\n').length > 3 ? true : undefined;
+    });
+    const shards = joined(out, 'ps shard');
+    const workers = joinedWorkers(out);
+    expect(shards.length).toBe(2);
+    const target = shards.find((s) => s.rank === 1)!;
+    const killedAt = Date.now();
+    process.kill(target.memberPid, 'SIGKILL');
+    const r = await Promise.race([done, new Promise<null>((res) => setTimeout(() => res(null), 15_000))]);
+    if (r === null) child.kill('SIGKILL');
+    expect(r).not.toBeNull();
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    expect(r!.code).toBe(1);
+    expect(r!.stderr).toMatch(new RegExp(`ps shard #1 \\(pid ${target.memberPid} on [^)]+\\) lost: process killed by SIGKILL`));
+    for (const m of [...shards, ...workers]) expect(alive(m.memberPid), `pid ${m.memberPid} still running`).toBe(false);
+  });
 
   it('Ctrl-C (SIGINT) stops the job and every worker process, exit 130', async () => {
     const out = join(tmp.dir, 'out-int');
@@ -89,7 +113,7 @@ describe('losing a worker', () => {
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/interrupted by SIGINT/);
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).status).toBe('cancelled');
-    for (const w of workers) expect(alive(w.workerPid), `worker pid ${w.workerPid} still running`).toBe(false);
+    for (const w of workers) expect(alive(w.memberPid), `worker pid ${w.memberPid} still running`).toBe(false);
   });
 
   it('a step longer than the heartbeat timeout is not mistaken for a dead worker', async () => {
