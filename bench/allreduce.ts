@@ -1,9 +1,11 @@
 /**
- * `npm run bench -- allreduce`: ring all-reduce of 1, 4 and 16 MiB float32
- * across 2 and 4 worker processes over ZeroMQ on this machine, against raw
- * ZeroMQ PUSH/PULL between two processes moving the same bytes, measured in
- * the same run. Bus bandwidth = bytes · 2(N−1)/N / time (NCCL's definition),
- * comparable across N; the ratio is busbw / raw bandwidth.
+ * `npm run bench -- allreduce [--strategy ps]`: all-reduce of 1, 4 and 16 MiB
+ * float32 across 2 and 4 worker processes over ZeroMQ on this machine, by
+ * the ring and, with --strategy ps, also through K = 1 and 2 parameter-server
+ * shard processes (the same table, one run). Baseline: raw ZeroMQ PUSH/PULL
+ * between two processes moving the same bytes, measured in the same run.
+ * Bus bandwidth = bytes · 2(N−1)/N / time (NCCL's definition), comparable
+ * across N and strategies; the ratio is busbw / raw bandwidth.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +48,21 @@ async function ringTime(n: number, bytes: number, chunkBytes: number): Promise<n
   }
 }
 
+/** All-reduce through K summing shards, each in its own process: seconds per all-reduce. */
+async function psTime(n: number, k: number, bytes: number): Promise<number> {
+  const shards = Array.from({ length: k }, startPeer);
+  const workers = Array.from({ length: n }, startPeer);
+  try {
+    const eps = await Promise.all(shards.map((p) => p.ask<{ endpoint: string }>({ cmd: 'psServe', workers: n })));
+    const res = await Promise.all(
+      workers.map((p, rank) => p.ask<{ seconds: number }>({ cmd: 'psReduce', rank, size: n, shards: eps.map((e) => e.endpoint), bytes, iters: itersFor(bytes), warmup: 3 })),
+    );
+    return Math.max(...res.map((r) => r.seconds));
+  } finally {
+    stopAll([...shards, ...workers]);
+  }
+}
+
 /** Raw PUSH→PULL bandwidth for messages of `bytes` (chunked like the ring), bytes per second. */
 async function rawBandwidth(bytes: number, chunkBytes: number): Promise<number> {
   const [puller, pusher] = [startPeer(), startPeer()];
@@ -62,22 +79,30 @@ async function rawBandwidth(bytes: number, chunkBytes: number): Promise<number> 
   }
 }
 
+function option(args: string[], name: string): string | undefined {
+  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  return args[i].includes('=') ? args[i].split('=')[1] : args[i + 1];
+}
+
 export async function benchAllreduce(args: string[]): Promise<void> {
-  const chunkBytes = Number(args.find((a) => a.startsWith('--chunk-mib='))?.split('=')[1] ?? 4) * MiB;
+  const chunkBytes = Number(option(args, '--chunk-mib') ?? 4) * MiB;
+  const strategy = option(args, '--strategy') ?? 'ring';
+  if (strategy !== 'ring' && strategy !== 'ps') throw new Error(`--strategy must be ring or ps (ps adds its rows to the ring's), got ${strategy}`);
   const sizes = [1, 4, 16].map((m) => m * MiB);
   const workers = [2, 4];
-  console.log(`ring all-reduce over ZeroMQ (tcp://127.0.0.1), float32, chunks of ${chunkBytes / MiB} MiB; baseline: raw ZeroMQ PUSH/PULL between two processes`);
+  console.log(`all-reduce over ZeroMQ (tcp://127.0.0.1), float32, ring chunks of ${chunkBytes / MiB} MiB; baseline: raw ZeroMQ PUSH/PULL between two processes`);
   console.log('strategy  workers  size     time ms   busbw GB/s   raw zmq GB/s   busbw/raw');
   const raw = new Map<number, number>();
   for (const s of sizes) raw.set(s, await rawBandwidth(s, chunkBytes));
-  for (const n of workers) {
-    for (const s of sizes) {
-      const t = await ringTime(n, s, chunkBytes);
-      const busbw = (s * (2 * (n - 1))) / n / t;
-      const r = raw.get(s)!;
-      console.log(
-        `ring      ${String(n).padStart(7)}  ${`${s / MiB} MiB`.padEnd(7)}  ${(t * 1000).toFixed(2).padStart(8)}   ${(busbw / 1e9).toFixed(2).padStart(10)}   ${(r / 1e9).toFixed(2).padStart(12)}   ${(busbw / r).toFixed(2).padStart(9)}`,
-      );
-    }
-  }
+  const row = (name: string, n: number, s: number, t: number) => {
+    const busbw = (s * (2 * (n - 1))) / n / t;
+    const r = raw.get(s)!;
+    console.log(
+      `${name.padEnd(8)}  ${String(n).padStart(7)}  ${`${s / MiB} MiB`.padEnd(7)}  ${(t * 1000).toFixed(2).padStart(8)}   ${(busbw / 1e9).toFixed(2).padStart(10)}   ${(r / 1e9).toFixed(2).padStart(12)}   ${(busbw / r).toFixed(2).padStart(9)}`,
+    );
+  };
+  for (const n of workers) for (const s of sizes) row('ring', n, s, await ringTime(n, s, chunkBytes));
+  if (strategy !== 'ps') return;
+  for (const k of [1, 2]) for (const n of workers) for (const s of sizes) row(`ps k=${k}`, n, s, await psTime(n, k, s));
 }

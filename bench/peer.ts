@@ -1,19 +1,39 @@
 /**
  * A benchmark process, driven by the parent over IPC: a ring peer running
- * RingReducer over real ZeroMQ, or one end of a raw PUSH/PULL pair.
+ * RingReducer over real ZeroMQ, a ps shard or a ps worker (PsReducer), or
+ * one end of a raw PUSH/PULL pair.
  */
 import * as zmq from 'zeromq';
-import { bindPull, ringLink } from '../src/shared/transport/zmq.js';
+import { PsShard } from '../src/ps/shard.js';
+import { bindPull, bindRouter, connectDealer, ringLink } from '../src/shared/transport/zmq.js';
+import { PsReducer } from '../src/worker/reducers/ps.js';
+import type { GradientReducer } from '../src/worker/reducers/reducer.js';
 import { RingReducer } from '../src/worker/reducers/ring.js';
 
 export type PeerCommand =
   | { cmd: 'bind' }
   | { cmd: 'ring'; rank: number; size: number; right: string; bytes: number; iters: number; warmup: number; chunkBytes: number }
+  | { cmd: 'psServe'; workers: number }
+  | { cmd: 'psReduce'; rank: number; size: number; shards: string[]; bytes: number; iters: number; warmup: number }
   | { cmd: 'pull'; bytes: number; messages: number }
   | { cmd: 'push'; endpoint: string; bytes: number; messages: number; chunkBytes: number }
   | { cmd: 'exit' };
 
 const send = (m: unknown) => process.send!(m);
+
+/** Checks one all-reduce (every rank contributes rank+1), then times `iters` of them: seconds each. */
+async function timeAllReduce(r: GradientReducer, m: { rank: number; size: number; bytes: number; iters: number; warmup: number }): Promise<number> {
+  const buf = new Float32Array(m.bytes / 4);
+  buf.fill(m.rank + 1);
+  await r.allReduce(buf);
+  const want = (m.size * (m.size + 1)) / 2;
+  if (buf[0] !== want || buf[buf.length - 1] !== want) throw new Error(`sum wrong: ${buf[0]} (want ${want})`);
+  buf.fill(0); // zeros stay zeros: a steady buffer for timing, same work per element
+  for (let i = 0; i < m.warmup; i++) await r.allReduce(buf);
+  const t0 = performance.now();
+  for (let i = 0; i < m.iters; i++) await r.allReduce(buf);
+  return (performance.now() - t0) / 1000 / m.iters;
+}
 let bound: Awaited<ReturnType<typeof bindPull>> | undefined;
 
 process.on('message', async (m: PeerCommand) => {
@@ -23,17 +43,15 @@ process.on('message', async (m: PeerCommand) => {
       send({ endpoint: bound.endpoint });
     } else if (m.cmd === 'ring') {
       const ring = new RingReducer({ rank: m.rank, size: m.size, link: ringLink(bound!.pull, m.right), chunkBytes: m.chunkBytes });
-      const buf = new Float32Array(m.bytes / 4);
-      // Correctness first: every rank contributes rank+1.
-      buf.fill(m.rank + 1);
-      await ring.allReduce(buf);
-      const want = (m.size * (m.size + 1)) / 2;
-      if (buf[0] !== want || buf[buf.length - 1] !== want) throw new Error(`ring sum wrong: ${buf[0]} (want ${want})`);
-      buf.fill(0); // zeros stay zeros: a steady buffer for timing, same work per element
-      for (let i = 0; i < m.warmup; i++) await ring.allReduce(buf);
-      const t0 = performance.now();
-      for (let i = 0; i < m.iters; i++) await ring.allReduce(buf);
-      send({ seconds: (performance.now() - t0) / 1000 / m.iters });
+      send({ seconds: await timeAllReduce(ring, m) });
+    } else if (m.cmd === 'psServe') {
+      // A summing shard: the all-reduce path of the ps strategy (no parameters needed).
+      const hub = await bindRouter('tcp://127.0.0.1:*');
+      void new PsShard(hub, { index: 0, workers: m.workers, optimizer: { name: 'sgd', lr: 0 }, initial: new Float32Array(0) }).serve();
+      send({ endpoint: hub.endpoint });
+    } else if (m.cmd === 'psReduce') {
+      const shards = m.shards.map((e) => ({ channel: connectDealer(e, `bench-${m.rank}`), offset: 0, length: 0 }));
+      send({ seconds: await timeAllReduce(new PsReducer({ rank: m.rank, shards }), m) });
     } else if (m.cmd === 'pull') {
       let got = 0;
       let t0 = 0;

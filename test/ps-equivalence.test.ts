@@ -3,13 +3,15 @@
  * run`, ZeroMQ) give the same parameters as single-process tfjs training on
  * the same global batches, and as the ring, for SGD (with LR decay),
  * momentum and Adam with clipNorm, which needs the shards to agree on the
- * global norm.
+ * global norm. Bounded staleness trains, and is a different computation.
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJobSpec } from '../src/shared/job-file.js';
-import { killStarted, tempDir } from './helpers/cli.js';
+import { FASHION_MNIST, killStarted, tempDir } from './helpers/cli.js';
 import { dtrainRun } from './helpers/dtrain-run.js';
 import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';
 
@@ -62,3 +64,23 @@ for (const [name, train] of Object.entries(trainings)) {
     }
   });
 }
+
+describe.skipIf(!existsSync(FASHION_MNIST))('strategy ps, bounded staleness', () => {
+  it('3 workers, staleness 2: trains Fashion-MNIST, and is not the synchronous computation', async () => {
+    const job = {
+      name: 'ps-stale',
+      seed: 4,
+      data: { source: 'fashion-mnist', path: FASHION_MNIST, limit: 6000, testLimit: 2000 },
+      model: { zoo: 'mlp', hidden: [64] },
+      train: { epochs: 2, batchSize: 96, optimizer: { name: 'adam', lr: 0.002 }, clipNorm: 5 },
+      cluster: { backend: 'wasm' },
+    };
+    const flags = ['--workers', '3', '--strategy', 'ps', '--ps-shards', '2'];
+    const stale = await dtrainRun(tmp.dir, job, [...flags, '--staleness', '2'], 'stale');
+    const summary = JSON.parse(readFileSync(join(tmp.dir, 'stale', 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ status: 'succeeded', strategy: 'ps', steps: 126 });
+    expect(summary.eval.accuracy).toBeGreaterThan(0.75);
+    const sync = await dtrainRun(tmp.dir, job, flags, 'stale-vs-sync');
+    expect(relativeDiff(stale, sync)).toBeGreaterThan(100 * TOLERANCE);
+  });
+});
