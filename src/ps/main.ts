@@ -6,7 +6,7 @@
  * and stops by itself if the coordinator falls silent.
  */
 import { hostname } from 'node:os';
-import { errorMessage } from '../shared/errors.js';
+import { errorMessage, UsageError } from '../shared/errors.js';
 import { optimizerSchema } from '../shared/job-spec.js';
 import type { Logger } from '../shared/log.js';
 import { encode } from '../shared/protocol/codec.js';
@@ -25,7 +25,12 @@ export interface PsOptions {
 }
 
 export async function runPs(o: PsOptions): Promise<number> {
-  const server = await bindRouter(o.bind);
+  let server: Hub;
+  try {
+    server = await bindRouter(o.bind);
+  } catch (err) {
+    throw new UsageError(`cannot listen on ${o.bind}: ${errorMessage(err)}`, { cause: err });
+  }
   const endpoint = server.endpoint.replace(/^tcp:\/\/[^:]+:/, `tcp://${o.advertiseHost}:`);
   const coordinator = connectDealer(o.connect, `${hostname()}:${process.pid}:ps`);
   const send = (h: Header) => coordinator.send(encode(h));
