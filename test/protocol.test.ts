@@ -90,7 +90,7 @@ describe('control plane', () => {
   it('a worker-reported failure rejects what is awaited, naming the worker', async () => {
     const { hub, connect } = memoryHub();
     const control = new ControlPlane(hub, makeLogger({}));
-    control.describe = (p) => `#3 (${p})`;
+    control.describe = (p) => `worker #3 (${p})`;
     const loop = control.run();
     const waiting = control.expect('w', 'stepDone');
     await connect('w').send(encode({ type: 'failed', message: 'out of memory' }));

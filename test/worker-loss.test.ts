@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { killStarted, startCli, tempDir, writeJob } from './helpers/cli.js';
+import { killStarted, startCli, tempDir, writeJob, type CliResult } from './helpers/cli.js';
 
 const tmp = tempDir();
 afterAll(() => {
@@ -48,28 +48,38 @@ function joined(out: string, what = 'worker'): { rank: number; memberPid: number
 }
 const joinedWorkers = (out: string) => joined(out);
 
+function untilTraining(out: string): Promise<true> {
+  return until('training steps', () => {
+    const m = join(out, 'metrics.jsonl');
+    return existsSync(m) && readFileSync(m, 'utf8').split('\n').length > 3 ? true : undefined;
+  });
+}
+
+/** SIGKILLs `pid` and waits (at most 15 s) for the run to end: its result and how long that took. */
+async function killAndAwait(pid: number, run: ReturnType<typeof startCli>): Promise<{ r: CliResult; ms: number }> {
+  const killedAt = Date.now();
+  process.kill(pid, 'SIGKILL');
+  const r = await Promise.race([run.done, new Promise<null>((res) => setTimeout(() => res(null), 15_000))]);
+  if (r === null) run.child.kill('SIGKILL');
+  expect(r, 'the run did not end within 15 s').not.toBeNull();
+  return { r: r!, ms: Date.now() - killedAt };
+}
+
 describe('losing a worker', () => {
   for (const victim of [1, 0]) {
     it(`killing worker #${victim} of 3 mid-run exits non-zero within 10 s, naming it`, async () => {
       const out = join(tmp.dir, `out-${victim}`);
-      const { child, done } = startCli(['run', writeJob(tmp.dir, `long-${victim}.json`, longJob), '--workers', '3', '--out', out, '--no-progress']);
+      const run = startCli(['run', writeJob(tmp.dir, `long-${victim}.json`, longJob), '--workers', '3', '--out', out, '--no-progress']);
       const workers = await until('three workers to join', () => {
         const w = joinedWorkers(out);
         return w.length === 3 ? w : undefined;
       });
-      await until('training steps', () => {
-        const m = join(out, 'metrics.jsonl');
-        return existsSync(m) && readFileSync(m, 'utf8').split('\n').length > 3 ? true : undefined;
-      });
+      await untilTraining(out);
       const target = workers.find((w) => w.rank === victim)!;
-      const killedAt = Date.now();
-      process.kill(target.memberPid, 'SIGKILL');
-      const r = await Promise.race([done, new Promise<null>((res) => setTimeout(() => res(null), 15_000))]);
-      if (r === null) child.kill('SIGKILL');
-      expect(r).not.toBeNull();
-      expect(Date.now() - killedAt).toBeLessThan(10_000);
-      expect(r!.code).not.toBe(0);
-      expect(r!.stderr).toMatch(new RegExp(`worker #${victim} \\(pid ${target.memberPid} on [^)]+\\) lost: process killed by SIGKILL`));
+      const { r, ms } = await killAndAwait(target.memberPid, run);
+      expect(ms).toBeLessThan(10_000);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`worker #${victim} \\(pid ${target.memberPid} on [^)]+\\) lost: process killed by SIGKILL`));
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
       expect(summary.status).toBe('failed');
       expect(summary.error).toContain(`pid ${target.memberPid}`);
@@ -80,23 +90,16 @@ describe('losing a worker', () => {
   it('killing a ps shard mid-run exits non-zero within 10 s, naming it, and stops every process', async () => {
     const out = join(tmp.dir, 'out-ps');
     const args = ['run', writeJob(tmp.dir, 'long-ps.json', longJob), '--workers', '2', '--strategy', 'ps', '--ps-shards', '2', '--out', out, '--no-progress'];
-    const { child, done } = startCli(args);
-    await until('training steps', () => {
-      const m = join(out, 'metrics.jsonl');
-      return existsSync(m) && readFileSync(m, 'utf8').split('\n').length > 3 ? true : undefined;
-    });
+    const run = startCli(args);
+    await untilTraining(out);
     const shards = joined(out, 'ps shard');
     const workers = joinedWorkers(out);
     expect(shards.length).toBe(2);
     const target = shards.find((s) => s.rank === 1)!;
-    const killedAt = Date.now();
-    process.kill(target.memberPid, 'SIGKILL');
-    const r = await Promise.race([done, new Promise<null>((res) => setTimeout(() => res(null), 15_000))]);
-    if (r === null) child.kill('SIGKILL');
-    expect(r).not.toBeNull();
-    expect(Date.now() - killedAt).toBeLessThan(10_000);
-    expect(r!.code).toBe(1);
-    expect(r!.stderr).toMatch(new RegExp(`ps shard #1 \\(pid ${target.memberPid} on [^)]+\\) lost: process killed by SIGKILL`));
+    const { r, ms } = await killAndAwait(target.memberPid, run);
+    expect(ms).toBeLessThan(10_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`ps shard #1 \\(pid ${target.memberPid} on [^)]+\\) lost: process killed by SIGKILL`));
     for (const m of [...shards, ...workers]) expect(alive(m.memberPid), `pid ${m.memberPid} still running`).toBe(false);
   });
 

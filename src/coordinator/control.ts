@@ -8,8 +8,9 @@
 import { errorMessage, WorkerFailedError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { encode, type TypedArray } from '../shared/protocol/codec.js';
-import { parseMessage, type Header, type Message, type MessageType } from '../shared/protocol/messages.js';
-import { ClosedError, type Hub } from '../shared/transport/transport.js';
+import type { Header, Message, MessageType } from '../shared/protocol/messages.js';
+import { hubMessages } from '../shared/protocol/receive.js';
+import type { Hub } from '../shared/transport/transport.js';
 
 type Waiter = { resolve: (m: Message) => void; reject: (e: Error) => void };
 
@@ -35,29 +36,18 @@ export class ControlPlane {
 
   /** Runs the receive loop until the hub closes. */
   async run(): Promise<void> {
-    for (;;) {
-      let got;
-      try {
-        got = await this.hub.receive();
-      } catch (err) {
-        if (err instanceof ClosedError) return;
-        this.fail(new Error(`control socket failed: ${errorMessage(err)}`, { cause: err }));
-        return;
+    const drop = (peer: string, reason: string) => {
+      this.dropped++;
+      this.log.warn({ peer: this.describe(peer), reason, dropped: this.dropped }, 'dropped a malformed message');
+    };
+    try {
+      for await (const { peer, message: m } of hubMessages(this.hub, drop)) {
+        if (this.onMessage(peer, m)) continue;
+        if (m.header.type === 'failed') this.fail(new WorkerFailedError(this.describe(peer), m.header.message));
+        else this.deliver(peer, m);
       }
-      let m: Message;
-      try {
-        m = parseMessage(got.frames);
-      } catch (err) {
-        this.dropped++;
-        this.log.warn({ peer: this.describe(got.peer), reason: errorMessage(err), dropped: this.dropped }, 'dropped a malformed message');
-        continue;
-      }
-      if (this.onMessage(got.peer, m)) continue;
-      if (m.header.type === 'failed') {
-        this.fail(new WorkerFailedError(this.describe(got.peer), m.header.message));
-        continue;
-      }
-      this.deliver(got.peer, m);
+    } catch (err) {
+      this.fail(new Error(`control socket failed: ${errorMessage(err)}`, { cause: err }));
     }
   }
 

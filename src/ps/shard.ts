@@ -16,8 +16,9 @@ import { errorMessage } from '../shared/errors.js';
 import type { OptimizerSpec } from '../shared/job-spec.js';
 import { makeOptimizer, type FlatOptimizer } from '../shared/optimizers.js';
 import { encode, type TypedArray } from '../shared/protocol/codec.js';
-import { parseMessage, type Header, type Message } from '../shared/protocol/messages.js';
-import { ClosedError, type Hub } from '../shared/transport/transport.js';
+import type { Header, Message } from '../shared/protocol/messages.js';
+import { hubMessages } from '../shared/protocol/receive.js';
+import type { Hub } from '../shared/transport/transport.js';
 import { addInto } from '../worker/reducers/ring.js';
 
 export interface ShardConfig {
@@ -69,32 +70,18 @@ export class PsShard {
 
   /** Serves requests until the hub closes. */
   async serve(): Promise<void> {
-    for (;;) {
-      let got;
-      try {
-        got = await this.hub.receive();
-      } catch (err) {
-        if (err instanceof ClosedError) return;
-        throw err;
-      }
-      let m: Message;
-      try {
-        m = parseMessage(got.frames);
-      } catch (err) {
-        this.drop(`from ${got.peer}: ${errorMessage(err)}`);
-        continue;
-      }
+    for await (const { peer, message: m } of hubMessages(this.hub, (p, reason) => this.drop(`from ${p}: ${reason}`))) {
       const op = 'op' in m.header ? Number(m.header.op) : 0;
       try {
         const earlier = this.failed.get(op);
-        if (earlier) await this.failLate(got.peer, op, earlier);
-        else await this.handle(got.peer, m);
+        if (earlier) await this.failLate(peer, op, earlier);
+        else await this.handle(peer, m);
       } catch (err) {
         // A request that cannot be served is the worker's error to report: tell it (and,
         // when a whole round is spoiled, everyone in it), keep serving.
-        this.drop(`from ${got.peer}: ${errorMessage(err)}`);
-        if (err instanceof RoundError) await this.failRound(op, got.peer, err.message);
-        else await this.send(got.peer, { type: 'psError', op, message: errorMessage(err) });
+        this.drop(`from ${peer}: ${errorMessage(err)}`);
+        if (err instanceof RoundError) await this.failRound(op, peer, err.message);
+        else await this.send(peer, { type: 'psError', op, message: errorMessage(err) });
       }
     }
   }
