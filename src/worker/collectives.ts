@@ -6,7 +6,13 @@
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { CTL_DONE_SEQ, type CollectiveOp, type CollectiveReply, type CollectiveRequest } from './comm-protocol.js';
+import type { LocalUpdate } from './reducers/local-update.js';
 import type { UpdateArgs } from './reducers/reducer.js';
+
+export interface SharedBuffers {
+  grads: Float32Array;
+  params: Float32Array;
+}
 
 export class Collectives {
   private seq = 0;
@@ -15,6 +21,8 @@ export class Collectives {
     private readonly ctl: Int32Array,
     /** Workers in the job: with one, a sum is the identity and skips the comm thread. */
     private readonly size: number,
+    /** Set when the strategy updates locally (reducers/make.ts: updatesLocally): sum, then this optimizer here. */
+    private readonly local?: { update: LocalUpdate; buffers: SharedBuffers },
   ) {}
 
   /** The shared gradient buffer ← its sum over all workers, blocking this thread. */
@@ -33,13 +41,15 @@ export class Collectives {
   }
 
   /** One optimizer step of the job from the shared gradients; the shared parameters hold the result. */
-  update(args: UpdateArgs): Promise<void> {
-    return this.exchange({ op: 'update', args });
+  async update(args: UpdateArgs): Promise<void> {
+    if (!this.local) return this.exchange({ op: 'update', args });
+    await this.allReduce();
+    this.local.update.apply(this.local.buffers.params, this.local.buffers.grads, args);
   }
 
-  /** Brings the shared parameters up to the job's current ones. */
-  refresh(): Promise<void> {
-    return this.exchange({ op: 'refresh' });
+  /** Brings the shared parameters up to the job's current ones (local updates keep them current). */
+  async refresh(): Promise<void> {
+    if (!this.local) await this.exchange({ op: 'refresh' });
   }
 
   private async exchange(req: CollectiveOp): Promise<void> {

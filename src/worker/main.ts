@@ -16,6 +16,8 @@ import { encode, type TypedArray } from '../shared/protocol/codec.js';
 import type { Message } from '../shared/protocol/messages.js';
 import { CTL_INTS, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
 import { Collectives } from './collectives.js';
+import { LocalUpdate } from './reducers/local-update.js';
+import { updatesLocally } from './reducers/make.js';
 import type { StepProgram } from './steps/step-program.js';
 import { SupervisedProgram } from './steps/supervised.js';
 
@@ -108,8 +110,10 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const { port1, port2 } = new MessageChannel();
   const rule = { optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm };
   toComm({ kind: 'setup', rank: h.rank, size: h.size, collective: h.collective, rule, grads, params, control, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs }, [port2]);
-  const collectives = new Collectives(port1, new Int32Array(control), h.size);
-  const program = new SupervisedProgram({ spec, model, data, params: new Float32Array(params), grads: new Float32Array(grads), update: (args) => collectives.update(args) });
+  const buffers = { params: new Float32Array(params), grads: new Float32Array(grads) };
+  const local = updatesLocally(h.collective) ? { update: new LocalUpdate(rule), buffers } : undefined;
+  const collectives = new Collectives(port1, new Int32Array(control), h.size, local);
+  const program = new SupervisedProgram({ spec, model, data, ...buffers, update: (args) => collectives.update(args) });
   return { program, collectives, backend };
 }
 
