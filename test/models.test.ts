@@ -4,7 +4,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readParams, layoutOf, writeParams } from '../src/shared/flat.js';
+import { layoutOf, readParams, readState, stateLength, writeParams, writeState } from '../src/shared/flat.js';
 import { buildModel } from '../src/shared/models/zoo.js';
 import { JobSpecError } from '../src/shared/errors.js';
 import { SeededDropout, setDropoutContext } from '../src/shared/models/seeded-dropout.js';
@@ -19,7 +19,7 @@ afterAll(() => tmp.cleanup());
 
 describe('zoo models', () => {
   it('the same seed builds the same weights; another seed, others', async () => {
-    const spec = { zoo: 'mlp' as const, hidden: [16], activation: 'relu' as const, dropout: 0 };
+    const spec = { zoo: 'mlp' as const, hidden: [16], activation: 'relu' as const, dropout: 0, batchNorm: 'none' as const };
     const a = await buildModel(spec, { inputShape: [5], classes: 3 }, 1);
     const b = await buildModel(spec, { inputShape: [5], classes: 3 }, 1);
     const c = await buildModel(spec, { inputShape: [5], classes: 3 }, 2);
@@ -30,12 +30,12 @@ describe('zoo models', () => {
   });
 
   it('the cnn takes images and outputs logits', async () => {
-    const m = await buildModel({ zoo: 'cnn', conv: [4, 8], kernelSize: 3, dense: [16], activation: 'relu', dropout: 0.1 }, { inputShape: [28, 28, 1], classes: 10 }, 1);
+    const m = await buildModel({ zoo: 'cnn', conv: [4, 8], kernelSize: 3, dense: [16], activation: 'relu', dropout: 0.1, batchNorm: 'none' }, { inputShape: [28, 28, 1], classes: 10 }, 1);
     expect((m.predict(tf.zeros([2, 28, 28, 1])) as tf.Tensor).shape).toEqual([2, 10]);
   });
 
   it('flat buffers round-trip through the model', async () => {
-    const m = await buildModel({ zoo: 'mlp', hidden: [4], activation: 'tanh', dropout: 0 }, { inputShape: [3], classes: 2 }, 1);
+    const m = await buildModel({ zoo: 'mlp', hidden: [4], activation: 'tanh', dropout: 0, batchNorm: 'none' }, { inputShape: [3], classes: 2 }, 1);
     const layout = layoutOf(m);
     const v = Float32Array.from({ length: layout.total }, (_, i) => i / 10);
     writeParams(m, layout, v);
@@ -89,7 +89,7 @@ describe('seeded dropout', () => {
 
 describe('saved models', () => {
   it('load in plain tfjs (SeededDropout saved as Dropout) and predict the same', async () => {
-    const m = await buildModel({ zoo: 'mlp', hidden: [8], activation: 'relu', dropout: 0.3 }, { inputShape: [28, 28, 1], classes: 10 }, 4);
+    const m = await buildModel({ zoo: 'mlp', hidden: [8], activation: 'relu', dropout: 0.3, batchNorm: 'none' }, { inputShape: [28, 28, 1], classes: 10 }, 4);
     const dir = join(tmp.dir, 'm');
     await saveModel(m, dir);
     const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
@@ -98,6 +98,21 @@ describe('saved models', () => {
     const loaded = await tfl.loadLayersModel(fileLoadHandler(dir));
     const x = tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 5);
     setDropoutContext(m, undefined);
+    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((m.predict(x) as tf.Tensor).dataSync()));
+  });
+
+  it('a batch-norm cnn loads in plain tfjs (SyncBatchNormalization saved as BatchNormalization) with its moving statistics', async () => {
+    const m = await buildModel({ zoo: 'cnn', conv: [4], kernelSize: 3, dense: [6], activation: 'relu', dropout: 0, batchNorm: 'sync' }, { inputShape: [8, 8, 1], classes: 3 }, 4);
+    // Moving statistics away from their initial values, as after training.
+    writeState(m, Float32Array.from({ length: stateLength(m) }, (_, i) => 0.5 + (i % 7) / 10));
+    const dir = join(tmp.dir, 'bn');
+    await saveModel(m, dir);
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    const classes = (json.modelTopology.config.layers as { class_name: string }[]).map((l) => l.class_name);
+    expect(classes).toEqual(['Conv2D', 'BatchNormalization', 'Activation', 'MaxPooling2D', 'Flatten', 'Dense', 'BatchNormalization', 'Activation', 'Dense']);
+    const loaded = await tfl.loadLayersModel(fileLoadHandler(dir));
+    expect(Array.from(readState(loaded))).toEqual(Array.from(readState(m)));
+    const x = tf.randomUniform([3, 8, 8, 1], 0, 1, 'float32', 5);
     expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((m.predict(x) as tf.Tensor).dataSync()));
   });
 });

@@ -26,7 +26,8 @@ const spec = parseJobSpec(
 );
 
 /** A one-worker job: the update is the local optimizer step, after `observe` has seen the gradient going in. */
-async function program(observe: (g: Float32Array) => void = () => undefined) {
+async function program(observe: (g: Float32Array) => void = () => undefined, job = spec) {
+  const spec = job;
   const data = loadData(spec.data, spec.seed);
   const model = await buildJobModel(spec, data);
   const initial = readParams(model, layoutOf(model));
@@ -37,7 +38,7 @@ async function program(observe: (g: Float32Array) => void = () => undefined) {
     observe(grads);
     local.apply(params, grads, u);
   };
-  const p = new SupervisedProgram({ spec, model, data, params, grads, update });
+  const p = new SupervisedProgram({ spec, model, data, params, grads, update, broadcastState: async (v) => v });
   return { p, grads, initial };
 }
 
@@ -51,6 +52,26 @@ describe('supervised step program', () => {
     for (let s = 1; s < 30; s++) await p.train({ step: s, epoch: 0, lr: 0.1, globalBatch: 30, indices });
     p.evaluate(indices);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('with batch-norm: no leaks either, and the moving statistics move once a step', async () => {
+    const bn = parseJobSpec({ ...spec, model: { zoo: 'mlp', hidden: [16], batchNorm: 'sync' } }, 'unit job');
+    const { p } = await program(undefined, bn);
+    const indices = Int32Array.from({ length: 30 }, (_, i) => i);
+    const before0 = Array.from(p.state());
+    await p.train({ step: 0, epoch: 0, lr: 0.1, globalBatch: 30, indices });
+    p.evaluate(indices);
+    const after1 = Array.from(p.state());
+    expect(after1).not.toEqual(before0);
+    const before = tf.memory().numTensors;
+    for (let s = 1; s < 10; s++) await p.train({ step: s, epoch: 0, lr: 0.1, globalBatch: 30, indices });
+    p.evaluate(indices);
+    await p.agreeState();
+    expect(tf.memory().numTensors).toBe(before);
+    // An empty shard (one replica: nothing to sum) commits nothing.
+    const s10 = Array.from(p.state());
+    await p.train({ step: 10, epoch: 0, lr: 0.1, globalBatch: 30, indices: new Int32Array(0) });
+    expect(Array.from(p.state())).toEqual(s10);
   });
 
   it('an empty shard contributes zero gradient and still takes part in the update', async () => {

@@ -14,7 +14,8 @@
  *      to the coordinator between steps; up to s steps ahead of the slowest
  *      worker under bounded staleness. Workers execute them in order.
  *   E. `eval` with a slice of the test set each → `evalDone`.
- *   F. `fetchParams` to rank 0 → `params`; the model is saved.
+ *   F. `fetchParams` to rank 0 → `params` (parameters, then batch-norm
+ *      moving statistics); the model is saved.
  *   G. `stop` to every worker and shard.
  * Any worker lost or failed rejects whatever is being awaited (ControlPlane).
  */
@@ -22,7 +23,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../shared/backend.js';
 import type { DataSplits } from '../shared/data/dataset.js';
 import { loadData } from '../shared/data/load.js';
-import { layoutOf, readParams, writeParams } from '../shared/flat.js';
+import { layoutOf, readParams, writeParams, writeState } from '../shared/flat.js';
 import { psSettings, type JobSpec } from '../shared/job-spec.js';
 import type { Logger } from '../shared/log.js';
 import { buildJobModel } from '../shared/models/build.js';
@@ -197,5 +198,6 @@ async function fetchAndSave(ctx: JobContext, rank0: WorkerInfo, model: LayersMod
   await ctx.control.send(rank0.peer, { type: 'fetchParams' });
   const p = await ctx.control.expect(rank0.peer, 'params');
   writeParams(model, layoutOf(model), p.tensors[0] as Float32Array);
+  writeState(model, p.tensors[1] as Float32Array);
   await saveModel(model, ctx.modelDir);
 }

@@ -3,7 +3,7 @@
  * order, into one Float32Array at fixed offsets. Collectives work on it whole.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { LayersModel, LayerVariable } from '@tensorflow/tfjs-layers';
 import { wasmHeapOf } from './kernels/wasm-heap.js';
 
 export interface FlatEntry {
@@ -23,7 +23,7 @@ export function layoutOf(model: LayersModel): FlatLayout {
   let offset = 0;
   const entries = model.trainableWeights.map((w) => {
     const shape = w.shape as number[]; // trainable weights are always fully defined
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(shape);
     const e = { name: w.originalName, shape, offset, size };
     offset += size;
     return e;
@@ -33,18 +33,50 @@ export function layoutOf(model: LayersModel): FlatLayout {
 
 /** Copies the model's trainable weights into `out` (allocated when omitted). */
 export function readParams(model: LayersModel, layout: FlatLayout, out = new Float32Array(layout.total)): Float32Array {
-  model.trainableWeights.forEach((w, i) => out.set(w.read().dataSync() as Float32Array, layout.entries[i].offset));
-  return out;
+  return readWeights(model.trainableWeights, out);
 }
 
 /** Writes `flat` into the model's trainable weights. */
 export function writeParams(model: LayersModel, layout: FlatLayout, flat: Float32Array): void {
-  model.trainableWeights.forEach((w, i) => {
-    const e = layout.entries[i];
-    const t = tf.tensor(flat.subarray(e.offset, e.offset + e.size), e.shape, 'float32');
+  writeWeights(model.trainableWeights, flat, layout.total);
+}
+
+/** The model's non-trainable weights (batch-norm moving statistics), concatenated in model order. */
+export function readState(model: LayersModel): Float32Array {
+  return readWeights(model.nonTrainableWeights, new Float32Array(stateLength(model)));
+}
+
+export function writeState(model: LayersModel, flat: Float32Array): void {
+  writeWeights(model.nonTrainableWeights, flat, stateLength(model));
+}
+
+export function stateLength(model: LayersModel): number {
+  return model.nonTrainableWeights.reduce((n, w) => n + sizeOf(w.shape as number[]), 0);
+}
+
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+function readWeights(weights: LayerVariable[], out: Float32Array): Float32Array {
+  let offset = 0;
+  for (const w of weights) {
+    const v = w.read().dataSync() as Float32Array;
+    out.set(v, offset);
+    offset += v.length;
+  }
+  return out;
+}
+
+function writeWeights(weights: LayerVariable[], flat: Float32Array, total: number): void {
+  if (flat.length !== total) throw new Error(`${flat.length} values for weights of ${total}`);
+  let offset = 0;
+  for (const w of weights) {
+    const shape = w.shape as number[];
+    const size = sizeOf(shape);
+    const t = tf.tensor(flat.subarray(offset, offset + size), shape, 'float32');
     w.write(t);
     t.dispose();
-  });
+    offset += size;
+  }
 }
 
 /** Packs gradient tensors (in layout order) into `out`. */
@@ -59,7 +91,15 @@ export function packTensors(tensors: tf.Tensor[], layout: FlatLayout, out: Float
  * that dataSync makes (one copy of every gradient per step fewer). The view
  * is valid only until the next tfjs call, so it is copied at once.
  */
-function heapView(): ((t: tf.Tensor) => Float32Array) | undefined {
+export function heapView(): ((t: tf.Tensor) => Float32Array) | undefined {
   const h = tf.getBackend() === 'wasm' ? wasmHeapOf(tf.engine().backend) : undefined;
   return h && ((t) => h.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }) as Float32Array);
+}
+
+/**
+ * A float32 tensor's values to read at once: on wasm a view of its memory in
+ * the heap (no copy; valid only until the next tfjs call), elsewhere dataSync.
+ */
+export function valuesNow(t: tf.Tensor): Float32Array {
+  return heapView()?.(t) ?? (t.dataSync() as Float32Array);
 }

@@ -38,6 +38,12 @@ export const dataSchema = z.discriminatedUnion('source', [fashionMnist, syntheti
 
 const activation = z.enum(['relu', 'tanh', 'sigmoid', 'elu', 'selu', 'linear']);
 const dropoutRate = z.number().min(0).lt(1);
+/**
+ * Batch-norm after each hidden dense and conv layer (before the activation;
+ * those layers then have no bias): none; local (each worker's shard
+ * statistics); sync (the global batch's, exact across workers).
+ */
+const batchNorm = z.enum(['none', 'local', 'sync']).default('none');
 
 const mlp = z
   .object({
@@ -46,6 +52,7 @@ const mlp = z
     activation: activation.default('relu'),
     /** Dropout rate after each hidden layer; masks are seeded per sample. */
     dropout: dropoutRate.default(0),
+    batchNorm,
   })
   .strict();
 
@@ -58,6 +65,7 @@ const cnn = z
     dense: z.array(positiveInt).default([128]),
     activation: activation.default('relu'),
     dropout: dropoutRate.default(0),
+    batchNorm,
   })
   .strict();
 
@@ -219,6 +227,13 @@ export const jobSpecSchema = z
         code: z.ZodIssueCode.custom,
         path: ['cluster', 'ps'],
         message: `applies only to strategy ps (cluster.strategy is ${spec.cluster.strategy})`,
+      });
+    }
+    if ('zoo' in spec.model && spec.model.batchNorm === 'sync' && psSettings(spec.cluster)?.staleness !== undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['model', 'batchNorm'],
+        message: 'sync needs every worker on the same step, and cluster.ps.staleness lets them drift apart: use batchNorm local, or drop staleness',
       });
     }
     if ('zoo' in spec.model && spec.model.zoo === 'cnn' && spec.data.source !== 'fashion-mnist') {

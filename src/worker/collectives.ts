@@ -1,8 +1,8 @@
 /**
- * The compute thread's side of the collectives. `allReduceSync` blocks the
- * compute thread with Atomics.wait while the comm thread exchanges the shared
- * buffer: that is what lets a collective run inside a (synchronous) tfjs
- * gradient function. The others are the same exchange without blocking.
+ * The compute thread's side of the collectives. The blocking forms wait with
+ * Atomics.wait while the comm thread exchanges the shared buffer: that is
+ * what lets a collective run inside a (synchronous) tfjs forward or gradient
+ * function. The others are the same exchange without blocking.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { CTL_DONE_SEQ, type CollectiveOp, type CollectiveReply, type CollectiveRequest } from './comm-protocol.js';
@@ -12,50 +12,80 @@ import type { UpdateArgs } from './reducers/reducer.js';
 export interface SharedBuffers {
   grads: Float32Array;
   params: Float32Array;
+  /** Scratch for small sums (sumStatsSync, broadcastFromRank0). */
+  stats: Float32Array;
+}
+
+export interface CollectivesOptions {
+  port: MessagePort;
+  ctl: Int32Array;
+  /** Workers in the job: with one, a sum is the identity and skips the comm thread. */
+  size: number;
+  rank: number;
+  buffers: SharedBuffers;
+  /** Set when the strategy updates locally (reducers/make.ts: updatesLocally): sum, then this optimizer here. */
+  local?: LocalUpdate;
 }
 
 export class Collectives {
   private seq = 0;
-  constructor(
-    private readonly port: MessagePort,
-    private readonly ctl: Int32Array,
-    /** Workers in the job: with one, a sum is the identity and skips the comm thread. */
-    private readonly size: number,
-    /** Set when the strategy updates locally (reducers/make.ts: updatesLocally): sum, then this optimizer here. */
-    private readonly local?: { update: LocalUpdate; buffers: SharedBuffers },
-  ) {}
+  constructor(private readonly o: CollectivesOptions) {}
 
   /** The shared gradient buffer ← its sum over all workers, blocking this thread. */
   allReduceSync(): void {
-    if (this.size === 1) return;
-    const seq = this.request({ op: 'allReduce' });
-    for (let done = Atomics.load(this.ctl, CTL_DONE_SEQ); done < seq; done = Atomics.load(this.ctl, CTL_DONE_SEQ)) {
-      Atomics.wait(this.ctl, CTL_DONE_SEQ, done);
-    }
-    this.reply(seq);
+    if (this.o.size > 1) this.block({ op: 'allReduce' });
   }
 
   async allReduce(): Promise<void> {
-    if (this.size === 1) return;
-    await this.exchange({ op: 'allReduce' });
+    if (this.o.size > 1) await this.exchange({ op: 'allReduce' });
+  }
+
+  /** The sum of `values` over all workers, blocking this thread (batch-norm statistics inside a training pass). */
+  sumStatsSync(values: Float32Array): Float32Array {
+    if (this.o.size === 1) return values;
+    this.stage(values);
+    this.block({ op: 'sumStats', length: values.length });
+    return this.o.buffers.stats.slice(0, values.length);
+  }
+
+  /** Rank 0's `values` on every worker: a sum to which the others add zeros (exact). */
+  async broadcastFromRank0(values: Float32Array): Promise<Float32Array> {
+    if (this.o.size === 1 || values.length === 0) return values;
+    this.stage(this.o.rank === 0 ? values : new Float32Array(values.length));
+    await this.exchange({ op: 'sumStats', length: values.length });
+    return this.o.buffers.stats.slice(0, values.length);
   }
 
   /** One optimizer step of the job from the shared gradients; the shared parameters hold the result. */
   async update(args: UpdateArgs): Promise<void> {
-    if (!this.local) return this.exchange({ op: 'update', args });
+    if (!this.o.local) return this.exchange({ op: 'update', args });
     await this.allReduce();
-    this.local.update.apply(this.local.buffers.params, this.local.buffers.grads, args);
+    this.o.local.apply(this.o.buffers.params, this.o.buffers.grads, args);
   }
 
   /** Brings the shared parameters up to the job's current ones (local updates keep them current). */
   async refresh(): Promise<void> {
-    if (!this.local) await this.exchange({ op: 'refresh' });
+    if (!this.o.local) await this.exchange({ op: 'refresh' });
+  }
+
+  private stage(values: Float32Array): void {
+    const s = this.o.buffers.stats;
+    if (values.length > s.length) throw new Error(`a sum of ${values.length} values; the scratch buffer holds ${s.length}`);
+    s.set(values);
+  }
+
+  private block(req: CollectiveOp): void {
+    const seq = this.request(req);
+    for (let done = Atomics.load(this.o.ctl, CTL_DONE_SEQ); done < seq; done = Atomics.load(this.o.ctl, CTL_DONE_SEQ)) {
+      Atomics.wait(this.o.ctl, CTL_DONE_SEQ, done);
+    }
+    this.reply(seq);
   }
 
   private async exchange(req: CollectiveOp): Promise<void> {
     const seq = this.request(req);
-    for (let done = Atomics.load(this.ctl, CTL_DONE_SEQ); done < seq; done = Atomics.load(this.ctl, CTL_DONE_SEQ)) {
-      const w = Atomics.waitAsync(this.ctl, CTL_DONE_SEQ, done);
+    for (let done = Atomics.load(this.o.ctl, CTL_DONE_SEQ); done < seq; done = Atomics.load(this.o.ctl, CTL_DONE_SEQ)) {
+      const w = Atomics.waitAsync(this.o.ctl, CTL_DONE_SEQ, done);
       if (w.async) await w.value;
     }
     this.reply(seq);
@@ -63,12 +93,12 @@ export class Collectives {
 
   private request(req: CollectiveOp): number {
     const seq = ++this.seq;
-    this.port.postMessage({ ...req, seq } as CollectiveRequest);
+    this.o.port.postMessage({ ...req, seq } as CollectiveRequest);
     return seq;
   }
 
   private reply(seq: number): void {
-    const r = receiveMessageOnPort(this.port)?.message as CollectiveReply | undefined;
+    const r = receiveMessageOnPort(this.o.port)?.message as CollectiveReply | undefined;
     if (!r || r.seq !== seq) throw new Error(`collective ${seq}: no matching reply from the comm thread`);
     if (r.error) throw new Error(`collective failed: ${r.error}`);
   }

@@ -22,6 +22,8 @@ export interface CollectivesSetup {
   /** Flat gradient and parameter buffers, shared with the compute thread. */
   grads: SharedArrayBuffer;
   params: SharedArrayBuffer;
+  /** Small sums made inside a training pass (batch-norm statistics) and the state broadcast. */
+  stats: SharedArrayBuffer;
   control: SharedArrayBuffer;
   port: MessagePort;
   heartbeatTimeoutMs: number;
@@ -37,7 +39,7 @@ export type FromComm =
   | { kind: 'fatal'; message: string };
 
 /** Collective requests on the dedicated port; replies come back on it, read synchronously. */
-export type CollectiveOp = { op: 'allReduce' } | { op: 'update'; args: UpdateArgs } | { op: 'refresh' };
+export type CollectiveOp = { op: 'allReduce' } | { op: 'sumStats'; length: number } | { op: 'update'; args: UpdateArgs } | { op: 'refresh' };
 export type CollectiveRequest = CollectiveOp & { seq: number };
 export interface CollectiveReply {
   seq: number;

@@ -63,6 +63,7 @@ async function coordinatorLoop(): Promise<void> {
 function setup(m: CollectivesSetup): void {
   const grads = new Float32Array(m.grads);
   const params = new Float32Array(m.params);
+  const stats = new Float32Array(m.stats);
   const ctl = new Int32Array(m.control);
   const r = makeReducer(m.collective, { rank: m.rank, size: m.size, rule: m.rule, ringPull: pull, identity: cfg.identity, onDrop: drop });
   reducer = r;
@@ -71,6 +72,7 @@ function setup(m: CollectivesSetup): void {
     const reply: CollectiveReply = { seq: req.seq };
     try {
       if (req.op === 'allReduce') await r.allReduce(grads);
+      else if (req.op === 'sumStats') await r.allReduce(stats.subarray(0, req.length));
       else if (req.op === 'update') await r.update(grads, params, req.args);
       else await r.refresh(params);
     } catch (err) {

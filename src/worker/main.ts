@@ -11,7 +11,9 @@ import { loadData } from '../shared/data/load.js';
 import { errorMessage } from '../shared/errors.js';
 import { parseJobSpec } from '../shared/job-file.js';
 import type { Logger } from '../shared/log.js';
+import { stateLength } from '../shared/flat.js';
 import { buildJobModel } from '../shared/models/build.js';
+import { attachStatsSum, statsSumLength } from '../shared/models/sync-batch-norm.js';
 import { encode, type TypedArray } from '../shared/protocol/codec.js';
 import type { Message } from '../shared/protocol/messages.js';
 import { CTL_INTS, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
@@ -61,10 +63,11 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         send({ type: 'stepDone', step: h.step, ...r });
       } else if (h.type === 'eval') {
         await need(collectives).refresh();
+        await need(program).agreeState();
         send({ type: 'evalDone', id: h.id, ...need(program).evaluate(m.message.tensors[0] as Int32Array) });
       } else if (h.type === 'fetchParams') {
         await need(collectives).refresh();
-        send({ type: 'params', rank }, [need(program).params()]);
+        send({ type: 'params', rank }, [need(program).params(), need(program).state()]);
       } else if (h.type === 'stop') {
         o.log.info({ reason: h.reason }, 'stopping');
         return 0;
@@ -105,15 +108,25 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const initial = m.tensors[0] as Float32Array;
   const grads = new SharedArrayBuffer(initial.length * 4);
   const params = new SharedArrayBuffer(initial.length * 4);
+  const stats = new SharedArrayBuffer(Math.max(statsSumLength(model), stateLength(model), 1) * 4);
   const control = new SharedArrayBuffer(CTL_INTS * 4);
   new Float32Array(params).set(initial);
   const { port1, port2 } = new MessageChannel();
   const rule = { optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm };
-  toComm({ kind: 'setup', rank: h.rank, size: h.size, collective: h.collective, rule, grads, params, control, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs }, [port2]);
-  const buffers = { params: new Float32Array(params), grads: new Float32Array(grads) };
-  const local = updatesLocally(h.collective) ? { update: new LocalUpdate(rule), buffers } : undefined;
-  const collectives = new Collectives(port1, new Int32Array(control), h.size, local);
-  const program = new SupervisedProgram({ spec, model, data, ...buffers, update: (args) => collectives.update(args) });
+  toComm({ kind: 'setup', rank: h.rank, size: h.size, collective: h.collective, rule, grads, params, stats, control, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs }, [port2]);
+  const buffers = { params: new Float32Array(params), grads: new Float32Array(grads), stats: new Float32Array(stats) };
+  const local = updatesLocally(h.collective) ? new LocalUpdate(rule) : undefined;
+  const collectives = new Collectives({ port: port1, ctl: new Int32Array(control), size: h.size, rank: h.rank, buffers, local });
+  attachStatsSum(model, (v) => collectives.sumStatsSync(v));
+  const program = new SupervisedProgram({
+    spec,
+    model,
+    data,
+    params: buffers.params,
+    grads: buffers.grads,
+    update: (args) => collectives.update(args),
+    broadcastState: (v) => collectives.broadcastFromRank0(v),
+  });
   return { program, collectives, backend };
 }
 

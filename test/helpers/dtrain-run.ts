@@ -7,7 +7,11 @@ import { runCli, writeJob } from './cli.js';
 import { flatWeights } from './reference.js';
 
 export async function savedWeights(out: string): Promise<Float32Array> {
-  return flatWeights(await tfl.loadLayersModel(fileLoadHandler(join(out, 'model'))));
+  return flatWeights(await savedModel(out));
+}
+
+export function savedModel(out: string): Promise<tfl.LayersModel> {
+  return tfl.loadLayersModel(fileLoadHandler(join(out, 'model')));
 }
 
 /** Runs `job` in `dir` under the name `tag` with extra flags; expects success and returns the saved weights. */

@@ -5,12 +5,14 @@
  * optimizers or summed loss).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { gather } from '../../src/shared/data/dataset.js';
 import { loadData } from '../../src/shared/data/load.js';
 import type { JobSpec, OptimizerSpec } from '../../src/shared/job-spec.js';
 import { buildJobModel } from '../../src/shared/models/build.js';
 import { setDropoutContext } from '../../src/shared/models/seeded-dropout.js';
+import { standardizeTopology } from '../../src/shared/models/standard-topology.js';
 import { lrAt } from '../../src/shared/schedule.js';
 import { BatchSchedule, planSteps } from '../../src/shared/sharding.js';
 
@@ -29,10 +31,27 @@ function tfOptimizer(o: OptimizerSpec): tf.Optimizer & { learningRate: number } 
   }
 }
 
-/** Trains `spec` in this process and returns the model. `noDropout` turns the masks off (to show they matter). */
-export async function referenceTrain(spec: JobSpec, opts: { noDropout?: boolean; noClip?: boolean } = {}): Promise<LayersModel> {
+/**
+ * tfjs's own layers in place of dtrain's: SyncBatchNormalization becomes
+ * tfjs-layers' BatchNormalization (and SeededDropout becomes Dropout, so
+ * only for models without dropout), with the same weights.
+ */
+async function standardModel(model: LayersModel): Promise<LayersModel> {
+  const topology = standardizeTopology(model.toJSON(null, false)) as tf.io.ModelJSON['modelTopology'];
+  const std = await tfl.models.modelFromJSON({ modelTopology: topology } as never);
+  std.setWeights(model.getWeights());
+  return std;
+}
+
+/**
+ * Trains `spec` in this process and returns the model. `noDropout` turns the
+ * masks off (to show they matter); `standardLayers` trains tfjs's own
+ * BatchNormalization instead of dtrain's layer.
+ */
+export async function referenceTrain(spec: JobSpec, opts: { noDropout?: boolean; noClip?: boolean; standardLayers?: boolean } = {}): Promise<LayersModel> {
   const data = loadData(spec.data, spec.seed);
-  const model = await buildJobModel(spec, data);
+  const built = await buildJobModel(spec, data);
+  const model = opts.standardLayers ? await standardModel(built) : built;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const opt = tfOptimizer(spec.train.optimizer);
   const plan = planSteps(data.train.size, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);

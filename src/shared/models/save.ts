@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { standardizeTopology } from './seeded-dropout.js';
+import { standardizeTopology } from './standard-topology.js';
 
 const WEIGHTS_FILE = 'weights.bin';
 

@@ -73,16 +73,3 @@ tf.serialization.registerClass(SeededDropout);
 export function setDropoutContext(model: { layers: unknown[] }, ctx: DropoutContext | undefined): void {
   for (const layer of model.layers) if (layer instanceof SeededDropout) layer.context = ctx;
 }
-
-/** Rewrites a saved topology so that plain tfjs loads it: SeededDropout becomes Dropout. */
-export function standardizeTopology(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(standardizeTopology);
-  if (node === null || typeof node !== 'object') return node;
-  const obj = node as Record<string, unknown>;
-  if (obj.class_name === SeededDropout.className) {
-    const config = { ...(obj.config as Record<string, unknown>) };
-    delete config.salt;
-    return { ...obj, class_name: 'Dropout', config };
-  }
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, standardizeTopology(v)]));
-}

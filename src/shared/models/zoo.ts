@@ -8,6 +8,9 @@ import { JobSpecError } from '../errors.js';
 import type { ModelSpec } from '../job-spec.js';
 import { hashInts, Stream } from '../rng.js';
 import { SeededDropout } from './seeded-dropout.js';
+import { SyncBatchNormalization } from './sync-batch-norm.js';
+
+type Activation = 'relu' | 'tanh' | 'sigmoid' | 'elu' | 'selu' | 'linear';
 
 export interface ModelShape {
   inputShape: number[];
@@ -24,6 +27,14 @@ export async function buildModel(spec: ModelSpec, shape: ModelShape, seed: numbe
   });
   let salt = 0;
   const dropout = (rate: number) => new SeededDropout({ rate, salt: salt++ });
+  const bn = spec.batchNorm;
+  // A weight layer, then (with batch-norm) the normalization and the
+  // activation as layers of their own; a bias before batch-norm would be
+  // cancelled by it, and Adam would chase its rounding noise.
+  const block = (make: (args: { activation?: Activation; useBias: boolean }) => tfl.layers.Layer): tfl.layers.Layer[] =>
+    bn === 'none'
+      ? [make({ activation: spec.activation, useBias: true })]
+      : [make({ useBias: false }), new SyncBatchNormalization({ sync: bn === 'sync' }), tfl.layers.activation({ activation: spec.activation })];
   const layers: tfl.layers.Layer[] = [];
   if (spec.zoo === 'mlp') {
     // Flatten needs rank ≥ 3 (images); vectors go straight into the first dense layer.
@@ -31,19 +42,19 @@ export async function buildModel(spec: ModelSpec, shape: ModelShape, seed: numbe
     if (flat) layers.push(tfl.layers.flatten({ inputShape: shape.inputShape }));
     for (const units of spec.hidden) {
       const first = layers.length === 0 && !flat ? { inputShape: shape.inputShape } : {};
-      layers.push(tfl.layers.dense({ units, activation: spec.activation, ...first, ...init() }));
+      layers.push(...block((a) => tfl.layers.dense({ units, ...a, ...first, ...init() })));
       if (spec.dropout > 0) layers.push(dropout(spec.dropout));
     }
   } else {
     if (shape.inputShape.length !== 3) throw new JobSpecError('model', [{ path: 'model.zoo', message: `the cnn needs images (H, W, C), got input shape [${shape.inputShape}]` }]);
     spec.conv.forEach((filters, i) => {
       const first = i === 0 ? { inputShape: shape.inputShape } : {};
-      layers.push(tfl.layers.conv2d({ filters, kernelSize: spec.kernelSize, padding: 'same', activation: spec.activation, ...first, ...init() }));
+      layers.push(...block((a) => tfl.layers.conv2d({ filters, kernelSize: spec.kernelSize, padding: 'same', ...a, ...first, ...init() })));
       layers.push(tfl.layers.maxPooling2d({ poolSize: 2 }));
     });
     layers.push(tfl.layers.flatten());
     for (const units of spec.dense) {
-      layers.push(tfl.layers.dense({ units, activation: spec.activation, ...init() }));
+      layers.push(...block((a) => tfl.layers.dense({ units, ...a, ...init() })));
       if (spec.dropout > 0) layers.push(dropout(spec.dropout));
     }
   }

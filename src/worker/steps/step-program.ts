@@ -34,4 +34,8 @@ export interface StepProgram {
   evaluate(indices: Int32Array): EvalResult;
   /** The flat parameters, identical on every replica. */
   params(): TypedArray;
+  /** The model's non-trainable state (batch-norm moving statistics), flat. */
+  state(): Float32Array;
+  /** Makes every replica's state rank 0's before an evaluation; all workers call it together. */
+  agreeState(): Promise<void>;
 }

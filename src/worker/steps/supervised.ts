@@ -2,15 +2,17 @@
  * Supervised step: forward/backward of the SUMMED loss on this worker's
  * shard, then the strategy's update: sum over workers, divide by the global
  * batch (so uneven shards give exactly single-process gradients), clip by
- * global norm, optimizer step (reducers/reducer.ts).
+ * global norm, optimizer step (reducers/reducer.ts). Batch-norm moving
+ * statistics recorded in the pass are committed once it is done.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { gather, type DataSplits } from '../../shared/data/dataset.js';
-import { layoutOf, packTensors, writeParams, type FlatLayout } from '../../shared/flat.js';
+import { layoutOf, packTensors, readState, stateLength, writeParams, writeState, type FlatLayout } from '../../shared/flat.js';
 import type { JobSpec } from '../../shared/job-spec.js';
 import { countCorrect, lossAndCorrect, sumSoftmaxCrossEntropy } from '../../shared/loss.js';
 import { setDropoutContext } from '../../shared/models/seeded-dropout.js';
+import { commitMovingStats, takePartWithoutSamples } from '../../shared/models/sync-batch-norm.js';
 import type { UpdateArgs } from '../reducers/reducer.js';
 import type { EvalResult, StepCommand, StepProgram, StepResult } from './step-program.js';
 
@@ -24,6 +26,8 @@ export interface SupervisedDeps {
   grads: Float32Array;
   /** Sends `grads` into the job's update; `params` hold the result when it resolves. */
   update(args: UpdateArgs): Promise<void>;
+  /** Rank 0's values on every worker (all call it together). */
+  broadcastState(values: Float32Array): Promise<Float32Array>;
 }
 
 const EVAL_BATCH = 1000;
@@ -66,8 +70,12 @@ export class SupervisedProgram implements StepProgram {
       tf.dispose([x, y, value, logitsOut!, ...Object.values(g)]);
       setDropoutContext(model, undefined);
     } else {
-      grads.fill(0); // an empty shard still takes part in the collective
+      // An empty shard still takes part in the collectives: the batch-norm
+      // sums a training pass makes, and the gradient sum.
+      takePartWithoutSamples(model);
+      grads.fill(0);
     }
+    commitMovingStats(model);
     const t1 = performance.now();
     await this.d.update({ step: cmd.step, lr: cmd.lr, globalBatch: cmd.globalBatch });
     const t2 = performance.now();
@@ -91,6 +99,14 @@ export class SupervisedProgram implements StepProgram {
       correct += r.correct;
     }
     return { lossSum, correct, count: indices.length };
+  }
+
+  state(): Float32Array {
+    return readState(this.d.model);
+  }
+
+  async agreeState(): Promise<void> {
+    if (stateLength(this.d.model) > 0) writeState(this.d.model, await this.d.broadcastState(readState(this.d.model)));
   }
 
   params(): Float32Array {
