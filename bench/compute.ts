@@ -6,13 +6,10 @@
  * loop on the same backend (orchestration overhead). FLOPs: 3 × forward.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { middle, runStepMs } from './run-step-ms.js';
 
 const CHILD = fileURLToPath(new URL('./compute-child.js', import.meta.url));
-const CLI = fileURLToPath(new URL('../../bin/dtrain.js', import.meta.url));
 type Result = { ms: number; gflops: number } | { error: string };
 
 function measure(variant: string, model: string, steps: number, warmup = 2): Result {
@@ -30,27 +27,15 @@ const msOf = (r: Result) => ('error' in r ? Infinity : r.ms);
 const fmt = (r: Result) => ('error' in r ? 'cannot train'.padStart(22) : `${r.ms.toFixed(1).padStart(8)} ms ${r.gflops.toFixed(2).padStart(7)} GF/s`);
 const ratio = (a: Result, b: Result) => ('error' in a || 'error' in b ? '-' : `${(b.ms / a.ms).toFixed(1)}×`);
 
-/** Steady-state ms per step of a 1-worker `dtrain run` (steps 50 → end, from metrics.jsonl). */
+/** Steady-state ms per step of a 1-worker `dtrain run` of the MLP. */
 function dtrainStepMs(steps: number): number {
-  const dir = mkdtempSync(join(tmpdir(), 'dtrain-bench-'));
-  try {
-    const job = {
-      name: 'bench-overhead',
-      data: { source: 'synthetic', kind: 'blobs', samples: 128 * steps, features: 784, classes: 10 },
-      model: { zoo: 'mlp', hidden: [256, 256] },
-      train: { maxSteps: steps, batchSize: 128, optimizer: { name: 'sgd', lr: 0.01 }, logEvery: 50 },
-      cluster: { workers: 1, backend: 'wasm' },
-    };
-    writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
-    execFileSync(process.execPath, [CLI, 'run', join(dir, 'job.json'), '--out', join(dir, 'out'), '--no-progress'], { stdio: 'ignore' });
-    const lines = readFileSync(join(dir, 'out', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; samplesPerSecond: number });
-    const at = (l: { step: number; samplesPerSecond: number }) => (l.step * 128) / l.samplesPerSecond;
-    const first = lines[0];
-    const last = lines[lines.length - 1];
-    return ((at(last) - at(first)) / (last.step - first.step)) * 1000;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return runStepMs({
+    name: 'bench-overhead',
+    data: { source: 'synthetic', kind: 'blobs', samples: 128 * steps, features: 784, classes: 10 },
+    model: { zoo: 'mlp', hidden: [256, 256] },
+    train: { maxSteps: steps, batchSize: 128, optimizer: { name: 'sgd', lr: 0.01 }, logEvery: 50 },
+    cluster: { workers: 1, backend: 'wasm' },
+  });
 }
 
 export async function benchCompute(): Promise<void> {
@@ -70,7 +55,6 @@ export async function benchCompute(): Promise<void> {
     plains.push(msOf(measure('wasm-dtrain', 'mlp', 200)));
     runs.push(dtrainStepMs(300));
   }
-  const middle = (v: number[]) => [...v].sort((a, b) => a - b)[1];
   const [plainMs, runMs] = [middle(plains), middle(runs)];
   console.log(`\norchestration overhead, MLP on wasm: 1-worker dtrain run ${runMs.toFixed(2)} ms/step (steady state) vs plain tfjs loop ${plainMs.toFixed(2)} ms/step: ratio ${(runMs / plainMs).toFixed(2)} (goal ≤ 1.05)`);
 }

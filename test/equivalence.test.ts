@@ -5,24 +5,14 @@
  * tfjs loop on the cpu backend (test/helpers/reference.ts).
  */
 import { existsSync } from 'node:fs';
-import '@tensorflow/tfjs-backend-cpu';
-import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseJobSpec } from '../src/shared/job-file.js';
 import type { JobSpec } from '../src/shared/job-spec.js';
-import { FASHION_MNIST, killStarted, tempDir } from './helpers/cli.js';
-import { dtrainRun as run } from './helpers/dtrain-run.js';
+import { FASHION_MNIST } from './helpers/cli.js';
+import { dtrainRun as run, equivalenceRuns, TOLERANCE } from './helpers/dtrain-run.js';
 import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';
 
-const TOLERANCE = 1e-5;
-const tmp = tempDir();
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-afterAll(() => {
-  killStarted();
-  tmp.cleanup();
-});
+const tmp = equivalenceRuns();
 
 const mlp = { zoo: 'mlp', hidden: [32, 16], activation: 'relu', dropout: 0.2 };
 const dataSets = {

@@ -52,6 +52,8 @@ const cases: Case[] = [
   { name: 'cnn on vector data', edit: ['zoo: mlp, hidden: [8]', 'zoo: cnn'], expect: [/model\.zoo: the cnn needs image data/] },
   { name: 'ps settings under strategy ring', args: ['--ps-shards', '2'], expect: [/cluster\.ps: applies only to strategy ps \(cluster\.strategy is ring\)/] },
   { name: 'a negative staleness', edit: ['backend: cpu', 'backend: cpu, strategy: ps, ps: { staleness: -1 }'], expect: [/cluster\.ps\.staleness/, /greater than or equal to 0/] },
+  { name: 'unknown batch-norm kind', edit: ['hidden: [8]', 'hidden: [8], batchNorm: global'], expect: [/model\.batchNorm: must be one of "none", "local", "sync", got "global"/] },
+  { name: 'sync batch-norm under bounded staleness', edit: ['hidden: [8]', 'hidden: [8], batchNorm: sync'], args: ['--strategy', 'ps', '--staleness', '1'], expect: [/model\.batchNorm: sync needs every worker on the same step/] },
   { name: 'unknown key under cluster.ps', args: ['--strategy', 'ps', '--set', 'cluster.ps.shard=2'], expect: [/cluster\.ps\.shard: unknown key/] },
 ];
 

@@ -9,6 +9,7 @@ import { buildModel } from '../src/shared/models/zoo.js';
 import { JobSpecError } from '../src/shared/errors.js';
 import { SeededDropout, setDropoutContext } from '../src/shared/models/seeded-dropout.js';
 import { fileLoadHandler, saveModel } from '../src/shared/models/save.js';
+import { SyncBatchNormalization } from '../src/shared/models/sync-batch-norm.js';
 import { tempDir } from './helpers/cli.js';
 
 const tmp = tempDir();
@@ -114,5 +115,14 @@ describe('saved models', () => {
     expect(Array.from(readState(loaded))).toEqual(Array.from(readState(m)));
     const x = tf.randomUniform([3, 8, 8, 1], 0, 1, 'float32', 5);
     expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((m.predict(x) as tf.Tensor).dataSync()));
+  });
+
+  it('a topology can name SyncBatchNormalization, and gets the layer', async () => {
+    const zoo = await buildModel({ zoo: 'mlp', hidden: [4], activation: 'relu', dropout: 0, batchNorm: 'sync' }, { inputShape: [3], classes: 2 }, 1);
+    const topology = zoo.toJSON(null, false) as Record<string, unknown>;
+    expect(JSON.stringify(topology)).toContain('"class_name":"SyncBatchNormalization"');
+    const m = await buildModel({ topology }, { inputShape: [3], classes: 2 }, 1);
+    const bn = m.layers.filter((l) => l instanceof SyncBatchNormalization);
+    expect(bn.map((l) => (l as SyncBatchNormalization).sync)).toEqual([true]);
   });
 });

@@ -5,25 +5,15 @@
  * momentum and Adam with clipNorm, which needs the shards to agree on the
  * global norm. Bounded staleness trains, and is a different computation.
  */
-import '@tensorflow/tfjs-backend-cpu';
-import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseJobSpec } from '../src/shared/job-file.js';
-import { FASHION_MNIST, killStarted, tempDir } from './helpers/cli.js';
-import { dtrainRun } from './helpers/dtrain-run.js';
+import { FASHION_MNIST } from './helpers/cli.js';
+import { dtrainRun, equivalenceRuns, TOLERANCE } from './helpers/dtrain-run.js';
 import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';
 
-const TOLERANCE = 1e-5;
-const tmp = tempDir();
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-afterAll(() => {
-  killStarted();
-  tmp.cleanup();
-});
+const tmp = equivalenceRuns();
 
 const base = {
   seed: 21,

@@ -4,26 +4,19 @@
  * batches: trainable weights and moving statistics, within 1e-5 relative.
  * Local batch-norm does not (so the comparison can fail).
  */
-import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gather } from '../src/shared/data/dataset.js';
+import { loadData } from '../src/shared/data/load.js';
 import { readState } from '../src/shared/flat.js';
 import { parseJobSpec } from '../src/shared/job-file.js';
-import { FASHION_MNIST, killStarted, tempDir } from './helpers/cli.js';
-import { dtrainRun, savedModel } from './helpers/dtrain-run.js';
+import { FASHION_MNIST } from './helpers/cli.js';
+import { dtrainRun, equivalenceRuns, savedModel, TOLERANCE } from './helpers/dtrain-run.js';
 import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';
 
-const TOLERANCE = 1e-5;
-const tmp = tempDir();
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-afterAll(() => {
-  killStarted();
-  tmp.cleanup();
-});
+const tmp = equivalenceRuns();
 
 /** A CNN with batch-norm after each conv and dense layer; 47 a batch splits 24/23 and 16/16/15. */
 const job = (batchNorm: string, extra: { limit?: number; epochs?: number; dense?: number[] } = {}) => ({
@@ -45,6 +38,30 @@ async function reference(j: Record<string, unknown>): Promise<Trained> {
   return { weights: flatWeights(model), state: readState(model) };
 }
 
+/**
+ * The saved model, loaded by plain tfjs (its standard BatchNormalization),
+ * evaluated with tfjs's own loss on the job's test split: the figures of the
+ * run's summary.json.
+ */
+async function expectSavedModelGivesTheRunsEvaluation(j: Record<string, unknown>, tag: string): Promise<void> {
+  const model = await savedModel(join(tmp.dir, tag));
+  expect(model.layers.map((l) => l.getClassName())).toContain('BatchNormalization');
+  const spec = parseJobSpec(j, 'syncbn job');
+  const test = loadData(spec.data, spec.seed).test;
+  const all = Int32Array.from({ length: test.size }, (_, i) => i);
+  const b = gather(test, all);
+  const [loss, accuracy] = tf.tidy(() => {
+    const logits = model.predict(tf.tensor(b.x, [test.size, ...test.featureShape])) as tf.Tensor;
+    const labels = tf.tensor1d(b.y, 'int32');
+    const mean = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, test.classes), logits);
+    const right = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32'));
+    return [mean.dataSync()[0], right.dataSync()[0] / test.size];
+  });
+  const summary = JSON.parse(readFileSync(join(tmp.dir, tag, 'summary.json'), 'utf8'));
+  expect(accuracy).toBe(summary.eval.accuracy);
+  expect(Math.abs(loss - summary.eval.loss) / loss).toBeLessThan(TOLERANCE);
+}
+
 async function run(j: Record<string, unknown>, flags: string[], tag: string): Promise<Trained> {
   const weights = await dtrainRun(tmp.dir, j, flags, tag);
   return { weights, state: readState(await savedModel(join(tmp.dir, tag))) };
@@ -61,6 +78,7 @@ describe.skipIf(!existsSync(FASHION_MNIST))('synchronized batch-norm equals one 
       const got = await run(job('sync'), ['--workers', String(workers)], `sync-ring-${workers}`);
       expect(relativeDiff(got.weights, ref.weights)).toBeLessThanOrEqual(TOLERANCE);
       expect(relativeDiff(got.state, ref.state)).toBeLessThanOrEqual(TOLERANCE);
+      await expectSavedModelGivesTheRunsEvaluation(job('sync'), `sync-ring-${workers}`);
     });
   }
 
@@ -74,6 +92,8 @@ describe.skipIf(!existsSync(FASHION_MNIST))('synchronized batch-norm equals one 
     const got = await run(job('local'), ['--workers', '2'], 'local-ring-2');
     expect(relativeDiff(got.weights, ref.weights)).toBeGreaterThan(100 * TOLERANCE);
     expect(relativeDiff(got.state, ref.state)).toBeGreaterThan(100 * TOLERANCE);
+    // Both workers evaluated with rank 0's moving statistics, the ones saved.
+    await expectSavedModelGivesTheRunsEvaluation(job('local'), 'local-ring-2');
   });
 
   it('a worker with an empty shard takes part, and the job still equals one process', async () => {

@@ -1,10 +1,32 @@
 /** Trains a job with a real `dtrain run` and reads back the weights it saved. */
 import { join } from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { expect } from 'vitest';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { fileLoadHandler } from '../../src/shared/models/save.js';
-import { runCli, writeJob } from './cli.js';
+import { killStarted, runCli, tempDir, writeJob } from './cli.js';
 import { flatWeights } from './reference.js';
+
+/** The relative tolerance of "equals one process". */
+export const TOLERANCE = 1e-5;
+
+/**
+ * For a test file of `dtrain run`s checked against in-process references:
+ * the references run on the cpu backend; afterwards every process started is
+ * killed and the runs' directory removed. Returns that directory.
+ */
+export function equivalenceRuns(): { dir: string } {
+  const tmp = tempDir();
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+  afterAll(() => {
+    killStarted();
+    tmp.cleanup();
+  });
+  return tmp;
+}
 
 export async function savedWeights(out: string): Promise<Float32Array> {
   return flatWeights(await savedModel(out));

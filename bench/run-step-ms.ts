@@ -1,0 +1,40 @@
+/** Steady-state step time of a real `dtrain run`, read from its metrics.jsonl. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../../bin/dtrain.js', import.meta.url));
+
+interface MetricsLine {
+  step: number;
+  samplesPerSecond: number;
+}
+
+/**
+ * Runs `job` (which sets train.maxSteps, batchSize and logEvery) and returns
+ * ms per step between its first and last metrics lines, so that start-up and
+ * the first steps (warm-up) do not count.
+ */
+export function runStepMs(job: { train: { batchSize: number } & Record<string, unknown> } & Record<string, unknown>): number {
+  const dir = mkdtempSync(join(tmpdir(), 'dtrain-bench-'));
+  try {
+    writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
+    execFileSync(process.execPath, [CLI, 'run', join(dir, 'job.json'), '--out', join(dir, 'out'), '--no-progress'], { stdio: 'ignore' });
+    const lines = readFileSync(join(dir, 'out', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsLine);
+    if (lines.length < 2) throw new Error(`${lines.length} metrics lines: too few steps to measure`);
+    const b = job.train.batchSize;
+    const at = (l: MetricsLine) => (l.step * b) / l.samplesPerSecond;
+    const first = lines[0];
+    const last = lines[lines.length - 1];
+    return ((at(last) - at(first)) / (last.step - first.step)) * 1000;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The middle value of an odd number of samples. */
+export function middle(v: number[]): number {
+  return [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+}
