@@ -9,7 +9,7 @@ import { buildModel } from '../src/shared/models/zoo.js';
 import { JobSpecError } from '../src/shared/errors.js';
 import { SeededDropout, setDropoutContext } from '../src/shared/models/seeded-dropout.js';
 import { fileLoadHandler, saveModel } from '../src/shared/models/save.js';
-import { SyncBatchNormalization } from '../src/shared/models/sync-batch-norm.js';
+import { hasReplicaState, SyncBatchNormalization } from '../src/shared/models/sync-batch-norm.js';
 import { tempDir } from './helpers/cli.js';
 
 const tmp = tempDir();
@@ -124,5 +124,12 @@ describe('saved models', () => {
     const m = await buildModel({ topology }, { inputShape: [3], classes: 2 }, 1);
     const bn = m.layers.filter((l) => l instanceof SyncBatchNormalization);
     expect(bn.map((l) => (l as SyncBatchNormalization).sync)).toEqual([true]);
+  });
+
+  it('only local batch-norm leaves replicas with state of their own (broadcast before evaluation)', async () => {
+    const build = (batchNorm: 'none' | 'local' | 'sync') => buildModel({ zoo: 'mlp', hidden: [4], activation: 'relu', dropout: 0, batchNorm }, { inputShape: [3], classes: 2 }, 1);
+    expect(hasReplicaState(await build('none'))).toBe(false);
+    expect(hasReplicaState(await build('sync'))).toBe(false);
+    expect(hasReplicaState(await build('local'))).toBe(true);
   });
 });

@@ -289,6 +289,14 @@ export function takePartWithoutSamples(model: { layers: unknown[] }): void {
   for (const l of [...bn].reverse()) l.backwardWithoutSamples();
 }
 
+/**
+ * Whether replicas can hold different non-trainable state: any outside
+ * synchronized batch-norm layers (local batch-norm, tfjs-layers' own).
+ */
+export function hasReplicaState(model: { layers: layers.Layer[] }): boolean {
+  return model.layers.some((l) => l.nonTrainableWeights.length > 0 && !(l instanceof SyncBatchNormalization && l.sync));
+}
+
 export function commitMovingStats(model: { layers: unknown[] }): void {
   for (const l of batchNormLayers(model)) l.commitMovingStats();
 }

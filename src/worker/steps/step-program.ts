@@ -36,6 +36,6 @@ export interface StepProgram {
   params(): TypedArray;
   /** The model's non-trainable state (batch-norm moving statistics), flat. */
   state(): Float32Array;
-  /** Makes every replica's state rank 0's before an evaluation; all workers call it together. */
+  /** Makes every replica's state rank 0's before an evaluation, where replicas can differ; all workers call it together. */
   agreeState(): Promise<void>;
 }

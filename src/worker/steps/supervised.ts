@@ -8,11 +8,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { gather, type DataSplits } from '../../shared/data/dataset.js';
-import { layoutOf, packTensors, readState, stateLength, writeParams, writeState, type FlatLayout } from '../../shared/flat.js';
+import { layoutOf, packTensors, readState, writeParams, writeState, type FlatLayout } from '../../shared/flat.js';
 import type { JobSpec } from '../../shared/job-spec.js';
 import { countCorrect, lossAndCorrect, sumSoftmaxCrossEntropy } from '../../shared/loss.js';
 import { setDropoutContext } from '../../shared/models/seeded-dropout.js';
-import { commitMovingStats, takePartWithoutSamples } from '../../shared/models/sync-batch-norm.js';
+import { commitMovingStats, hasReplicaState, takePartWithoutSamples } from '../../shared/models/sync-batch-norm.js';
 import type { UpdateArgs } from '../reducers/reducer.js';
 import type { EvalResult, StepCommand, StepProgram, StepResult } from './step-program.js';
 
@@ -106,7 +106,8 @@ export class SupervisedProgram implements StepProgram {
   }
 
   async agreeState(): Promise<void> {
-    if (stateLength(this.d.model) > 0) writeState(this.d.model, await this.d.broadcastState(readState(this.d.model)));
+    // Synchronized batch-norm keeps the replicas' state identical: nothing to send.
+    if (hasReplicaState(this.d.model)) writeState(this.d.model, await this.d.broadcastState(readState(this.d.model)));
   }
 
   params(): Float32Array {
