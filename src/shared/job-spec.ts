@@ -23,14 +23,18 @@ const fashionMnist = z
 const synthetic = z
   .object({
     source: z.literal('synthetic'),
-    /** blobs: Gaussian clusters; spirals: interleaved arms (2 features only). */
-    kind: z.enum(['blobs', 'spirals']),
+    /**
+     * blobs: Gaussian clusters; spirals: interleaved arms (2 features only);
+     * ring8, grid25: the 2-D mixtures of GAN papers (8 modes on a circle,
+     * a 5×5 grid; features 2, classes = the modes).
+     */
+    kind: z.enum(['blobs', 'spirals', 'ring8', 'grid25']),
     /** Training samples; a test split of a fifth of this size is drawn beside it. */
     samples: positiveInt.default(2000),
     features: positiveInt.default(2),
     classes: z.number().int().min(2).default(3),
-    /** Standard deviation of the noise added to each point. */
-    noise: z.number().nonnegative().default(0.5),
+    /** Standard deviation of the noise added to each point (default 0.5; ring8 0.02, grid25 0.05). */
+    noise: z.number().nonnegative().optional(),
   })
   .strict();
 
@@ -200,11 +204,11 @@ export const jobSpecSchema = z
       });
     }
     if (spec.data.source === 'synthetic') {
-      if (spec.data.kind === 'spirals' && spec.data.features !== 2) {
+      if (spec.data.kind !== 'blobs' && spec.data.features !== 2) {
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
           path: ['data', 'features'],
-          message: 'spirals are 2-dimensional: features must be 2',
+          message: `${spec.data.kind} is 2-dimensional: features must be 2`,
         });
       }
       if (spec.train.batchSize > spec.data.samples) {

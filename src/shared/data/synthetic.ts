@@ -1,16 +1,19 @@
 /** Synthetic classification data drawn from the job seed: the same on every worker. */
 import { hashInts, Rng, Stream } from '../rng.js';
 import type { DataSplits, Dataset } from './dataset.js';
+import { DEFAULT_MIXTURE_NOISE, makeMixture, type MixtureKind } from './mixtures.js';
 
 export interface SyntheticSpec {
-  kind: 'blobs' | 'spirals';
+  kind: 'blobs' | 'spirals' | MixtureKind;
   samples: number;
   features: number;
   classes: number;
-  noise: number;
+  noise?: number;
 }
 
-export function makeSynthetic(spec: SyntheticSpec, seed: number): DataSplits {
+export function makeSynthetic(s: SyntheticSpec, seed: number): DataSplits {
+  if (s.kind === 'ring8' || s.kind === 'grid25') return makeMixture(s.kind, s.samples, s.noise ?? DEFAULT_MIXTURE_NOISE[s.kind], seed);
+  const spec = { ...s, noise: s.noise ?? 0.5 };
   const centers = blobCenters(spec, new Rng(hashInts(seed, Stream.synthetic, 0)));
   const draw = (n: number, split: number): Dataset => {
     const rng = new Rng(hashInts(seed, Stream.synthetic, split));
@@ -35,7 +38,7 @@ export function makeSynthetic(spec: SyntheticSpec, seed: number): DataSplits {
   return { train: draw(spec.samples, 1), test: draw(Math.max(spec.classes, Math.floor(spec.samples / 5)), 2) };
 }
 
-function blobCenters(spec: SyntheticSpec, rng: Rng): Float32Array {
+function blobCenters(spec: { classes: number; features: number }, rng: Rng): Float32Array {
   const c = new Float32Array(spec.classes * spec.features);
   for (let i = 0; i < c.length; i++) c[i] = 4 * (2 * rng.next() - 1);
   return c;
