@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadJobFile } from '../src/shared/job-file.js';
-import { psSettings } from '../src/shared/job-spec.js';
+import { asSupervised, psSettings } from '../src/shared/job-spec.js';
 import { JobSpecError } from '../src/shared/errors.js';
 import { killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
 
@@ -86,7 +86,7 @@ describe('invalid job files', () => {
   it('--set parses YAML values and creates missing sections', () => {
     const spec = loadJobFile(writeJob(tmp.dir, 'valid2.yaml', valid), { set: ['train.clipNorm=1.5', 'model.hidden=[4, 4]', 'train.lrDecay={kind: step, rate: 0.5, every: 3}'], workers: 2 });
     expect(spec.train.clipNorm).toBe(1.5);
-    expect(spec.model).toMatchObject({ hidden: [4, 4] });
+    expect(asSupervised(spec).model).toMatchObject({ hidden: [4, 4] });
     expect(spec.train.lrDecay).toEqual({ kind: 'step', rate: 0.5, every: 3 });
     expect(spec.cluster.workers).toBe(2);
   });

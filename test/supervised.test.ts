@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadData } from '../src/shared/data/load.js';
 import { layoutOf, readParams } from '../src/shared/flat.js';
 import { parseJobSpec } from '../src/shared/job-file.js';
+import { asSupervised } from '../src/shared/job-spec.js';
 import { buildJobModel } from '../src/shared/models/build.js';
 import { LocalUpdate } from '../src/worker/reducers/local-update.js';
 import type { UpdateArgs } from '../src/worker/reducers/reducer.js';
@@ -14,7 +15,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const spec = parseJobSpec(
+const spec = asSupervised(parseJobSpec(
   {
     name: 'unit',
     seed: 5,
@@ -23,7 +24,7 @@ const spec = parseJobSpec(
     train: { batchSize: 30, optimizer: { name: 'momentum', lr: 0.1 }, clipNorm: 1 },
   },
   'unit job',
-);
+));
 
 /** A one-worker job: the update is the local optimizer step, after `observe` has seen the gradient going in. */
 async function program(observe: (g: Float32Array) => void = () => undefined, job = spec) {
@@ -55,7 +56,7 @@ describe('supervised step program', () => {
   });
 
   it('with batch-norm: no leaks either, and the moving statistics move once a step', async () => {
-    const bn = parseJobSpec({ ...spec, model: { zoo: 'mlp', hidden: [16], batchNorm: 'sync' } }, 'unit job');
+    const bn = asSupervised(parseJobSpec({ ...spec, model: { zoo: 'mlp', hidden: [16], batchNorm: 'sync' } }, 'unit job'));
     const { p } = await program(undefined, bn);
     const indices = Int32Array.from({ length: 30 }, (_, i) => i);
     const before0 = Array.from(p.state());

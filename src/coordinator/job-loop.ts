@@ -24,7 +24,7 @@ import { initBackend } from '../shared/backend.js';
 import type { DataSplits } from '../shared/data/dataset.js';
 import { loadData } from '../shared/data/load.js';
 import { layoutOf, readParams, writeParams, writeState } from '../shared/flat.js';
-import { psSettings, type JobSpec } from '../shared/job-spec.js';
+import { asSupervised, psSettings, type JobSpec, type SupervisedJob } from '../shared/job-spec.js';
 import type { Logger } from '../shared/log.js';
 import { buildJobModel } from '../shared/models/build.js';
 import { saveModel } from '../shared/models/save.js';
@@ -59,7 +59,8 @@ export interface JobResult {
 }
 
 export async function runJob(ctx: JobContext): Promise<JobResult> {
-  const { spec, control, log } = ctx;
+  const { control, log } = ctx;
+  const spec = asSupervised(ctx.spec);
   // Build before the workers are waited for: this is the coordinator's one
   // long synchronous stretch, and no heartbeat is due yet.
   await initBackend('cpu');
@@ -68,7 +69,7 @@ export async function runJob(ctx: JobContext): Promise<JobResult> {
   const { workers, shards } = await control.guard(ctx.membership.waitForAll());
   ctx.membership.startHeartbeats();
   const initial = readParams(model, layoutOf(model));
-  const collective = await startShards(ctx, shards, initial);
+  const collective = await startShards(ctx, spec, shards, initial);
   const backend = await startWorkers(ctx, workers, initial, collective);
   const plan = planSteps(data.train.size, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);
   const schedule = new BatchSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);
@@ -137,15 +138,15 @@ export async function runJob(ctx: JobContext): Promise<JobResult> {
  * Strategy ps: gives each shard its contiguous, equal-sized slice of the
  * parameters with their initial values, and says how workers reach them.
  */
-async function startShards(ctx: JobContext, shards: MemberInfo[], initial: Float32Array): Promise<CollectiveSetup | undefined> {
-  const ps = psSettings(ctx.spec.cluster);
+async function startShards(ctx: JobContext, spec: SupervisedJob, shards: MemberInfo[], initial: Float32Array): Promise<CollectiveSetup | undefined> {
+  const ps = psSettings(spec.cluster);
   if (!ps) return undefined;
   const k = shards.length;
   const slices = shards.map((s) => {
     const offset = Math.floor((s.rank * initial.length) / k);
     return { endpoint: s.endpoint, offset, length: Math.floor(((s.rank + 1) * initial.length) / k) - offset };
   });
-  const { optimizer, clipNorm } = ctx.spec.train;
+  const { optimizer, clipNorm } = spec.train;
   await Promise.all(
     shards.map((s, i) => {
       const { offset, length } = slices[i];

@@ -119,7 +119,7 @@ function checkFiles(spec: JobSpec, file: string, baseDir: string): void {
       throw new JobSpecError(file, [{ path: 'data.path', message: `no such directory: ${dir}${hint}` }]);
     }
   }
-  if ('topology' in spec.model && typeof spec.model.topology === 'string') {
+  if (spec.type === 'supervised' && 'topology' in spec.model && typeof spec.model.topology === 'string') {
     const p = resolve(baseDir, spec.model.topology);
     if (!existsSync(p)) throw new JobSpecError(file, [{ path: 'model.topology', message: `no such file: ${p}` }]);
     let topo: unknown;

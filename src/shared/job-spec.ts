@@ -4,7 +4,10 @@
  */
 import { z } from 'zod';
 
-const positiveInt = z.number().int().positive();
+import { discriminatorSchema, generatorSchema, ganSchema } from './gan-spec.js';
+import { activation, batchNorm, optimizerSchema, positiveInt } from './spec-parts.js';
+
+export { optimizerSchema };
 
 export const DEFAULT_FASHION_MNIST_PATH = '/usr/share/datasets/fashion-mnist';
 
@@ -40,14 +43,7 @@ const synthetic = z
 
 export const dataSchema = z.discriminatedUnion('source', [fashionMnist, synthetic]);
 
-const activation = z.enum(['relu', 'tanh', 'sigmoid', 'elu', 'selu', 'linear']);
 const dropoutRate = z.number().min(0).lt(1);
-/**
- * Batch-norm after each hidden dense and conv layer (before the activation;
- * those layers then have no bias): none; local (each worker's shard
- * statistics); sync (the global batch's, exact across workers).
- */
-const batchNorm = z.enum(['none', 'local', 'sync']).default('none');
 
 const mlp = z
   .object({
@@ -81,43 +77,6 @@ const topology = z
   .strict();
 
 export const modelSchema = z.union([z.discriminatedUnion('zoo', [mlp, cnn]), topology]);
-
-export const optimizerSchema = z.discriminatedUnion('name', [
-  z.object({ name: z.literal('sgd'), lr: z.number().positive() }).strict(),
-  z
-    .object({
-      name: z.literal('momentum'),
-      lr: z.number().positive(),
-      momentum: z.number().min(0).lt(1).default(0.9),
-      nesterov: z.boolean().default(false),
-    })
-    .strict(),
-  z
-    .object({
-      name: z.literal('adagrad'),
-      lr: z.number().positive(),
-      initialAccumulator: z.number().positive().default(0.1),
-    })
-    .strict(),
-  z
-    .object({
-      name: z.literal('rmsprop'),
-      lr: z.number().positive(),
-      decay: z.number().min(0).lt(1).default(0.9),
-      momentum: z.number().min(0).lt(1).default(0),
-      epsilon: z.number().positive().default(1e-7),
-    })
-    .strict(),
-  z
-    .object({
-      name: z.literal('adam'),
-      lr: z.number().positive(),
-      beta1: z.number().min(0).lt(1).default(0.9),
-      beta2: z.number().min(0).lt(1).default(0.999),
-      epsilon: z.number().positive().default(1e-7),
-    })
-    .strict(),
-]);
 
 const lrDecay = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }).strict(),
@@ -181,20 +140,46 @@ export const clusterSchema = z
   })
   .strict();
 
-export const jobSpecSchema = z
+const jobCommon = {
+  name: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+  seed: z.number().int().nonnegative().default(0),
+  data: dataSchema,
+  cluster: clusterSchema.default({}),
+};
+
+const supervisedJob = z
   .object({
-    name: z
-      .string()
-      .min(1)
-      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
-    type: z.enum(['supervised']).default('supervised'),
-    seed: z.number().int().nonnegative().default(0),
-    data: dataSchema,
+    ...jobCommon,
+    type: z.literal('supervised'),
     model: modelSchema,
     train: trainSchema.default({}),
-    cluster: clusterSchema.default({}),
   })
-  .strict()
+  .strict();
+
+/**
+ * A GAN: `train` gives epochs (passes over the real data by the
+ * discriminator steps), maxSteps (a cap on iterations), batchSize, lrDecay,
+ * clipNorm and logEvery; each network's optimizer is in `gan`.
+ */
+const ganJob = z
+  .object({
+    ...jobCommon,
+    type: z.literal('gan'),
+    generator: generatorSchema,
+    discriminator: discriminatorSchema,
+    gan: ganSchema.default({}),
+    train: trainSchema.omit({ optimizer: true }).default({}),
+  })
+  .strict();
+
+/** A job file without `type` is supervised. */
+const withType = (raw: unknown) => (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('type' in raw) ? { ...raw, type: 'supervised' } : raw);
+
+export const jobSpecSchema = z
+  .preprocess(withType, z.discriminatedUnion('type', [supervisedJob, ganJob]))
   .superRefine((spec, ctx) => {
     if (spec.train.batchSize < spec.cluster.workers) {
       ctx.addIssue({
@@ -233,6 +218,21 @@ export const jobSpecSchema = z
         message: `applies only to strategy ps (cluster.strategy is ${spec.cluster.strategy})`,
       });
     }
+    if (spec.type === 'gan' && spec.cluster.strategy !== 'ring') {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['cluster', 'strategy'],
+        message: 'gan jobs run on strategy ring (the parameter-server shards hold one network and its optimizer)',
+      });
+    }
+    if (spec.type === 'gan' && spec.data.source !== 'synthetic') {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['data', 'source'],
+        message: 'gan jobs train on synthetic data for now (ring8, grid25)',
+      });
+    }
+    if (spec.type !== 'supervised') return;
     if ('zoo' in spec.model && spec.model.batchNorm === 'sync' && psSettings(spec.cluster)?.staleness !== undefined) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
@@ -250,10 +250,12 @@ export const jobSpecSchema = z
   });
 
 export type JobSpec = z.infer<typeof jobSpecSchema>;
+export type SupervisedJob = Extract<JobSpec, { type: 'supervised' }>;
+export type GanJob = Extract<JobSpec, { type: 'gan' }>;
 export type DataSpec = JobSpec['data'];
-export type ModelSpec = JobSpec['model'];
+export type ModelSpec = SupervisedJob['model'];
 export type TrainSpec = JobSpec['train'];
-export type OptimizerSpec = TrainSpec['optimizer'];
+export type OptimizerSpec = SupervisedJob['train']['optimizer'];
 export type LrDecaySpec = TrainSpec['lrDecay'];
 export type ClusterSpec = JobSpec['cluster'];
 
@@ -261,4 +263,10 @@ export type ClusterSpec = JobSpec['cluster'];
 export function psSettings(cluster: ClusterSpec): { shards: number; staleness?: number } | undefined {
   if (cluster.strategy !== 'ps') return undefined;
   return { shards: cluster.ps?.shards ?? 1, staleness: cluster.ps?.staleness };
+}
+
+/** The spec of a supervised job; throws for other types (for code that runs only those). */
+export function asSupervised(spec: JobSpec): SupervisedJob {
+  if (spec.type !== 'supervised') throw new Error(`job ${spec.name} is of type ${spec.type}, not supervised`);
+  return spec;
 }

@@ -10,6 +10,7 @@ import { initBackend, type BackendChoice } from '../shared/backend.js';
 import { loadData } from '../shared/data/load.js';
 import { errorMessage } from '../shared/errors.js';
 import { parseJobSpec } from '../shared/job-file.js';
+import { asSupervised } from '../shared/job-spec.js';
 import type { Logger } from '../shared/log.js';
 import { stateLength } from '../shared/flat.js';
 import { buildJobModel } from '../shared/models/build.js';
@@ -100,7 +101,7 @@ interface Built {
 
 async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<Built> {
   const h = m.header;
-  const spec = parseJobSpec(h.job, `job ${String(h.job.name)}`);
+  const spec = asSupervised(parseJobSpec(h.job, `job ${String(h.job.name)}`));
   const backend = await initBackend(spec.cluster.backend);
   const data = loadData(spec.data, spec.seed);
   const model = await buildJobModel(spec, data);

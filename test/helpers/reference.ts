@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { gather } from '../../src/shared/data/dataset.js';
 import { loadData } from '../../src/shared/data/load.js';
-import type { JobSpec, OptimizerSpec } from '../../src/shared/job-spec.js';
+import { asSupervised, type JobSpec, type OptimizerSpec } from '../../src/shared/job-spec.js';
 import { buildJobModel } from '../../src/shared/models/build.js';
 import { setDropoutContext } from '../../src/shared/models/seeded-dropout.js';
 import { standardizeTopology } from '../../src/shared/models/standard-topology.js';
@@ -48,7 +48,8 @@ async function standardModel(model: LayersModel): Promise<LayersModel> {
  * masks off (to show they matter); `standardLayers` trains tfjs's own
  * BatchNormalization instead of dtrain's layer.
  */
-export async function referenceTrain(spec: JobSpec, opts: { noDropout?: boolean; noClip?: boolean; standardLayers?: boolean } = {}): Promise<LayersModel> {
+export async function referenceTrain(job: JobSpec, opts: { noDropout?: boolean; noClip?: boolean; standardLayers?: boolean } = {}): Promise<LayersModel> {
+  const spec = asSupervised(job);
   const data = loadData(spec.data, spec.seed);
   const built = await buildJobModel(spec, data);
   const model = opts.standardLayers ? await standardModel(built) : built;
