@@ -51,8 +51,8 @@ export class SyncBatchNormalization extends layers.Layer {
   private beta!: LayerVariable;
   private movingMean!: LayerVariable;
   private movingVariance!: LayerVariable;
-  /** Statistics of the last training forward pass, not yet in the moving ones. */
-  private pending: Stats | undefined;
+  /** Statistics of the training passes since the last commit, not yet in the moving ones. */
+  private pending: Stats[] = [];
 
   constructor(args: SyncBatchNormArgs) {
     super({ name: args.name });
@@ -108,17 +108,22 @@ export class SyncBatchNormalization extends layers.Layer {
     if (this.sync && this.sum) this.reduce(new Float32Array(2 * this.channels));
   }
 
-  /** Moves the moving statistics toward the last training pass's, as tfjs-layers does: m ← m − (m − v)(1 − momentum). */
+  /**
+   * Moves the moving statistics toward each training pass's since the last
+   * commit, in order, as tfjs-layers does inside each pass:
+   * m ← m − (m − v)(1 − momentum).
+   */
   commitMovingStats(): void {
-    const p = this.pending;
-    if (!p) return;
-    this.pending = undefined;
+    const passes = this.pending;
+    this.pending = [];
     const decay = 1 - this.momentum;
-    for (const [v, value] of [[this.movingMean, p.mean], [this.movingVariance, p.variance]] as const) {
-      tf.tidy(() => {
-        const orig = v.read();
-        v.write(tf.sub(orig, tf.mul(tf.sub(orig, tf.tensor1d(value)), decay)));
-      });
+    for (const p of passes) {
+      for (const [v, value] of [[this.movingMean, p.mean], [this.movingVariance, p.variance]] as const) {
+        tf.tidy(() => {
+          const orig = v.read();
+          v.write(tf.sub(orig, tf.mul(tf.sub(orig, tf.tensor1d(value)), decay)));
+        });
+      }
     }
   }
 
@@ -143,8 +148,9 @@ export class SyncBatchNormalization extends layers.Layer {
       mean[i] = shift[i] + d;
       variance[i] = Math.max(g[c + i] / count - d * d, 0);
     }
-    this.pending = { mean, variance, count };
-    return this.pending;
+    const stats = { mean, variance, count };
+    this.pending.push(stats);
+    return stats;
   }
 
   private normalize(x: tf.Tensor, stats: Stats): tf.Tensor {

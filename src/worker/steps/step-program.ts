@@ -12,6 +12,8 @@ export interface StepCommand {
   globalBatch: number;
   /** Global indices of this worker's samples. */
   indices: Int32Array;
+  /** Where this worker's shard starts in the global batch (keys per-sample noise). */
+  offset?: number;
 }
 
 export interface StepResult {

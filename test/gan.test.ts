@@ -1,0 +1,127 @@
+/**
+ * The GAN step program against a plain single-process implementation of
+ * Goodfellow et al.'s Algorithm 1 (tfjs optimizers, tfjs's mean sigmoid
+ * cross-entropy). N workers run in this process, their gradient sums
+ * exchanged through a shared in-memory sum.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gather } from '../src/shared/data/dataset.js';
+import { loadData } from '../src/shared/data/load.js';
+import { layoutOf, readParams } from '../src/shared/flat.js';
+import { ganPlan, latentNoise, phaseOf, realSchedule } from '../src/shared/gan-plan.js';
+import { parseJobSpec } from '../src/shared/job-file.js';
+import type { GanJob } from '../src/shared/job-spec.js';
+import { buildGan } from '../src/shared/models/gan-zoo.js';
+import { shardBounds } from '../src/shared/sharding.js';
+import { GanProgram } from '../src/worker/steps/gan.js';
+import { TOLERANCE } from './helpers/dtrain-run.js';
+import { flatWeights, relativeDiff } from './helpers/reference.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const job = (dSteps: number, loss = 'nonsaturating') =>
+  parseJobSpec(
+    {
+      name: 'gan',
+      type: 'gan',
+      seed: 7,
+      data: { source: 'synthetic', kind: 'ring8', samples: 600 },
+      generator: { zoo: 'mlp', hidden: [16, 16] },
+      discriminator: { zoo: 'mlp', hidden: [16] },
+      gan: { dSteps, latentDim: 4, loss, labelSmoothing: 0.1, generatorOptimizer: { name: 'adam', lr: 0.005, beta1: 0.5 }, discriminatorOptimizer: { name: 'momentum', lr: 0.05 } },
+      train: { batchSize: 50, maxSteps: 10 },
+    },
+    'gan job',
+  ) as GanJob;
+
+/** Algorithm 1 in one process, with tfjs's optimizers and mean losses. */
+function reference(spec: GanJob) {
+  const data = loadData(spec.data, spec.seed);
+  const { generator: G, discriminator: D } = buildGan(spec.generator, spec.discriminator, spec.gan.latentDim, data.train.featureShape, spec.seed);
+  const gOpt = tf.train.adam(0.005, 0.5);
+  const dOpt = tf.train.momentum(0.05, 0.9);
+  const plan = ganPlan(data.train.size, spec.train.batchSize, spec.train.epochs, spec.gan.dSteps, spec.train.maxSteps);
+  const real = realSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);
+  const B = spec.train.batchSize;
+  const bce = (logits: tf.Tensor, t: number) => tf.losses.sigmoidCrossEntropy(tf.fill(logits.shape, t), logits) as tf.Scalar;
+  for (let it = 0; it < plan.iterations; it++) {
+    for (let p = 0; p < spec.gan.dSteps; p++) {
+      const x = tf.tensor(gather(data.train, real.batch(it * spec.gan.dSteps + p)).x, [B, 2]);
+      const fake = G.apply(tf.tensor(latentNoise(spec.seed, it, p, 0, B, 4), [B, 4]), { training: true }) as tf.Tensor;
+      dOpt.minimize(() => tf.add(bce(D.apply(x, { training: true }) as tf.Tensor, 1 - spec.gan.labelSmoothing), bce(D.apply(fake, { training: true }) as tf.Tensor, 0)), false, D.trainableWeights.map((w) => w.read() as tf.Variable));
+    }
+    const z = tf.tensor(latentNoise(spec.seed, it, spec.gan.dSteps, 0, B, 4), [B, 4]);
+    gOpt.minimize(
+      () => {
+        const logits = D.apply(G.apply(z, { training: true }), { training: true }) as tf.Tensor;
+        return spec.gan.loss === 'nonsaturating' ? bce(logits, 1) : tf.neg(bce(logits, 0));
+      },
+      false,
+      G.trainableWeights.map((w) => w.read() as tf.Variable),
+    );
+  }
+  return { g: flatWeights(G), d: flatWeights(D) };
+}
+
+/** N GanPrograms in this process; sumRange adds the N gradient ranges once all have arrived. */
+async function distributed(spec: GanJob, n: number) {
+  const data = loadData(spec.data, spec.seed);
+  let waiting: { grads: Float32Array; offset: number; length: number; done: () => void }[] = [];
+  const sumRange = (grads: Float32Array) => (offset: number, length: number) =>
+    new Promise<void>((done) => {
+      waiting.push({ grads, offset, length, done });
+      if (waiting.length < n) return;
+      const total = new Float32Array(length);
+      for (const w of waiting) total.forEach((_, i) => (total[i] += w.grads[offset + i]));
+      for (const w of waiting) w.grads.set(total, offset);
+      const all = waiting;
+      waiting = [];
+      for (const w of all) w.done();
+    });
+  const programs = Array.from({ length: n }, () => {
+    const models = buildGan(spec.generator, spec.discriminator, spec.gan.latentDim, data.train.featureShape, spec.seed);
+    const params = new Float32Array([...readParams(models.generator, layoutOf(models.generator)), ...readParams(models.discriminator, layoutOf(models.discriminator))]);
+    const grads = new Float32Array(params.length);
+    return { p: new GanProgram({ spec, models, data, params, grads, sumRange: sumRange(grads), broadcastState: async (v) => v }), models };
+  });
+  const plan = ganPlan(data.train.size, spec.train.batchSize, spec.train.epochs, spec.gan.dSteps, spec.train.maxSteps);
+  const real = realSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);
+  for (let step = 0; step < plan.totalSteps; step++) {
+    const at = phaseOf(plan, step);
+    const batch = at.discriminator ? real.batch(at.realBatch) : new Int32Array(spec.train.batchSize);
+    await Promise.all(
+      programs.map(({ p }, r) => {
+        const [a, b] = shardBounds(batch.length, r, n);
+        return p.train({ step, epoch: 0, lr: 0, globalBatch: batch.length, indices: batch.slice(a, b), offset: a });
+      }),
+    );
+  }
+  const first = programs[0].models;
+  return { g: flatWeights(first.generator), d: flatWeights(first.discriminator), all: programs.map(({ p }) => p.params()) };
+}
+
+describe('GAN steps equal single-process Algorithm 1', () => {
+  for (const [k, loss] of [[1, 'nonsaturating'], [2, 'minimax']] as const) {
+    for (const n of [1, 2, 3]) {
+      it(`k = ${k} (${loss}), ${n} worker(s): both networks within ${TOLERANCE} after 10 iterations`, async () => {
+        const spec = job(k, loss);
+        const ref = reference(spec);
+        const got = await distributed(spec, n);
+        expect(relativeDiff(got.g, ref.g)).toBeLessThanOrEqual(TOLERANCE);
+        expect(relativeDiff(got.d, ref.d)).toBeLessThanOrEqual(TOLERANCE);
+        for (const p of got.all) expect(Array.from(p)).toEqual(Array.from(got.all[0]));
+      });
+    }
+  }
+
+  it('the comparison can fail: without label smoothing the reference differs', async () => {
+    const spec = job(1);
+    const ref = reference({ ...spec, gan: { ...spec.gan, labelSmoothing: 0 } } as GanJob);
+    const got = await distributed(spec, 2);
+    expect(relativeDiff(got.d, ref.d)).toBeGreaterThan(100 * TOLERANCE);
+  });
+});
