@@ -7,16 +7,16 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gather } from '../src/shared/data/dataset.js';
 import { loadData } from '../src/shared/data/load.js';
 import { layoutOf, readParams } from '../src/shared/flat.js';
-import { ganPlan, latentNoise, phaseOf, realSchedule } from '../src/shared/gan-plan.js';
+import { ganPlan, phaseOf, realSchedule } from '../src/shared/gan-plan.js';
 import { parseJobSpec } from '../src/shared/job-file.js';
 import type { GanJob } from '../src/shared/job-spec.js';
 import { buildGan } from '../src/shared/models/gan-zoo.js';
 import { shardBounds } from '../src/shared/sharding.js';
 import { GanProgram } from '../src/worker/steps/gan.js';
 import { TOLERANCE } from './helpers/dtrain-run.js';
+import { ganReference as reference } from './helpers/gan-reference.js';
 import { flatWeights, relativeDiff } from './helpers/reference.js';
 
 beforeAll(async () => {
@@ -37,35 +37,6 @@ const job = (dSteps: number, loss = 'nonsaturating') =>
     },
     'gan job',
   ) as GanJob;
-
-/** Algorithm 1 in one process, with tfjs's optimizers and mean losses. */
-function reference(spec: GanJob) {
-  const data = loadData(spec.data, spec.seed);
-  const { generator: G, discriminator: D } = buildGan(spec.generator, spec.discriminator, spec.gan.latentDim, data.train.featureShape, spec.seed);
-  const gOpt = tf.train.adam(0.005, 0.5);
-  const dOpt = tf.train.momentum(0.05, 0.9);
-  const plan = ganPlan(data.train.size, spec.train.batchSize, spec.train.epochs, spec.gan.dSteps, spec.train.maxSteps);
-  const real = realSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);
-  const B = spec.train.batchSize;
-  const bce = (logits: tf.Tensor, t: number) => tf.losses.sigmoidCrossEntropy(tf.fill(logits.shape, t), logits) as tf.Scalar;
-  for (let it = 0; it < plan.iterations; it++) {
-    for (let p = 0; p < spec.gan.dSteps; p++) {
-      const x = tf.tensor(gather(data.train, real.batch(it * spec.gan.dSteps + p)).x, [B, 2]);
-      const fake = G.apply(tf.tensor(latentNoise(spec.seed, it, p, 0, B, 4), [B, 4]), { training: true }) as tf.Tensor;
-      dOpt.minimize(() => tf.add(bce(D.apply(x, { training: true }) as tf.Tensor, 1 - spec.gan.labelSmoothing), bce(D.apply(fake, { training: true }) as tf.Tensor, 0)), false, D.trainableWeights.map((w) => w.read() as tf.Variable));
-    }
-    const z = tf.tensor(latentNoise(spec.seed, it, spec.gan.dSteps, 0, B, 4), [B, 4]);
-    gOpt.minimize(
-      () => {
-        const logits = D.apply(G.apply(z, { training: true }), { training: true }) as tf.Tensor;
-        return spec.gan.loss === 'nonsaturating' ? bce(logits, 1) : tf.neg(bce(logits, 0));
-      },
-      false,
-      G.trainableWeights.map((w) => w.read() as tf.Variable),
-    );
-  }
-  return { g: flatWeights(G), d: flatWeights(D) };
-}
 
 /** N GanPrograms in this process; sumRange adds the N gradient ranges once all have arrived. */
 async function distributed(spec: GanJob, n: number) {
@@ -109,7 +80,7 @@ describe('GAN steps equal single-process Algorithm 1', () => {
     for (const n of [1, 2, 3]) {
       it(`k = ${k} (${loss}), ${n} worker(s): both networks within ${TOLERANCE} after 10 iterations`, async () => {
         const spec = job(k, loss);
-        const ref = reference(spec);
+        const ref = await reference(spec);
         const got = await distributed(spec, n);
         expect(relativeDiff(got.g, ref.g)).toBeLessThanOrEqual(TOLERANCE);
         expect(relativeDiff(got.d, ref.d)).toBeLessThanOrEqual(TOLERANCE);
@@ -120,7 +91,7 @@ describe('GAN steps equal single-process Algorithm 1', () => {
 
   it('the comparison can fail: without label smoothing the reference differs', async () => {
     const spec = job(1);
-    const ref = reference({ ...spec, gan: { ...spec.gan, labelSmoothing: 0 } } as GanJob);
+    const ref = await reference({ ...spec, gan: { ...spec.gan, labelSmoothing: 0 } } as GanJob);
     const got = await distributed(spec, 2);
     expect(relativeDiff(got.d, ref.d)).toBeGreaterThan(100 * TOLERANCE);
   });

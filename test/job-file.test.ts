@@ -54,9 +54,11 @@ const cases: Case[] = [
   { name: 'a negative staleness', edit: ['backend: cpu', 'backend: cpu, strategy: ps, ps: { staleness: -1 }'], expect: [/cluster\.ps\.staleness/, /greater than or equal to 0/] },
   { name: 'unknown batch-norm kind', edit: ['hidden: [8]', 'hidden: [8], batchNorm: global'], expect: [/model\.batchNorm: must be one of "none", "local", "sync", got "global"/] },
   { name: 'sync batch-norm under bounded staleness', edit: ['hidden: [8]', 'hidden: [8], batchNorm: sync'], args: ['--strategy', 'ps', '--staleness', '1'], expect: [/model\.batchNorm: sync needs every worker on the same step/] },
-  { name: 'a gan job (not runnable yet)', yaml: 'name: g\ntype: gan\ndata: { source: synthetic, kind: ring8 }\ngenerator: { zoo: mlp }\ndiscriminator: { zoo: mlp }\n', expect: [/type: gan jobs cannot be run by this version yet/] },
   { name: 'a gan job with a supervised optimizer key', yaml: 'name: g\ntype: gan\ndata: { source: synthetic, kind: ring8 }\ngenerator: { zoo: mlp }\ndiscriminator: { zoo: mlp }\ntrain: { optimizer: { name: sgd, lr: 0.1 } }\n', expect: [/train\.optimizer: unknown key/] },
   { name: 'a 2-D mixture with more features', edit: ['data: { source: synthetic, kind: blobs, samples: 200, features: 2, classes: 2 }', 'data: { source: synthetic, kind: ring8, features: 3 }'], expect: [/data\.features: ring8 is 2-dimensional/] },
+  { name: 'a gan job on parameter servers', yaml: 'name: g\ntype: gan\ndata: { source: synthetic, kind: ring8 }\ngenerator: { zoo: mlp }\ndiscriminator: { zoo: mlp }\ncluster: { strategy: ps }\n', expect: [/cluster\.strategy: gan jobs run on strategy ring/] },
+  { name: 'a gan job without a discriminator', yaml: 'name: g\ntype: gan\ndata: { source: synthetic, kind: ring8 }\ngenerator: { zoo: mlp }\n', expect: [/discriminator: is required/] },
+  { name: 'unknown job type', edit: ['seed: 1', 'seed: 1\ntype: rl'], expect: [/type: must be one of "supervised", "gan"/] },
   { name: 'unknown key under cluster.ps', args: ['--strategy', 'ps', '--set', 'cluster.ps.shard=2'], expect: [/cluster\.ps\.shard: unknown key/] },
 ];
 

@@ -4,8 +4,15 @@ import type { Summary } from '../coordinator/session.js';
 export function printSummary(s: Summary, outDir: string, json: boolean | undefined): void {
   if (json) return;
   const pct = (v: number | undefined) => (v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
+  const head = `${s.job}: ${s.status} in ${s.wallSeconds.toFixed(1)}s — ${s.steps} steps, ${Math.round(s.samplesPerSecond)} samples/s on ${s.workers} worker(s) (${s.backend})\n`;
+  if (s.gan) {
+    const g = s.gan;
+    const modes = g.modes === undefined ? '' : `  modes covered ${g.modesCovered}/${g.modes}  high-quality samples ${pct(g.highQuality)}`;
+    process.stderr.write(`${head}  ${g.iterations} iterations  D loss ${g.dLoss.toFixed(4)}  G loss ${g.gLoss.toFixed(4)}${modes}\n  wrote ${outDir}/summary.json, generator/, discriminator/, metrics.jsonl, log.jsonl\n`);
+    return;
+  }
   process.stderr.write(
-    `${s.job}: ${s.status} in ${s.wallSeconds.toFixed(1)}s — ${s.steps} steps, ${Math.round(s.samplesPerSecond)} samples/s on ${s.workers} worker(s) (${s.backend})\n` +
+    head +
       `  train loss ${s.train?.loss.toFixed(4) ?? '-'}  eval loss ${s.eval?.loss.toFixed(4) ?? '-'}  eval accuracy ${pct(s.eval?.accuracy)}\n` +
       `  wrote ${outDir}/summary.json, model/, metrics.jsonl, log.jsonl\n`,
   );

@@ -7,7 +7,7 @@
  *      others: right ring neighbour, or the shards and their slices} + the
  *      initial flat parameters; each answers `ready`.
  *   D. per step: coordinator → each worker: `step` {step, epoch, lr,
- *      globalBatch} + its shard's sample indices; workers compute, update
+ *      globalBatch, offset of the shard in the batch} + its shard's sample indices; workers compute, update
  *      through the ring or the shards, and answer `stepDone` with loss and
  *      counts. Commands go out ahead of the answers (StepGate): one step
  *      ahead in synchronous strategies, so no worker waits on a round trip
@@ -19,6 +19,7 @@
  *   G. `stop` to every worker and shard.
  * Any worker lost or failed rejects whatever is being awaited (ControlPlane).
  */
+import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../shared/backend.js';
 import type { DataSplits } from '../shared/data/dataset.js';
@@ -28,14 +29,15 @@ import { asSupervised, psSettings, type JobSpec, type SupervisedJob } from '../s
 import type { Logger } from '../shared/log.js';
 import { buildJobModel } from '../shared/models/build.js';
 import { saveModel } from '../shared/models/save.js';
-import type { CollectiveSetup, Message } from '../shared/protocol/messages.js';
+import type { CollectiveSetup } from '../shared/protocol/messages.js';
 import { lrAt } from '../shared/schedule.js';
 import { BatchSchedule, planSteps, shardBounds } from '../shared/sharding.js';
 import type { ControlPlane } from './control.js';
 import type { MemberInfo, Membership, WorkerInfo } from './membership.js';
 import type { MetricsSink } from './metrics.js';
 import type { Progress } from './progress.js';
-import { StepGate } from './step-gate.js';
+import type { GanScore } from './gan-loop.js';
+import { runSteps, type StepSource } from './step-loop.js';
 
 export interface JobContext {
   spec: JobSpec;
@@ -44,8 +46,8 @@ export interface JobContext {
   metrics: MetricsSink;
   progress: Progress;
   log: Logger;
-  /** Where the trained model is written (tfjs LayersModel format). */
-  modelDir: string;
+  /** The run's folder: trained models are written under it (tfjs LayersModel format). */
+  outDir: string;
 }
 
 export interface JobResult {
@@ -54,8 +56,10 @@ export interface JobResult {
   epochs: number;
   samples: number;
   trainSeconds: number;
-  train: { loss: number; accuracy: number };
-  eval: { loss: number; accuracy: number };
+  train: { loss: number; accuracy: number } | null;
+  eval: { loss: number; accuracy: number } | null;
+  /** GAN jobs: how the generator's samples cover the data's modes, and the last logged losses. */
+  gan?: GanScore;
 }
 
 export async function runJob(ctx: JobContext): Promise<JobResult> {
@@ -74,59 +78,30 @@ export async function runJob(ctx: JobContext): Promise<JobResult> {
   const plan = planSteps(data.train.size, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);
   const schedule = new BatchSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);
   log.info({ steps: plan.totalSteps, stepsPerEpoch: plan.stepsPerEpoch, workers: workers.length, shards: shards.length, backend }, 'training');
-  const t0 = performance.now();
-  let samples = 0;
   let window = { loss: 0, correct: 0, count: 0 };
   let last = { loss: NaN, accuracy: NaN };
-  const staleness = psSettings(spec.cluster)?.staleness;
-  const gate = new StepGate(workers.length, plan.totalSteps, staleness ?? PIPELINE_DEPTH - 1);
-  const commands = new Map<number, { cmd: StepHeader; batch: Int32Array; unsent: number }>();
-  const reports = new Map<number, Message<'stepDone'>[]>();
-  const sendReleased = async () => {
-    const sends = gate.release().map(([w, step]) => {
-      let c = commands.get(step);
-      if (!c) {
-        const batch = schedule.batch(step);
-        const cmd = { step, epoch: schedule.epochOf(step), lr: lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps), globalBatch: batch.length };
-        c = { cmd, batch, unsent: workers.length };
-        commands.set(step, c);
-      }
-      if (--c.unsent === 0) commands.delete(step);
-      const [a, b] = shardBounds(c.batch.length, w, workers.length);
-      return control.send(workers[w].peer, { type: 'step', ...c.cmd }, [c.batch.slice(a, b)]);
-    });
-    await Promise.all(sends);
+  const source: StepSource = {
+    totalSteps: plan.totalSteps,
+    command: (step) => {
+      const batch = schedule.batch(step);
+      return { header: { step, epoch: schedule.epochOf(step), lr: lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps), globalBatch: batch.length }, batch };
+    },
   };
-  const nextReport = (w: number) => control.expect(workers[w].peer, 'stepDone').then((m) => ({ w, m }));
-  const pending = new Map(workers.map((_, w) => [w, nextReport(w)]));
-  await sendReleased();
-  while (pending.size > 0) {
-    const { w, m } = await Promise.race(pending.values());
-    pending.delete(w);
-    if (m.header.step + 1 < plan.totalSteps) pending.set(w, nextReport(w));
-    const list = reports.get(m.header.step) ?? [];
-    list.push(m);
-    reports.set(m.header.step, list);
-    for (const step of gate.finish(w, m.header.step)) {
-      const done = reports.get(step)!;
-      reports.delete(step);
-      for (const d of done) {
-        window.loss += d.header.lossSum;
-        window.correct += d.header.correct;
-        window.count += d.header.count;
-      }
-      samples += done.reduce((n, d) => n + d.header.count, 0);
-      const rate = samples / ((performance.now() - t0) / 1000);
-      ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: window.loss / window.count, samplesPerSecond: rate });
-      if ((step + 1) % spec.train.logEvery === 0 || step + 1 === plan.totalSteps) {
-        last = { loss: window.loss / window.count, accuracy: window.correct / window.count };
-        const lr = lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
-        ctx.metrics.log({ epoch: schedule.epochOf(step), lr, loss: last.loss, accuracy: last.accuracy, samplesPerSecond: rate, commMs: Math.max(...done.map((d) => d.header.commMs)) }, step + 1);
-        window = { loss: 0, correct: 0, count: 0 };
-      }
+  const t0 = performance.now();
+  const samples = await runSteps(ctx, workers, source, psSettings(spec.cluster)?.staleness, (step, done, rate) => {
+    for (const d of done) {
+      window.loss += d.header.lossSum;
+      window.correct += d.header.correct;
+      window.count += d.header.count;
     }
-    await sendReleased();
-  }
+    ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: window.loss / window.count, samplesPerSecond: rate });
+    if ((step + 1) % spec.train.logEvery === 0 || step + 1 === plan.totalSteps) {
+      last = { loss: window.loss / window.count, accuracy: window.correct / window.count };
+      const lr = lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
+      ctx.metrics.log({ epoch: schedule.epochOf(step), lr, loss: last.loss, accuracy: last.accuracy, samplesPerSecond: rate, commMs: Math.max(...done.map((d) => d.header.commMs)) }, step + 1);
+      window = { loss: 0, correct: 0, count: 0 };
+    }
+  });
   const trainSeconds = (performance.now() - t0) / 1000;
   ctx.progress.done();
   const evaluation = await evaluate(ctx, workers, data);
@@ -159,7 +134,7 @@ async function startShards(ctx: JobContext, spec: SupervisedJob, shards: MemberI
   return { strategy: 'ps', shards: slices, ...(ps.staleness === undefined ? {} : { staleness: ps.staleness }) };
 }
 
-async function startWorkers(ctx: JobContext, workers: WorkerInfo[], initial: Float32Array, ps: CollectiveSetup | undefined): Promise<string> {
+export async function startWorkers(ctx: JobContext, workers: WorkerInfo[], initial: Float32Array, ps: CollectiveSetup | undefined): Promise<string> {
   const job = JSON.parse(JSON.stringify(ctx.spec)) as Record<string, unknown>;
   const ring = (w: WorkerInfo): CollectiveSetup => ({ strategy: 'ring', right: workers[(w.rank + 1) % workers.length].endpoint, chunkBytes: ctx.spec.cluster.chunkBytes });
   await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'start', rank: w.rank, size: workers.length, job, collective: ps ?? ring(w) }, [initial])));
@@ -170,16 +145,6 @@ async function startWorkers(ctx: JobContext, workers: WorkerInfo[], initial: Flo
     if (r.header.paramCount !== initial.length) throw new Error(`worker #${r.header.rank} built a model of ${r.header.paramCount} parameters, the coordinator ${initial.length}`);
   }
   return backends.join('+');
-}
-
-/** How many steps' commands are out before their answers in synchronous strategies: 2 hides the round trip behind a step. */
-const PIPELINE_DEPTH = 2;
-
-interface StepHeader {
-  step: number;
-  epoch: number;
-  lr: number;
-  globalBatch: number;
 }
 
 async function evaluate(ctx: JobContext, workers: WorkerInfo[], data: DataSplits): Promise<{ loss: number; accuracy: number }> {
@@ -200,5 +165,5 @@ async function fetchAndSave(ctx: JobContext, rank0: WorkerInfo, model: LayersMod
   const p = await ctx.control.expect(rank0.peer, 'params');
   writeParams(model, layoutOf(model), p.tensors[0] as Float32Array);
   writeState(model, p.tensors[1] as Float32Array);
-  await saveModel(model, ctx.modelDir);
+  await saveModel(model, join(ctx.outDir, 'model'));
 }

@@ -10,6 +10,7 @@ import { psSettings, type JobSpec } from '../shared/job-spec.js';
 import type { Logger } from '../shared/log.js';
 import { bindRouter } from '../shared/transport/zmq.js';
 import { ControlPlane } from './control.js';
+import { runGanJob, type GanScore } from './gan-loop.js';
 import { runJob, type JobResult } from './job-loop.js';
 import { Membership } from './membership.js';
 import { JsonlSink, MetricsHub } from './metrics.js';
@@ -37,6 +38,7 @@ export interface Summary {
   samplesPerSecond: number;
   train: { loss: number; accuracy: number } | null;
   eval: { loss: number; accuracy: number } | null;
+  gan?: GanScore;
   error?: string;
 }
 
@@ -66,7 +68,8 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   let result: JobResult | undefined;
   let error: unknown;
   try {
-    result = await runJob({ spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, modelDir: join(o.outDir, 'model') });
+    const ctx = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir };
+    result = await (o.spec.type === 'gan' ? runGanJob(ctx) : runJob(ctx));
   } catch (err) {
     error = control.failed ?? err; // the root cause, not the rejection it caused
   } finally {
@@ -103,6 +106,7 @@ function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, 
     samplesPerSecond: r ? r.samples / r.trainSeconds : 0,
     train: r?.train ?? null,
     eval: r?.eval ?? null,
+    ...(r?.gan ? { gan: r.gan } : {}),
     ...(error ? { error: errorMessage(error) } : {}),
   };
 }

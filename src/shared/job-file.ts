@@ -33,10 +33,7 @@ export function loadJobFile(file: string, overrides: Overrides = {}): JobSpec {
   } catch (err) {
     throw new JobSpecError(file, [{ path: '', message: `not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}` }], { cause: err });
   }
-  const spec = parseJobSpec(raw, file, overrides, dirname(resolve(file)));
-  // The GAN step program, networks and data exist; the coordinator's loop for them does not yet.
-  if (spec.type === 'gan') throw new JobSpecError(file, [{ path: 'type', message: 'gan jobs cannot be run by this version yet (the file is otherwise valid)' }]);
-  return spec;
+  return parseJobSpec(raw, file, overrides, dirname(resolve(file)));
 }
 
 /** Validates an already-parsed job object (from a file, or a message). */

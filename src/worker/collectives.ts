@@ -40,6 +40,11 @@ export class Collectives {
     if (this.o.size > 1) await this.exchange({ op: 'allReduce' });
   }
 
+  /** grads[offset, offset + length) ← its sum over all workers (one network of several in the buffer). */
+  async allReduceRange(offset: number, length: number): Promise<void> {
+    if (this.o.size > 1) await this.exchange({ op: 'allReduce', offset, length });
+  }
+
   /** The sum of `values` over all workers, blocking this thread (batch-norm statistics inside a training pass). */
   sumStatsSync(values: Float32Array): Float32Array {
     if (this.o.size === 1) return values;

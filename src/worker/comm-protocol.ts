@@ -39,7 +39,7 @@ export type FromComm =
   | { kind: 'fatal'; message: string };
 
 /** Collective requests on the dedicated port; replies come back on it, read synchronously. */
-export type CollectiveOp = { op: 'allReduce' } | { op: 'sumStats'; length: number } | { op: 'update'; args: UpdateArgs } | { op: 'refresh' };
+export type CollectiveOp = { op: 'allReduce'; offset?: number; length?: number } | { op: 'sumStats'; length: number } | { op: 'update'; args: UpdateArgs } | { op: 'refresh' };
 export type CollectiveRequest = CollectiveOp & { seq: number };
 export interface CollectiveReply {
   seq: number;

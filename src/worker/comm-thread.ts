@@ -71,7 +71,7 @@ function setup(m: CollectivesSetup): void {
   port.on('message', async (req: CollectiveRequest) => {
     const reply: CollectiveReply = { seq: req.seq };
     try {
-      if (req.op === 'allReduce') await r.allReduce(grads);
+      if (req.op === 'allReduce') await r.allReduce(req.length === undefined ? grads : grads.subarray(req.offset ?? 0, (req.offset ?? 0) + req.length));
       else if (req.op === 'sumStats') await r.allReduce(stats.subarray(0, req.length));
       else if (req.op === 'update') await r.update(grads, params, req.args);
       else await r.refresh(params);

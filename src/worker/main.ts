@@ -14,6 +14,7 @@ import { asSupervised } from '../shared/job-spec.js';
 import type { Logger } from '../shared/log.js';
 import { stateLength } from '../shared/flat.js';
 import { buildJobModel } from '../shared/models/build.js';
+import { buildGan } from '../shared/models/gan-zoo.js';
 import { attachStatsSum, statsSumLength } from '../shared/models/sync-batch-norm.js';
 import { encode, type TypedArray } from '../shared/protocol/codec.js';
 import type { Message } from '../shared/protocol/messages.js';
@@ -22,6 +23,7 @@ import { Collectives } from './collectives.js';
 import { LocalUpdate } from './reducers/local-update.js';
 import { updatesLocally } from './reducers/make.js';
 import type { StepProgram } from './steps/step-program.js';
+import { GanProgram } from './steps/gan.js';
 import { SupervisedProgram } from './steps/supervised.js';
 
 export interface WorkerOptions {
@@ -60,7 +62,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         rank = h.rank;
         send({ type: 'ready', rank: h.rank, backend: built.backend.name, backendReason: built.backend.reason, paramCount: program.paramCount });
       } else if (h.type === 'step') {
-        const r = await need(program).train({ step: h.step, epoch: h.epoch, lr: h.lr, globalBatch: h.globalBatch, indices: m.message.tensors[0] as Int32Array });
+        const r = await need(program).train({ step: h.step, epoch: h.epoch, lr: h.lr, globalBatch: h.globalBatch, indices: m.message.tensors[0] as Int32Array, offset: h.offset });
         send({ type: 'stepDone', step: h.step, ...r });
       } else if (h.type === 'eval') {
         await need(collectives).refresh();
@@ -101,33 +103,32 @@ interface Built {
 
 async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<Built> {
   const h = m.header;
-  const spec = asSupervised(parseJobSpec(h.job, `job ${String(h.job.name)}`));
+  const spec = parseJobSpec(h.job, `job ${String(h.job.name)}`);
   const backend = await initBackend(spec.cluster.backend);
   const data = loadData(spec.data, spec.seed);
-  const model = await buildJobModel(spec, data);
+  const gan = spec.type === 'gan' ? buildGan(spec.generator, spec.discriminator, spec.gan.latentDim, data.train.featureShape, spec.seed) : undefined;
+  const models = gan ? [gan.generator, gan.discriminator] : [await buildJobModel(asSupervised(spec), data)];
   log.info({ backend: backend.name, reason: backend.reason, rank: h.rank, size: h.size }, 'job started');
   const initial = m.tensors[0] as Float32Array;
   const grads = new SharedArrayBuffer(initial.length * 4);
   const params = new SharedArrayBuffer(initial.length * 4);
-  const stats = new SharedArrayBuffer(Math.max(statsSumLength(model), stateLength(model), 1) * 4);
+  const scratch = Math.max(...models.map(statsSumLength), models.reduce((n, x) => n + stateLength(x), 0), 1);
+  const stats = new SharedArrayBuffer(scratch * 4);
   const control = new SharedArrayBuffer(CTL_INTS * 4);
   new Float32Array(params).set(initial);
   const { port1, port2 } = new MessageChannel();
-  const rule = { optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm };
+  // A GAN updates each network on the compute thread with its own optimizer; the comm thread only sums.
+  const rule = { optimizer: spec.type === 'gan' ? spec.gan.discriminatorOptimizer : spec.train.optimizer, clipNorm: spec.train.clipNorm };
   toComm({ kind: 'setup', rank: h.rank, size: h.size, collective: h.collective, rule, grads, params, stats, control, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs }, [port2]);
   const buffers = { params: new Float32Array(params), grads: new Float32Array(grads), stats: new Float32Array(stats) };
   const local = updatesLocally(h.collective) ? new LocalUpdate(rule) : undefined;
   const collectives = new Collectives({ port: port1, ctl: new Int32Array(control), size: h.size, rank: h.rank, buffers, local });
-  attachStatsSum(model, (v) => collectives.sumStatsSync(v));
-  const program = new SupervisedProgram({
-    spec,
-    model,
-    data,
-    params: buffers.params,
-    grads: buffers.grads,
-    update: (args) => collectives.update(args),
-    broadcastState: (v) => collectives.broadcastFromRank0(v),
-  });
+  for (const model of models) attachStatsSum(model, (v) => collectives.sumStatsSync(v));
+  const common = { data, params: buffers.params, grads: buffers.grads, broadcastState: (v: Float32Array) => collectives.broadcastFromRank0(v) };
+  const program: StepProgram =
+    spec.type === 'gan'
+      ? new GanProgram({ ...common, spec, models: gan!, sumRange: (offset, length) => collectives.allReduceRange(offset, length) })
+      : new SupervisedProgram({ ...common, spec, model: models[0], update: (args) => collectives.update(args) });
   return { program, collectives, backend };
 }
 

@@ -16,7 +16,7 @@ import { standardizeTopology } from '../../src/shared/models/standard-topology.j
 import { lrAt } from '../../src/shared/schedule.js';
 import { BatchSchedule, planSteps } from '../../src/shared/sharding.js';
 
-function tfOptimizer(o: OptimizerSpec): tf.Optimizer & { learningRate: number } {
+export function tfOptimizer(o: OptimizerSpec): tf.Optimizer & { learningRate: number } {
   switch (o.name) {
     case 'sgd':
       return tf.train.sgd(o.lr) as never;
@@ -36,7 +36,7 @@ function tfOptimizer(o: OptimizerSpec): tf.Optimizer & { learningRate: number } 
  * tfjs-layers' BatchNormalization (and SeededDropout becomes Dropout, so
  * only for models without dropout), with the same weights.
  */
-async function standardModel(model: LayersModel): Promise<LayersModel> {
+export async function standardModel(model: LayersModel): Promise<LayersModel> {
   const topology = standardizeTopology(model.toJSON(null, false)) as tf.io.ModelJSON['modelTopology'];
   const std = await tfl.models.modelFromJSON({ modelTopology: topology } as never);
   std.setWeights(model.getWeights());

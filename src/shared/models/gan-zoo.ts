@@ -20,16 +20,22 @@ export function buildGan(g: GeneratorSpec, d: DiscriminatorSpec, latentDim: numb
     biasInitializer: tfl.initializers.zeros(),
   });
   const activation = (name: string) => (name === 'leakyRelu' ? tfl.layers.leakyReLU({ alpha: 0.2 }) : tfl.layers.activation({ activation: name as 'relu' }));
-  const hidden = (units: number[], act: string, bn: string, first: object): tfl.layers.Layer[] =>
-    units.flatMap((u, i) => [
-      tfl.layers.dense({ units: u, useBias: bn === 'none', ...(i === 0 ? first : {}), ...init() }),
-      ...(bn === 'none' ? [] : [new SyncBatchNormalization({ sync: bn === 'sync' })]),
-      activation(act),
-    ]);
+  // DCGAN's guideline: no batch-norm on the discriminator's input layer (nor on the generator's
+  // output). With one there, the generator's output bias would have a zero gradient, since a shift
+  // of every fake sample is normalized away, and adaptive optimizers would chase its rounding noise.
+  const hidden = (units: number[], act: string, bn: string, first: object, bnOnFirst: boolean): tfl.layers.Layer[] =>
+    units.flatMap((u, i) => {
+      const norm = bn !== 'none' && (i > 0 || bnOnFirst);
+      return [
+        tfl.layers.dense({ units: u, useBias: !norm, ...(i === 0 ? first : {}), ...init() }),
+        ...(norm ? [new SyncBatchNormalization({ sync: bn === 'sync' })] : []),
+        activation(act),
+      ];
+    });
   const size = sampleShape.reduce((a, b) => a * b, 1);
   const generator = tfl.sequential({
     layers: [
-      ...hidden(g.hidden, g.activation, g.batchNorm, { inputShape: [latentDim] }),
+      ...hidden(g.hidden, g.activation, g.batchNorm, { inputShape: [latentDim] }, true),
       tfl.layers.dense({ units: size, activation: g.output, ...init() }),
       ...(sampleShape.length > 1 ? [tfl.layers.reshape({ targetShape: sampleShape })] : []),
     ],
@@ -37,7 +43,7 @@ export function buildGan(g: GeneratorSpec, d: DiscriminatorSpec, latentDim: numb
   const discriminator = tfl.sequential({
     layers: [
       ...(sampleShape.length > 1 ? [tfl.layers.flatten({ inputShape: sampleShape })] : []),
-      ...hidden(d.hidden, d.activation, d.batchNorm, sampleShape.length > 1 ? {} : { inputShape: sampleShape }),
+      ...hidden(d.hidden, d.activation, d.batchNorm, sampleShape.length > 1 ? {} : { inputShape: sampleShape }, false),
       tfl.layers.dense({ units: 1, ...init() }),
     ],
   });

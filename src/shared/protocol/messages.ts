@@ -32,7 +32,7 @@ export const headerSchemas = {
   pong: z.object({ t: finite }),
   // coordinator → worker
   start: z.object({ rank: nonneg, size: int.positive(), job: z.record(z.unknown()), collective }),
-  step: z.object({ step: nonneg, epoch: nonneg, lr: finite, globalBatch: int.positive() }),
+  step: z.object({ step: nonneg, epoch: nonneg, lr: finite, globalBatch: int.positive(), offset: nonneg.default(0) }),
   eval: z.object({ id: nonneg }),
   fetchParams: z.object({}),
   stop: z.object({ reason: z.string() }),

@@ -1,0 +1,78 @@
+/**
+ * The coordinator's step loop, whatever the job type: sends each worker its
+ * shard of every step's batch as the StepGate releases it, collects the
+ * `stepDone` answers, and reports each step once every worker has finished
+ * it. Commands go out ahead of the answers: one step ahead in synchronous
+ * strategies (no worker waits on a round trip between steps), up to s steps
+ * ahead of the slowest worker under bounded staleness.
+ */
+import type { Message } from '../shared/protocol/messages.js';
+import { shardBounds } from '../shared/sharding.js';
+import type { JobContext } from './job-loop.js';
+import type { WorkerInfo } from './membership.js';
+import { StepGate } from './step-gate.js';
+
+export interface StepHeader {
+  step: number;
+  epoch: number;
+  lr: number;
+  globalBatch: number;
+}
+
+export interface StepSource {
+  totalSteps: number;
+  /** The step's header and its global batch of sample indices (cut into contiguous shards). */
+  command(step: number): { header: StepHeader; batch: Int32Array };
+}
+
+/** How many steps' commands are out before their answers in synchronous strategies: 2 hides the round trip behind a step. */
+const PIPELINE_DEPTH = 2;
+
+/** Runs every step; `onStep` sees each finished step in order with all workers' answers and the samples/s so far. Returns the samples trained on. */
+export async function runSteps(
+  ctx: Pick<JobContext, 'control'>,
+  workers: WorkerInfo[],
+  source: StepSource,
+  staleness: number | undefined,
+  onStep: (step: number, done: Message<'stepDone'>[], samplesPerSecond: number) => void,
+): Promise<number> {
+  const { control } = ctx;
+  const total = source.totalSteps;
+  const t0 = performance.now();
+  let samples = 0;
+  const gate = new StepGate(workers.length, total, staleness ?? PIPELINE_DEPTH - 1);
+  const commands = new Map<number, { header: StepHeader; batch: Int32Array; unsent: number }>();
+  const reports = new Map<number, Message<'stepDone'>[]>();
+  const sendReleased = async () => {
+    const sends = gate.release().map(([w, step]) => {
+      let c = commands.get(step);
+      if (!c) {
+        c = { ...source.command(step), unsent: workers.length };
+        commands.set(step, c);
+      }
+      if (--c.unsent === 0) commands.delete(step);
+      const [a, b] = shardBounds(c.batch.length, w, workers.length);
+      return control.send(workers[w].peer, { type: 'step', ...c.header, offset: a }, [c.batch.slice(a, b)]);
+    });
+    await Promise.all(sends);
+  };
+  const nextReport = (w: number) => control.expect(workers[w].peer, 'stepDone').then((m) => ({ w, m }));
+  const pending = new Map(workers.map((_, w) => [w, nextReport(w)]));
+  await sendReleased();
+  while (pending.size > 0) {
+    const { w, m } = await Promise.race(pending.values());
+    pending.delete(w);
+    if (m.header.step + 1 < total) pending.set(w, nextReport(w));
+    const list = reports.get(m.header.step) ?? [];
+    list.push(m);
+    reports.set(m.header.step, list);
+    for (const step of gate.finish(w, m.header.step)) {
+      const done = reports.get(step)!;
+      reports.delete(step);
+      samples += done.reduce((n, d) => n + d.header.count, 0);
+      onStep(step, done, samples / ((performance.now() - t0) / 1000));
+    }
+    await sendReleased();
+  }
+  return samples;
+}
