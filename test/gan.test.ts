@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadData } from '../src/shared/data/load.js';
 import { layoutOf, readParams } from '../src/shared/flat.js';
-import { ganPlan, phaseOf, realSchedule } from '../src/shared/gan-plan.js';
+import { ganPlan, phaseOf, realSchedule, stepLr } from '../src/shared/gan-plan.js';
 import { parseJobSpec } from '../src/shared/job-file.js';
 import type { GanJob } from '../src/shared/job-spec.js';
 import { buildGan } from '../src/shared/models/gan-zoo.js';
@@ -67,7 +67,7 @@ async function distributed(spec: GanJob, n: number) {
     await Promise.all(
       programs.map(({ p }, r) => {
         const [a, b] = shardBounds(batch.length, r, n);
-        return p.train({ step, epoch: 0, lr: 0, globalBatch: batch.length, indices: batch.slice(a, b), offset: a });
+        return p.train({ step, epoch: 0, lr: stepLr(spec, plan, at), globalBatch: batch.length, indices: batch.slice(a, b), offset: a });
       }),
     );
   }

@@ -16,12 +16,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../shared/backend.js';
 import { DEFAULT_MIXTURE_NOISE, modeCoverage, type ModeCoverage } from '../shared/data/mixtures.js';
 import { loadData } from '../shared/data/load.js';
-import { layoutOf, readParams, readState, writeParams, writeState } from '../shared/flat.js';
-import { ganPlan, latentNoise, phaseOf, realSchedule } from '../shared/gan-plan.js';
+import { layoutOf, readParams, stateLength, writeParams, writeState } from '../shared/flat.js';
+import { epochOfStep, ganPlan, latentNoise, phaseOf, realSchedule, stepLr } from '../shared/gan-plan.js';
 import type { GanJob } from '../shared/job-spec.js';
 import { buildGan, type GanModels } from '../shared/models/gan-zoo.js';
 import { saveModel } from '../shared/models/save.js';
-import { lrAt } from '../shared/schedule.js';
 import type { JobContext, JobResult } from './job-loop.js';
 import { startWorkers } from './job-loop.js';
 import type { WorkerInfo } from './membership.js';
@@ -61,8 +60,7 @@ export async function runGanJob(ctx: JobContext): Promise<JobResult> {
     totalSteps: plan.totalSteps,
     command: (step) => {
       const at = phaseOf(plan, step);
-      const optimizer = at.discriminator ? spec.gan.discriminatorOptimizer : spec.gan.generatorOptimizer;
-      const header = { step, epoch: real.epochOf(at.realBatch), lr: lrAt(optimizer.lr, spec.train.lrDecay, at.iteration, plan.iterations), globalBatch: B };
+      const header = { step, epoch: epochOfStep(real, plan, at), lr: stepLr(spec, plan, at), globalBatch: B };
       return { header, batch: at.discriminator ? real.batch(at.realBatch) : noiseOnly };
     },
   };
@@ -79,7 +77,7 @@ export async function runGanJob(ctx: JobContext): Promise<JobResult> {
     ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: win.dn ? win.d / win.dn : NaN, samplesPerSecond: rate });
     if (endOfIteration && (iteration % spec.train.logEvery === 0 || iteration === plan.iterations)) {
       last = { dLoss: win.d / win.dn, gLoss: win.g / win.gn };
-      ctx.metrics.log({ iteration, epoch: source.command(step).header.epoch, ...last, samplesPerSecond: rate, commMs: Math.max(...done.map((r) => r.header.commMs)) }, step + 1);
+      ctx.metrics.log({ iteration, epoch: epochOfStep(real, plan, at), ...last, samplesPerSecond: rate, commMs: Math.max(...done.map((r) => r.header.commMs)) }, step + 1);
       Object.assign(win, { d: 0, dn: 0, g: 0, gn: 0 });
     }
   });
@@ -97,7 +95,7 @@ async function fetchAndSave(ctx: JobContext, rank0: WorkerInfo, models: GanModel
   const params = p.tensors[0] as Float32Array;
   const state = p.tensors[1] as Float32Array;
   const gl = layoutOf(models.generator);
-  const gs = readState(models.generator).length;
+  const gs = stateLength(models.generator);
   writeParams(models.generator, gl, params.subarray(0, gl.total));
   writeParams(models.discriminator, layoutOf(models.discriminator), params.subarray(gl.total));
   writeState(models.generator, state.subarray(0, gs));

@@ -7,8 +7,9 @@
  *      others: right ring neighbour, or the shards and their slices} + the
  *      initial flat parameters; each answers `ready`.
  *   D. per step: coordinator → each worker: `step` {step, epoch, lr,
- *      globalBatch, offset of the shard in the batch} + its shard's sample indices; workers compute, update
- *      through the ring or the shards, and answer `stepDone` with loss and
+ *      globalBatch, the shard's offset in the batch} + its shard's sample
+ *      indices; workers compute, update through the ring or the shards,
+ *      and answer `stepDone` with loss and
  *      counts. Commands go out ahead of the answers (StepGate): one step
  *      ahead in synchronous strategies, so no worker waits on a round trip
  *      to the coordinator between steps; up to s steps ahead of the slowest

@@ -6,7 +6,9 @@
  * epoch's short last one is dropped), and the noise for each sample comes
  * from (seed, iteration, phase, position in the global batch).
  */
+import type { GanJob } from './job-spec.js';
 import { hashInts, Rng, Stream } from './rng.js';
+import { lrAt } from './schedule.js';
 import { BatchSchedule } from './sharding.js';
 
 export interface GanPlan {
@@ -36,6 +38,17 @@ export function phaseOf(plan: GanPlan, step: number): GanPhase {
   const iteration = Math.floor(step / (plan.dSteps + 1));
   const phase = step % (plan.dSteps + 1);
   return { iteration, phase, discriminator: phase < plan.dSteps, realBatch: iteration * plan.dSteps + phase };
+}
+
+/** The learning rate of a step's network: its optimizer's, decayed per iteration. */
+export function stepLr(spec: GanJob, plan: GanPlan, at: GanPhase): number {
+  const optimizer = at.discriminator ? spec.gan.discriminatorOptimizer : spec.gan.generatorOptimizer;
+  return lrAt(optimizer.lr, spec.train.lrDecay, at.iteration, plan.iterations);
+}
+
+/** The epoch of the real data a step belongs to (a generator step: that of its iteration's last discriminator step). */
+export function epochOfStep(real: BatchSchedule, plan: GanPlan, at: GanPhase): number {
+  return real.epochOf(at.iteration * plan.dSteps + Math.min(at.phase, plan.dSteps - 1));
 }
 
 /** The real minibatches, epoch by epoch, all of the full batch size. */

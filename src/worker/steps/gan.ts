@@ -12,12 +12,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { gather, type DataSplits } from '../../shared/data/dataset.js';
-import { layoutOf, packTensors, readState, writeParams, writeState, type FlatLayout } from '../../shared/flat.js';
+import { layoutOf, packTensors, readState, stateLength, writeParams, writeState, type FlatLayout } from '../../shared/flat.js';
 import { ganPlan, latentNoise, phaseOf, type GanPlan } from '../../shared/gan-plan.js';
 import type { GanJob } from '../../shared/job-spec.js';
 import type { GanModels } from '../../shared/models/gan-zoo.js';
 import { commitMovingStats, hasReplicaState } from '../../shared/models/sync-batch-norm.js';
-import { lrAt } from '../../shared/schedule.js';
 import { LocalUpdate } from '../reducers/local-update.js';
 import type { EvalResult, StepCommand, StepProgram, StepResult } from './step-program.js';
 
@@ -105,10 +104,9 @@ export class GanProgram implements StepProgram {
     commitMovingStats(D);
     const t1 = performance.now();
     await this.deps.sumRange(net.offset, net.layout.total);
-    const optimizer = at.discriminator ? spec.gan.discriminatorOptimizer : spec.gan.generatorOptimizer;
-    const lr = lrAt(optimizer.lr, spec.train.lrDecay, at.iteration, this.plan.iterations);
     const t2 = performance.now();
-    net.update.apply(this.range(this.deps.params, net), g, { step: at.iteration, lr, globalBatch: cmd.globalBatch });
+    // cmd.lr is the network's own rate for this step (gan-plan.ts: stepLr).
+    net.update.apply(this.range(this.deps.params, net), g, { step: at.iteration, lr: cmd.lr, globalBatch: cmd.globalBatch });
     writeParams(net.model, net.layout, this.range(this.deps.params, net));
     return { lossSum, count: n, correct: 0, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
   }
@@ -133,7 +131,7 @@ export class GanProgram implements StepProgram {
   async agreeState(): Promise<void> {
     if (!hasReplicaState(this.g.model) && !hasReplicaState(this.d.model)) return;
     const s = await this.deps.broadcastState(this.state());
-    const split = readState(this.g.model).length;
+    const split = stateLength(this.g.model);
     writeState(this.g.model, s.subarray(0, split));
     writeState(this.d.model, s.subarray(split));
   }
