@@ -4,6 +4,7 @@ import { backendsCommand } from './commands/backends.js';
 import { coordinatorCommand } from './commands/coordinator.js';
 import { psCommand } from './commands/ps.js';
 import { runCommand } from './commands/run.js';
+import { sampleCommand } from './commands/sample.js';
 import { workerCommand } from './commands/worker.js';
 import { DtrainError, errorMessage } from './shared/errors.js';
 
@@ -15,6 +16,11 @@ const positiveInt = (name: string) => (v: string) => {
 const nonnegInt = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+  return n;
+};
+const boundedInt = (name: string, lo: number, hi: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be a whole number from ${lo} to ${hi}`);
   return n;
 };
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -51,7 +57,8 @@ Examples:
   dtrain run configs/fashion-mnist-mlp.yaml --workers 3 --strategy ps --ps-shards 2 --staleness 2
   dtrain run job.yaml --set train.optimizer.lr=0.01 --set train.epochs=3 --out runs/try
 
-Writes DIR/summary.json, DIR/model/ (tfjs LayersModel), DIR/metrics.jsonl and DIR/log.jsonl.
+Writes DIR/summary.json, DIR/model/ (tfjs LayersModel), DIR/metrics.jsonl and DIR/log.jsonl;
+GAN jobs write DIR/generator/, DIR/discriminator/ and DIR/samples/ instead of DIR/model/.
 Exit codes: 0 done, 1 the job failed, 2 invalid job file or flags, 130 interrupted.`,
     )
     .action(async (job: string, flags) => exit(await runCommand(job, flags)));
@@ -94,6 +101,27 @@ its mode when the job starts; the shard serves the workers until the job ends.
 Example: dtrain ps --connect tcp://10.0.0.1:5555 --bind tcp://0.0.0.0:5600`,
     )
     .action(async (flags) => exit(await psCommand(flags)));
+  program
+    .command('sample')
+    .description("draw samples from a GAN run's trained generator and write them as a PNG: a grid of images, or a scatter plot of 2-D points")
+    .argument('<dir>', 'the output folder of a type: gan job (holding generator/), or a generator folder')
+    .option('-n, --count <n>', 'how many samples', boundedInt('--count', 1, 4096), 64)
+    .option('-o, --out <file>', 'the PNG to write (default DIR/samples/sample-seed<seed>.png)')
+    .option('--seed <n>', 'seed of the latent noise; the same seed gives the same samples', nonnegInt('--seed'), 1)
+    .option('--zoom <n>', 'draw each image pixel as n × n pixels', boundedInt('--zoom', 1, 16), 2)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  dtrain sample runs/gan-fashion-mnist-dcgan --count 64 --out grid.png
+  dtrain sample runs/gan-ring8 --count 2000 --out ring8.png      # a scatter plot
+
+The noise is z ~ N(0, I) from the seed; the generator runs in inference mode
+(batch-norm with its moving statistics). With the job's seed and the default
+zoom, the picture is the run's DIR/samples/final.png when --count is
+gan.gridSamples.`,
+    )
+    .action(async (dir: string, flags) => exit(await sampleCommand(dir, flags)));
   program
     .command('backends')
     .description('list the tfjs backends installed here, with a short speed probe, and what backend: auto picks')

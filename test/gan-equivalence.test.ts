@@ -60,6 +60,23 @@ describe('GAN jobs: N worker processes equal single-process Algorithm 1', () => 
     expect(relativeDiff(got.d, expected.d)).toBeLessThanOrEqual(TOLERANCE);
   });
 
+  it('DCGAN on Fashion-MNIST images (transposed convolutions, synchronized batch-norm in both networks), 2 workers: equal to one process', async () => {
+    const dcgan = {
+      ...job(1),
+      name: 'gan-dcgan-equiv',
+      data: { source: 'fashion-mnist', limit: 240 },
+      generator: { zoo: 'dcgan', filters: [8, 4], kernelSize: 4, batchNorm: 'sync' },
+      discriminator: { zoo: 'dcgan', filters: [4, 8], kernelSize: 3, batchNorm: 'sync' },
+      gan: { ...job(1).gan, latentDim: 8, sampleEvery: 0, gridSamples: 4 },
+      train: { epochs: 3, batchSize: 23, maxSteps: 10, logEvery: 5 },
+    };
+    const got = await run(dcgan, 2, 'gan-dcgan');
+    const expected = await ganReference(parseJobSpec(dcgan, 'gan job') as GanJob, { standardLayers: true });
+    expect(relativeDiff(got.g, expected.g)).toBeLessThanOrEqual(TOLERANCE);
+    expect(relativeDiff(got.d, expected.d)).toBeLessThanOrEqual(TOLERANCE);
+    expect(got.summary.gan).toMatchObject({ iterations: 10, pictures: ['samples/final.png'] });
+  });
+
   it('the comparison can fail: another discriminator step count is another computation', async () => {
     const got = await run(job(1), 2, 'gan-k1-vs-k2');
     const k2 = await ganReference(parseJobSpec(job(2), 'gan job') as GanJob);

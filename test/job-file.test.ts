@@ -58,6 +58,10 @@ const cases: Case[] = [
   { name: 'a 2-D mixture with more features', edit: ['data: { source: synthetic, kind: blobs, samples: 200, features: 2, classes: 2 }', 'data: { source: synthetic, kind: ring8, features: 3 }'], expect: [/data\.features: ring8 is 2-dimensional/] },
   { name: 'a gan job on parameter servers', yaml: 'name: g\ntype: gan\ndata: { source: synthetic, kind: ring8 }\ngenerator: { zoo: mlp }\ndiscriminator: { zoo: mlp }\ncluster: { strategy: ps }\n', expect: [/cluster\.strategy: gan jobs run on strategy ring/] },
   { name: 'a gan job without a discriminator', yaml: 'name: g\ntype: gan\ndata: { source: synthetic, kind: ring8 }\ngenerator: { zoo: mlp }\n', expect: [/discriminator: is required/] },
+  { name: 'a dcgan on 2-D points', yaml: 'name: g\ntype: gan\ndata: { source: synthetic, kind: ring8 }\ngenerator: { zoo: dcgan }\ndiscriminator: { zoo: mlp }\n', expect: [/generator\.zoo: dcgan needs image data/] },
+  { name: 'a linear generator output for images', yaml: 'name: g\ntype: gan\ndata: { source: fashion-mnist }\ngenerator: { zoo: mlp }\ndiscriminator: { zoo: dcgan }\n', expect: [/generator\.output: must be tanh for image data/] },
+  { name: 'a classifier score for 2-D points', yaml: 'name: g\ntype: gan\ndata: { source: synthetic, kind: ring8 }\ngenerator: { zoo: mlp }\ndiscriminator: { zoo: mlp }\ngan: { classifier: runs/x/model }\n', expect: [/gan\.classifier: scores generated images/] },
+  { name: 'unknown key in a dcgan network', yaml: 'name: g\ntype: gan\ndata: { source: fashion-mnist }\ngenerator: { zoo: dcgan, hidden: [8] }\ndiscriminator: { zoo: dcgan }\n', expect: [/generator\.hidden: unknown key/] },
   { name: 'unknown job type', edit: ['seed: 1', 'seed: 1\ntype: rl'], expect: [/type: must be one of "supervised", "gan"/] },
   { name: 'unknown key under cluster.ps', args: ['--strategy', 'ps', '--set', 'cluster.ps.shard=2'], expect: [/cluster\.ps\.shard: unknown key/] },
 ];

@@ -8,7 +8,11 @@ export function printSummary(s: Summary, outDir: string, json: boolean | undefin
   if (s.gan) {
     const g = s.gan;
     const modes = g.modes === undefined ? '' : `  modes covered ${g.modesCovered}/${g.modes}  high-quality samples ${pct(g.highQuality)}`;
-    process.stderr.write(`${head}  ${g.iterations} iterations  D loss ${g.dLoss.toFixed(4)}  G loss ${g.gLoss.toFixed(4)}${modes}\n  wrote ${outDir}/summary.json, generator/, discriminator/, metrics.jsonl, log.jsonl\n`);
+    const line = (name: string, c: { meanConfidence: number; classEntropy: number; inceptionScore: number }) =>
+      `\n  ${name}: mean confidence ${c.meanConfidence.toFixed(3)}  class entropy ${c.classEntropy.toFixed(3)} nats  inception score ${c.inceptionScore.toFixed(2)}`;
+    const score = g.score ? line('generated', g.score.generated) + line('real     ', g.score.real) : '';
+    const samples = g.pictures.length > 0 ? ` samples/ (${g.pictures.length} picture${g.pictures.length === 1 ? '' : 's'}),` : '';
+    process.stderr.write(`${head}  ${g.iterations} iterations  D loss ${g.dLoss.toFixed(4)}  G loss ${g.gLoss.toFixed(4)}${modes}${score}\n  wrote ${outDir}/summary.json, generator/, discriminator/,${samples} metrics.jsonl, log.jsonl\n`);
     return;
   }
   process.stderr.write(

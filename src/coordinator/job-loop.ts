@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../shared/backend.js';
 import type { DataSplits } from '../shared/data/dataset.js';
-import { loadData } from '../shared/data/load.js';
+import { loadJobData } from '../shared/data/load.js';
 import { layoutOf, readParams, writeParams, writeState } from '../shared/flat.js';
 import { asSupervised, psSettings, type JobSpec, type SupervisedJob } from '../shared/job-spec.js';
 import type { Logger } from '../shared/log.js';
@@ -69,7 +69,7 @@ export async function runJob(ctx: JobContext): Promise<JobResult> {
   // Build before the workers are waited for: this is the coordinator's one
   // long synchronous stretch, and no heartbeat is due yet.
   await initBackend('cpu');
-  const data = loadData(spec.data, spec.seed);
+  const data = loadJobData(spec);
   const model = await buildJobModel(spec, data);
   const { workers, shards } = await control.guard(ctx.membership.waitForAll());
   ctx.membership.startHeartbeats();

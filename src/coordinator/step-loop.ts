@@ -28,13 +28,17 @@ export interface StepSource {
 /** How many steps' commands are out before their answers in synchronous strategies: 2 hides the round trip behind a step. */
 const PIPELINE_DEPTH = 2;
 
-/** Runs every step; `onStep` sees each finished step in order with all workers' answers and the samples/s so far. Returns the samples trained on. */
+/**
+ * Runs every step; `onStep` sees each finished step in order with all
+ * workers' answers and the samples/s so far, and no further command goes out
+ * until the promise it may return settles. Returns the samples trained on.
+ */
 export async function runSteps(
   ctx: Pick<JobContext, 'control'>,
   workers: WorkerInfo[],
   source: StepSource,
   staleness: number | undefined,
-  onStep: (step: number, done: Message<'stepDone'>[], samplesPerSecond: number) => void,
+  onStep: (step: number, done: Message<'stepDone'>[], samplesPerSecond: number) => void | Promise<void>,
 ): Promise<number> {
   const { control } = ctx;
   const total = source.totalSteps;
@@ -70,7 +74,7 @@ export async function runSteps(
       const done = reports.get(step)!;
       reports.delete(step);
       samples += done.reduce((n, d) => n + d.header.count, 0);
-      onStep(step, done, samples / ((performance.now() - t0) / 1000));
+      await onStep(step, done, samples / ((performance.now() - t0) / 1000));
     }
     await sendReleased();
   }

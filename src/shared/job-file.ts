@@ -119,6 +119,8 @@ function checkFiles(spec: JobSpec, file: string, baseDir: string): void {
       throw new JobSpecError(file, [{ path: 'data.path', message: `no such directory: ${dir}${hint}` }]);
     }
   }
+  // Relative to the job file, as topology files are; it must exist on the coordinator only (gan-eval.ts checks it there).
+  if (spec.type === 'gan' && spec.gan.classifier !== undefined) spec.gan.classifier = resolve(baseDir, spec.gan.classifier);
   if (spec.type === 'supervised' && 'topology' in spec.model && typeof spec.model.topology === 'string') {
     const p = resolve(baseDir, spec.model.topology);
     if (!existsSync(p)) throw new JobSpecError(file, [{ path: 'model.topology', message: `no such file: ${p}` }]);

@@ -225,13 +225,7 @@ export const jobSpecSchema = z
         message: 'gan jobs run on strategy ring (the parameter-server shards hold one network and its optimizer)',
       });
     }
-    if (spec.type === 'gan' && spec.data.source !== 'synthetic') {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['data', 'source'],
-        message: 'gan jobs train on synthetic data for now (ring8, grid25)',
-      });
-    }
+    if (spec.type === 'gan') checkGanData(spec, ctx);
     if (spec.type !== 'supervised') return;
     if ('zoo' in spec.model && spec.model.batchNorm === 'sync' && psSettings(spec.cluster)?.staleness !== undefined) {
       ctx.addIssue({
@@ -248,6 +242,21 @@ export const jobSpecSchema = z
       });
     }
   });
+
+type ParsedGan = Extract<z.infer<typeof ganJob>, object>;
+
+/** What a GAN's networks and evaluation need of its data. */
+function checkGanData(spec: ParsedGan, ctx: z.RefinementCtx): void {
+  const issue = (path: string[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+  if (spec.data.source === 'synthetic') {
+    for (const net of ['generator', 'discriminator'] as const) {
+      if (spec[net].zoo === 'dcgan') issue([net, 'zoo'], `dcgan needs image data (data.source: fashion-mnist); ${spec.data.kind} samples are vectors: use mlp`);
+    }
+    if (spec.gan.classifier !== undefined) issue(['gan', 'classifier'], 'scores generated images: it needs image data (data.source: fashion-mnist)');
+  } else if (spec.generator.zoo === 'mlp' && spec.generator.output !== 'tanh') {
+    issue(['generator', 'output'], 'must be tanh for image data: GAN jobs scale images to [−1, 1]');
+  }
+}
 
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 export type SupervisedJob = Extract<JobSpec, { type: 'supervised' }>;

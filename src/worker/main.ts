@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from '../shared/backend.js';
-import { loadData } from '../shared/data/load.js';
+import { loadJobData } from '../shared/data/load.js';
 import { errorMessage } from '../shared/errors.js';
 import { parseJobSpec } from '../shared/job-file.js';
 import { asSupervised } from '../shared/job-spec.js';
@@ -105,7 +105,7 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const h = m.header;
   const spec = parseJobSpec(h.job, `job ${String(h.job.name)}`);
   const backend = await initBackend(spec.cluster.backend);
-  const data = loadData(spec.data, spec.seed);
+  const data = loadJobData(spec);
   const gan = spec.type === 'gan' ? buildGan(spec.generator, spec.discriminator, spec.gan.latentDim, data.train.featureShape, spec.seed) : undefined;
   const models = gan ? [gan.generator, gan.discriminator] : [await buildJobModel(asSupervised(spec), data)];
   log.info({ backend: backend.name, reason: backend.reason, rank: h.rank, size: h.size }, 'job started');

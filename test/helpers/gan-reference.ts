@@ -2,6 +2,7 @@
  * A plain single-process implementation of Goodfellow et al.'s Algorithm 1
  * for checking GAN jobs: tfjs's own optimizers and mean sigmoid
  * cross-entropy, the real minibatches and noise that the job's seed gives.
+ * Images are mapped to [−1, 1] here, from the [0, 1] that loadData gives.
  * (No learning-rate decay or clipping: the jobs it checks use neither.)
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -28,7 +29,8 @@ export async function ganReference(spec: GanJob, opts: { standardLayers?: boolea
   const bce = (logits: tf.Tensor, t: number) => tf.losses.sigmoidCrossEntropy(tf.fill(logits.shape, t), logits) as tf.Scalar;
   for (let it = 0; it < plan.iterations; it++) {
     for (let p = 0; p < spec.gan.dSteps; p++) {
-      const x = tf.tensor(gather(data.train, real.batch(it * spec.gan.dSteps + p)).x, [B, ...data.train.featureShape]);
+      const raw = gather(data.train, real.batch(it * spec.gan.dSteps + p)).x;
+      const x = tf.tensor(spec.data.source === 'fashion-mnist' ? raw.map((v) => 2 * v - 1) : raw, [B, ...data.train.featureShape]);
       const fake = G.apply(tf.tensor(latentNoise(spec.seed, it, p, 0, B, dim), [B, dim]), { training: true }) as tf.Tensor;
       dOpt.minimize(() => tf.add(bce(D.apply(x, { training: true }) as tf.Tensor, 1 - spec.gan.labelSmoothing), bce(D.apply(fake, { training: true }) as tf.Tensor, 0)), false, D.trainableWeights.map((w) => w.read() as tf.Variable));
     }

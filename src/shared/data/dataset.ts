@@ -4,9 +4,10 @@ export interface Dataset {
   /** Shape of one sample, e.g. [28, 28, 1] or [2]. */
   readonly featureShape: number[];
   readonly classes: number;
-  /** Features, row-major, `size × prod(featureShape)`; uint8 images are scaled by `scale`. */
+  /** Features, row-major, `size × prod(featureShape)`; a stored value v is the feature v·scale + (shift ?? 0). */
   readonly x: Float32Array | Uint8Array;
   readonly scale: number;
+  readonly shift?: number;
   readonly y: Int32Array;
 }
 
@@ -24,13 +25,14 @@ export function gather(ds: Dataset, indices: ArrayLike<number>): { x: Float32Arr
   const f = featureSize(ds);
   const x = new Float32Array(indices.length * f);
   const y = new Int32Array(indices.length);
+  const shift = ds.shift ?? 0;
   for (let i = 0; i < indices.length; i++) {
     const idx = indices[i];
     if (idx < 0 || idx >= ds.size || !Number.isInteger(idx)) throw new RangeError(`sample index ${idx} outside [0, ${ds.size})`);
     const src = idx * f;
     const dst = i * f;
-    if (ds.scale === 1) x.set(ds.x.subarray(src, src + f), dst);
-    else for (let j = 0; j < f; j++) x[dst + j] = ds.x[src + j] * ds.scale;
+    if (ds.scale === 1 && !ds.shift) x.set(ds.x.subarray(src, src + f), dst);
+    else for (let j = 0; j < f; j++) x[dst + j] = ds.x[src + j] * ds.scale + shift;
     y[i] = ds.y[idx];
   }
   return { x, y };
@@ -41,4 +43,9 @@ export function head(ds: Dataset, n: number | undefined): Dataset {
   if (n === undefined || n >= ds.size) return ds;
   const f = featureSize(ds);
   return { ...ds, size: n, x: ds.x.subarray(0, n * f), y: ds.y.subarray(0, n) };
+}
+
+/** The same samples mapped linearly from the range [0, 1] to [lo, hi]. */
+export function rescaled(ds: Dataset, lo: number, hi: number): Dataset {
+  return { ...ds, scale: ds.scale * (hi - lo), shift: (ds.shift ?? 0) * (hi - lo) + lo };
 }

@@ -5,8 +5,8 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { DiscriminatorSpec, GeneratorSpec } from '../gan-spec.js';
-import { hashInts, Stream } from '../rng.js';
-import { SyncBatchNormalization } from './sync-batch-norm.js';
+import { dcganDiscriminator, dcganGenerator } from './dcgan.js';
+import { activationLayer, normLayers, seededInit, type InitFactory } from './gan-layers.js';
 
 export interface GanModels {
   generator: tfl.LayersModel;
@@ -14,38 +14,43 @@ export interface GanModels {
 }
 
 export function buildGan(g: GeneratorSpec, d: DiscriminatorSpec, latentDim: number, sampleShape: number[], seed: number): GanModels {
-  let n = 0;
-  const init = () => ({
-    kernelInitializer: tfl.initializers.glorotUniform({ seed: hashInts(seed, Stream.init, 1000 + n++) % 2147483647 }),
-    biasInitializer: tfl.initializers.zeros(),
+  const init = seededInit(seed);
+  const generator = g.zoo === 'dcgan' ? dcganGenerator(g, latentDim, sampleShape, init) : mlpGenerator(g, latentDim, sampleShape, init);
+  const discriminator = d.zoo === 'dcgan' ? dcganDiscriminator(d, sampleShape, init) : mlpDiscriminator(d, sampleShape, init);
+  return { generator, discriminator };
+}
+
+type MlpGeneratorSpec = Extract<GeneratorSpec, { zoo: 'mlp' }>;
+type MlpDiscriminatorSpec = Extract<DiscriminatorSpec, { zoo: 'mlp' }>;
+
+// DCGAN's guideline: no batch-norm on the discriminator's input layer (nor on the generator's
+// output). With one there, the generator's output bias would have a zero gradient, since a shift
+// of every fake sample is normalized away, and adaptive optimizers would chase its rounding noise.
+function hidden(units: number[], act: string, bn: string, first: object, bnOnFirst: boolean, init: InitFactory): tfl.layers.Layer[] {
+  return units.flatMap((u, i) => {
+    const norm = bn !== 'none' && (i > 0 || bnOnFirst);
+    return [tfl.layers.dense({ units: u, useBias: !norm, ...(i === 0 ? first : {}), ...init() }), ...(norm ? normLayers(bn) : []), activationLayer(act)];
   });
-  const activation = (name: string) => (name === 'leakyRelu' ? tfl.layers.leakyReLU({ alpha: 0.2 }) : tfl.layers.activation({ activation: name as 'relu' }));
-  // DCGAN's guideline: no batch-norm on the discriminator's input layer (nor on the generator's
-  // output). With one there, the generator's output bias would have a zero gradient, since a shift
-  // of every fake sample is normalized away, and adaptive optimizers would chase its rounding noise.
-  const hidden = (units: number[], act: string, bn: string, first: object, bnOnFirst: boolean): tfl.layers.Layer[] =>
-    units.flatMap((u, i) => {
-      const norm = bn !== 'none' && (i > 0 || bnOnFirst);
-      return [
-        tfl.layers.dense({ units: u, useBias: !norm, ...(i === 0 ? first : {}), ...init() }),
-        ...(norm ? [new SyncBatchNormalization({ sync: bn === 'sync' })] : []),
-        activation(act),
-      ];
-    });
+}
+
+function mlpGenerator(g: MlpGeneratorSpec, latentDim: number, sampleShape: number[], init: InitFactory): tfl.LayersModel {
   const size = sampleShape.reduce((a, b) => a * b, 1);
-  const generator = tfl.sequential({
+  return tfl.sequential({
     layers: [
-      ...hidden(g.hidden, g.activation, g.batchNorm, { inputShape: [latentDim] }, true),
+      ...hidden(g.hidden, g.activation, g.batchNorm, { inputShape: [latentDim] }, true, init),
       tfl.layers.dense({ units: size, activation: g.output, ...init() }),
       ...(sampleShape.length > 1 ? [tfl.layers.reshape({ targetShape: sampleShape })] : []),
     ],
   });
-  const discriminator = tfl.sequential({
+}
+
+function mlpDiscriminator(d: MlpDiscriminatorSpec, sampleShape: number[], init: InitFactory): tfl.LayersModel {
+  const image = sampleShape.length > 1;
+  return tfl.sequential({
     layers: [
-      ...(sampleShape.length > 1 ? [tfl.layers.flatten({ inputShape: sampleShape })] : []),
-      ...hidden(d.hidden, d.activation, d.batchNorm, sampleShape.length > 1 ? {} : { inputShape: sampleShape }, false),
+      ...(image ? [tfl.layers.flatten({ inputShape: sampleShape })] : []),
+      ...hidden(d.hidden, d.activation, d.batchNorm, image ? {} : { inputShape: sampleShape }, false, init),
       tfl.layers.dense({ units: 1, ...init() }),
     ],
   });
-  return { generator, discriminator };
 }
