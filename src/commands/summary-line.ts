@@ -15,9 +15,12 @@ export function printSummary(s: Summary, outDir: string, json: boolean | undefin
     process.stderr.write(`${head}  ${g.iterations} iterations  D loss ${g.dLoss.toFixed(4)}  G loss ${g.gLoss.toFixed(4)}${modes}${score}\n  wrote ${outDir}/summary.json, generator/, discriminator/,${samples} metrics.jsonl, log.jsonl\n`);
     return;
   }
+  const a = s.adversarial;
+  const robust = a ? `  under attack at ε ${a.epsilon}: FGSM accuracy ${pct(a.fgsm)}  PGD-${a.pgdSteps} accuracy ${pct(a.pgd)}\n` : '';
   process.stderr.write(
     head +
       `  train loss ${s.train?.loss.toFixed(4) ?? '-'}  eval loss ${s.eval?.loss.toFixed(4) ?? '-'}  eval accuracy ${pct(s.eval?.accuracy)}\n` +
+      robust +
       `  wrote ${outDir}/summary.json, model/, metrics.jsonl, log.jsonl\n`,
   );
 }

@@ -61,6 +61,17 @@ export interface JobResult {
   eval: { loss: number; accuracy: number } | null;
   /** GAN jobs: how the generator's samples cover the data's modes, and the last logged losses. */
   gan?: GanScore;
+  /** Adversarial jobs: test accuracy under attack at the job's ε. */
+  adversarial?: RobustAccuracy;
+}
+
+export interface RobustAccuracy {
+  epsilon: number;
+  clean: number;
+  fgsm: number;
+  /** PGD with `pgdSteps` steps from a random start. */
+  pgd: number;
+  pgdSteps: number;
 }
 
 export async function runJob(ctx: JobContext): Promise<JobResult> {
@@ -105,9 +116,10 @@ export async function runJob(ctx: JobContext): Promise<JobResult> {
   });
   const trainSeconds = (performance.now() - t0) / 1000;
   ctx.progress.done();
-  const evaluation = await evaluate(ctx, workers, data);
+  if (spec.type === 'adversarial') ctx.progress.note(`evaluating on ${data.test.size} test samples: clean, FGSM and PGD-${spec.adversarial.evalSteps} at ε ${spec.adversarial.epsilon}`);
+  const { result: evaluation, adversarial } = await evaluate(ctx, workers, data, spec);
   await fetchAndSave(ctx, workers[0], model);
-  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: evaluation };
+  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: evaluation, ...(adversarial ? { adversarial } : {}) };
 }
 
 /**
@@ -148,7 +160,7 @@ export async function startWorkers(ctx: JobContext, workers: WorkerInfo[], initi
   return backends.join('+');
 }
 
-async function evaluate(ctx: JobContext, workers: WorkerInfo[], data: DataSplits): Promise<{ loss: number; accuracy: number }> {
+async function evaluate(ctx: JobContext, workers: WorkerInfo[], data: DataSplits, spec: SupervisedJob): Promise<{ result: { loss: number; accuracy: number }; adversarial?: RobustAccuracy }> {
   const all = Int32Array.from({ length: data.test.size }, (_, i) => i);
   await Promise.all(
     workers.map((w) => {
@@ -158,7 +170,11 @@ async function evaluate(ctx: JobContext, workers: WorkerInfo[], data: DataSplits
   );
   const res = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'evalDone')));
   const count = res.reduce((s, r) => s + r.header.count, 0);
-  return { loss: res.reduce((s, r) => s + r.header.lossSum, 0) / count, accuracy: res.reduce((s, r) => s + r.header.correct, 0) / count };
+  const sum = (key: 'lossSum' | 'correct' | 'fgsmCorrect' | 'pgdCorrect') => res.reduce((s, r) => s + (r.header[key] ?? 0), 0);
+  const result = { loss: sum('lossSum') / count, accuracy: sum('correct') / count };
+  if (spec.type !== 'adversarial') return { result };
+  const a = spec.adversarial;
+  return { result, adversarial: { epsilon: a.epsilon, clean: result.accuracy, fgsm: sum('fgsmCorrect') / count, pgd: sum('pgdCorrect') / count, pgdSteps: a.evalSteps } };
 }
 
 async function fetchAndSave(ctx: JobContext, rank0: WorkerInfo, model: LayersModel): Promise<void> {

@@ -11,7 +11,7 @@ import type { Logger } from '../shared/log.js';
 import { bindRouter } from '../shared/transport/zmq.js';
 import { ControlPlane } from './control.js';
 import { runGanJob, type GanScore } from './gan-loop.js';
-import { runJob, type JobResult } from './job-loop.js';
+import { runJob, type JobResult, type RobustAccuracy } from './job-loop.js';
 import { Membership } from './membership.js';
 import { JsonlSink, MetricsHub } from './metrics.js';
 import type { Progress } from './progress.js';
@@ -39,6 +39,7 @@ export interface Summary {
   train: { loss: number; accuracy: number } | null;
   eval: { loss: number; accuracy: number } | null;
   gan?: GanScore;
+  adversarial?: RobustAccuracy;
   error?: string;
 }
 
@@ -107,6 +108,7 @@ function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, 
     train: r?.train ?? null,
     eval: r?.eval ?? null,
     ...(r?.gan ? { gan: r.gan } : {}),
+    ...(r?.adversarial ? { adversarial: r.adversarial } : {}),
     ...(error ? { error: errorMessage(error) } : {}),
   };
 }

@@ -121,7 +121,7 @@ function checkFiles(spec: JobSpec, file: string, baseDir: string): void {
   }
   // Relative to the job file, as topology files are; it must exist on the coordinator only (gan-eval.ts checks it there).
   if (spec.type === 'gan' && spec.gan.classifier !== undefined) spec.gan.classifier = resolve(baseDir, spec.gan.classifier);
-  if (spec.type === 'supervised' && 'topology' in spec.model && typeof spec.model.topology === 'string') {
+  if (spec.type !== 'gan' && 'topology' in spec.model && typeof spec.model.topology === 'string') {
     const p = resolve(baseDir, spec.model.topology);
     if (!existsSync(p)) throw new JobSpecError(file, [{ path: 'model.topology', message: `no such file: ${p}` }]);
     let topo: unknown;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 
+import { adversarialSchema } from './adversarial-spec.js';
 import { discriminatorSchema, generatorSchema, ganSchema } from './gan-spec.js';
 import { activation, batchNorm, optimizerSchema, positiveInt } from './spec-parts.js';
 
@@ -159,6 +160,17 @@ const supervisedJob = z
   })
   .strict();
 
+/** Adversarial training: a supervised job whose minibatches are attacked on every worker (see adversarial-spec.ts). */
+const adversarialJob = z
+  .object({
+    ...jobCommon,
+    type: z.literal('adversarial'),
+    model: modelSchema,
+    train: trainSchema.default({}),
+    adversarial: adversarialSchema.default({}),
+  })
+  .strict();
+
 /**
  * A GAN: `train` gives epochs (passes over the real data by the
  * discriminator steps), maxSteps (a cap on iterations), batchSize, lrDecay,
@@ -179,7 +191,7 @@ const ganJob = z
 const withType = (raw: unknown) => (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('type' in raw) ? { ...raw, type: 'supervised' } : raw);
 
 export const jobSpecSchema = z
-  .preprocess(withType, z.discriminatedUnion('type', [supervisedJob, ganJob]))
+  .preprocess(withType, z.discriminatedUnion('type', [supervisedJob, adversarialJob, ganJob]))
   .superRefine((spec, ctx) => {
     if (spec.train.batchSize < spec.cluster.workers) {
       ctx.addIssue({
@@ -226,7 +238,7 @@ export const jobSpecSchema = z
       });
     }
     if (spec.type === 'gan') checkGanData(spec, ctx);
-    if (spec.type !== 'supervised') return;
+    if (spec.type === 'gan') return;
     if ('zoo' in spec.model && spec.model.batchNorm === 'sync' && psSettings(spec.cluster)?.staleness !== undefined) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
@@ -259,7 +271,9 @@ function checkGanData(spec: ParsedGan, ctx: z.RefinementCtx): void {
 }
 
 export type JobSpec = z.infer<typeof jobSpecSchema>;
-export type SupervisedJob = Extract<JobSpec, { type: 'supervised' }>;
+/** A job that trains one classifier on labels: supervised, or adversarial (whose batches are attacked first). */
+export type SupervisedJob = Extract<JobSpec, { type: 'supervised' | 'adversarial' }>;
+export type AdversarialJob = Extract<JobSpec, { type: 'adversarial' }>;
 export type GanJob = Extract<JobSpec, { type: 'gan' }>;
 export type DataSpec = JobSpec['data'];
 export type ModelSpec = SupervisedJob['model'];
@@ -274,8 +288,8 @@ export function psSettings(cluster: ClusterSpec): { shards: number; staleness?: 
   return { shards: cluster.ps?.shards ?? 1, staleness: cluster.ps?.staleness };
 }
 
-/** The spec of a supervised job; throws for other types (for code that runs only those). */
+/** The spec of a job that trains one classifier (supervised or adversarial); throws for other types. */
 export function asSupervised(spec: JobSpec): SupervisedJob {
-  if (spec.type !== 'supervised') throw new Error(`job ${spec.name} is of type ${spec.type}, not supervised`);
+  if (spec.type === 'gan') throw new Error(`job ${spec.name} is of type ${spec.type}, not supervised or adversarial`);
   return spec;
 }

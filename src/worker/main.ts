@@ -23,6 +23,7 @@ import { Collectives } from './collectives.js';
 import { LocalUpdate } from './reducers/local-update.js';
 import { updatesLocally } from './reducers/make.js';
 import type { StepProgram } from './steps/step-program.js';
+import { Adversary } from './steps/adversary.js';
 import { GanProgram } from './steps/gan.js';
 import { SupervisedProgram } from './steps/supervised.js';
 
@@ -128,7 +129,13 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const program: StepProgram =
     spec.type === 'gan'
       ? new GanProgram({ ...common, spec, models: gan!, sumRange: (offset, length) => collectives.allReduceRange(offset, length) })
-      : new SupervisedProgram({ ...common, spec, model: models[0], update: (args) => collectives.update(args) });
+      : new SupervisedProgram({
+          ...common,
+          spec,
+          model: models[0],
+          update: (args) => collectives.update(args),
+          adversary: spec.type === 'adversarial' ? new Adversary(spec, data.train.featureShape, data.train.classes) : undefined,
+        });
   return { program, collectives, backend };
 }
 

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { trainingAttack } from '../../src/shared/adversarial-spec.js';
 import { gather } from '../../src/shared/data/dataset.js';
 import { loadData } from '../../src/shared/data/load.js';
 import { asSupervised, type JobSpec, type OptimizerSpec } from '../../src/shared/job-spec.js';
@@ -14,6 +15,7 @@ import { buildJobModel } from '../../src/shared/models/build.js';
 import { setDropoutContext } from '../../src/shared/models/seeded-dropout.js';
 import { standardizeTopology } from '../../src/shared/models/standard-topology.js';
 import { lrAt } from '../../src/shared/schedule.js';
+import { referenceAttack } from './attack-reference.js';
 import { BatchSchedule, planSteps } from '../../src/shared/sharding.js';
 
 export function tfOptimizer(o: OptimizerSpec): tf.Optimizer & { learningRate: number } {
@@ -62,12 +64,23 @@ export async function referenceTrain(job: JobSpec, opts: { noDropout?: boolean; 
     const b = gather(data.train, idx);
     setDropoutContext(model, { seed: spec.seed, step, sampleIndices: idx });
     const lr = lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
+    const x = tf.tensor(b.x, [idx.length, ...data.train.featureShape]);
+    // Adversarial jobs: the clean and the attacked batch, each its own pass and mean loss, weighted.
+    const passes: [tf.Tensor, number][] =
+      spec.type === 'adversarial'
+        ? [
+            [x, spec.adversarial.cleanWeight],
+            [referenceAttack(model, x, b.y, data.train.classes, trainingAttack(spec.adversarial, spec.data.source), { seed: spec.seed, step, offset: 0 }), spec.adversarial.advWeight],
+          ]
+        : [[x, 1]];
     const { value, grads } = tf.variableGrads(() => {
-      const x = tf.tensor(b.x, [idx.length, ...data.train.featureShape]);
-      const logits = model.apply(x, { training: !opts.noDropout }) as tf.Tensor;
       const labels = tf.oneHot(tf.tensor1d(b.y, 'int32'), data.train.classes);
-      return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+      const terms = passes
+        .filter(([, w]) => w > 0)
+        .map(([input, w]) => tf.mul(tf.losses.softmaxCrossEntropy(labels, model.apply(input, { training: !opts.noDropout }) as tf.Tensor), w));
+      return tf.addN(terms) as tf.Scalar;
     }, vars);
+    tf.dispose(passes.map(([t]) => t));
     let g = grads;
     if (spec.train.clipNorm !== undefined && !opts.noClip) {
       const clip = spec.train.clipNorm;

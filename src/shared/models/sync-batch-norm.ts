@@ -287,12 +287,14 @@ export function statsSumLength(model: { layers: unknown[] }): number {
  * zeros, so that the others do not wait for it forever. Layers run forward in
  * model order and backward in reverse (tfjs backpropagates through its tape
  * from the end), which is the order the others' passes make them in; a layer
- * applied twice in one pass is not supported.
+ * applied twice in one pass is not supported. With several training passes
+ * under one gradient (the clean and the adversarial batch), the others make
+ * every pass's forward sums, then the backward sums from the last pass back.
  */
-export function takePartWithoutSamples(model: { layers: unknown[] }): void {
+export function takePartWithoutSamples(model: { layers: unknown[] }, passes = 1): void {
   const bn = batchNormLayers(model);
-  for (const l of bn) l.forwardWithoutSamples();
-  for (const l of [...bn].reverse()) l.backwardWithoutSamples();
+  for (let p = 0; p < passes; p++) for (const l of bn) l.forwardWithoutSamples();
+  for (let p = 0; p < passes; p++) for (const l of [...bn].reverse()) l.backwardWithoutSamples();
 }
 
 /**

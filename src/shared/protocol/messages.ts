@@ -26,7 +26,7 @@ export const headerSchemas = {
   join: z.object({ role: z.enum(['worker', 'ps']).default('worker'), host: z.string(), pid: int, endpoint: z.string() }),
   ready: z.object({ rank: nonneg, backend: z.string(), backendReason: z.string(), paramCount: nonneg }),
   stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, correct: nonneg, computeMs: finite, commMs: finite }),
-  evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, correct: nonneg }),
+  evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, correct: nonneg, fgsmCorrect: nonneg.optional(), pgdCorrect: nonneg.optional() }),
   params: z.object({ rank: nonneg }),
   failed: z.object({ message: z.string() }),
   pong: z.object({ t: finite }),

@@ -28,6 +28,9 @@ export interface EvalResult {
   lossSum: number;
   count: number;
   correct: number;
+  /** Adversarial jobs: samples still classified right under FGSM and under PGD-k at the job's ε. */
+  fgsmCorrect?: number;
+  pgdCorrect?: number;
 }
 
 export interface StepProgram {

@@ -3,7 +3,9 @@
  * shard, then the strategy's update: sum over workers, divide by the global
  * batch (so uneven shards give exactly single-process gradients), clip by
  * global norm, optimizer step (reducers/reducer.ts). Batch-norm moving
- * statistics recorded in the pass are committed once it is done.
+ * statistics recorded in the pass are committed once it is done. With an
+ * Adversary (adversarial jobs), the step's loss has a clean and an
+ * adversarial pass (adversary.ts), and the evaluation attacks too.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -14,6 +16,7 @@ import { countCorrect, lossAndCorrect, sumSoftmaxCrossEntropy } from '../../shar
 import { setDropoutContext } from '../../shared/models/seeded-dropout.js';
 import { commitMovingStats, hasReplicaState, takePartWithoutSamples } from '../../shared/models/sync-batch-norm.js';
 import type { UpdateArgs } from '../reducers/reducer.js';
+import type { Adversary, TrainingPass } from './adversary.js';
 import type { EvalResult, StepCommand, StepProgram, StepResult } from './step-program.js';
 
 export interface SupervisedDeps {
@@ -28,6 +31,8 @@ export interface SupervisedDeps {
   update(args: UpdateArgs): Promise<void>;
   /** Rank 0's values on every worker (all call it together). */
   broadcastState(values: Float32Array): Promise<Float32Array>;
+  /** Adversarial jobs: attacks each shard and each evaluation slice. */
+  adversary?: Adversary;
 }
 
 const EVAL_BATCH = 1000;
@@ -53,26 +58,34 @@ export class SupervisedProgram implements StepProgram {
     const t0 = performance.now();
     let lossSum = 0;
     let correct = 0;
-    if (cmd.indices.length > 0) {
+    const n = cmd.indices.length;
+    if (n > 0) {
       const batch = gather(data.train, cmd.indices);
+      const shape = [n, ...data.train.featureShape];
+      // The attack runs first, in inference mode, with the parameters every replica has.
+      const passes: TrainingPass[] = this.d.adversary?.passes(model, batch.x, batch.y, cmd) ?? [{ x: batch.x, weight: 1, scored: true }];
       setDropoutContext(model, { seed: spec.seed, step: cmd.step, sampleIndices: cmd.indices });
-      const x = tf.tensor(batch.x, [cmd.indices.length, ...data.train.featureShape]);
+      const xs = passes.map((p) => tf.tensor(p.x, shape));
       const y = tf.tensor1d(batch.y, 'int32');
-      let logitsOut: tf.Tensor | undefined;
+      let scored: tf.Tensor | undefined;
       const { value, grads: g } = tf.variableGrads(() => {
-        const logits = model.apply(x, { training: true }) as tf.Tensor;
-        logitsOut = tf.keep(logits);
-        return sumSoftmaxCrossEntropy(logits, y, data.train.classes);
+        const terms = passes.map((p, i) => {
+          const logits = model.apply(xs[i], { training: true }) as tf.Tensor;
+          if (p.scored) scored = tf.keep(logits);
+          const loss = sumSoftmaxCrossEntropy(logits, y, data.train.classes);
+          return p.weight === 1 ? loss : tf.mul(loss, p.weight);
+        });
+        return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
       }, this.vars);
       packTensors(this.vars.map((v) => g[v.name]), this.layout, grads);
       lossSum = value.dataSync()[0];
-      correct = countCorrect(logitsOut!, y);
-      tf.dispose([x, y, value, logitsOut!, ...Object.values(g)]);
+      correct = countCorrect(scored!, y);
+      tf.dispose([...xs, y, value, scored!, ...Object.values(g)]);
       setDropoutContext(model, undefined);
     } else {
       // An empty shard still takes part in the collectives: the batch-norm
-      // sums a training pass makes, and the gradient sum.
-      takePartWithoutSamples(model);
+      // sums each training pass makes, and the gradient sum.
+      takePartWithoutSamples(model, this.d.adversary?.passCount ?? 1);
       grads.fill(0);
     }
     commitMovingStats(model);
@@ -84,21 +97,29 @@ export class SupervisedProgram implements StepProgram {
   }
 
   evaluate(indices: Int32Array): EvalResult {
-    const { model, data } = this.d;
+    const { model, data, adversary } = this.d;
     writeParams(model, this.layout, this.d.params); // they may have been refreshed since the last step
-    let lossSum = 0;
-    let correct = 0;
+    const r: EvalResult = { lossSum: 0, correct: 0, count: indices.length, ...(adversary ? { fgsmCorrect: 0, pgdCorrect: 0 } : {}) };
+    const shape = data.test.featureShape;
+    const correctOn = (x: Float32Array, y: Int32Array) =>
+      tf.tidy(() => countCorrect(model.predict(tf.tensor(x, [y.length, ...shape])) as tf.Tensor, tf.tensor1d(y, 'int32')));
     for (let a = 0; a < indices.length; a += EVAL_BATCH) {
       const part = indices.subarray(a, Math.min(indices.length, a + EVAL_BATCH));
       const batch = gather(data.test, part);
-      const r = tf.tidy(() => {
-        const logits = model.predict(tf.tensor(batch.x, [part.length, ...data.test.featureShape])) as tf.Tensor;
+      const clean = tf.tidy(() => {
+        const logits = model.predict(tf.tensor(batch.x, [part.length, ...shape])) as tf.Tensor;
         return lossAndCorrect(logits, tf.tensor1d(batch.y, 'int32'), data.test.classes);
       });
-      lossSum += r.lossSum;
-      correct += r.correct;
+      r.lossSum += clean.lossSum;
+      r.correct += clean.correct;
+      if (adversary) {
+        // The coordinator sends contiguous slices of the test set: part[0] keys the random starts.
+        const adv = adversary.evaluationInputs(model, batch.x, batch.y, part[0]);
+        r.fgsmCorrect! += correctOn(adv.fgsm, batch.y);
+        r.pgdCorrect! += correctOn(adv.pgd, batch.y);
+      }
     }
-    return { lossSum, correct, count: indices.length };
+    return r;
   }
 
   state(): Float32Array {
