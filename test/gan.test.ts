@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadData } from '../src/shared/data/load.js';
-import { layoutOf, readParams } from '../src/shared/flat.js';
+import { readAllParams } from '../src/shared/flat.js';
 import { ganPlan, phaseOf, realSchedule, stepLr } from '../src/shared/gan-plan.js';
 import { parseJobSpec } from '../src/shared/job-file.js';
 import type { GanJob } from '../src/shared/job-spec.js';
@@ -55,7 +55,7 @@ async function distributed(spec: GanJob, n: number) {
     });
   const programs = Array.from({ length: n }, () => {
     const models = buildGan(spec.generator, spec.discriminator, spec.gan.latentDim, data.train.featureShape, spec.seed);
-    const params = new Float32Array([...readParams(models.generator, layoutOf(models.generator)), ...readParams(models.discriminator, layoutOf(models.discriminator))]);
+    const params = readAllParams([models.generator, models.discriminator]);
     const grads = new Float32Array(params.length);
     return { p: new GanProgram({ spec, models, data, params, grads, sumRange: sumRange(grads), broadcastState: async (v) => v }), models };
   });

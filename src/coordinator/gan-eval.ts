@@ -15,6 +15,7 @@ import { JobSpecError } from '../shared/errors.js';
 import { EVAL_PHASE, generate } from '../shared/gan-samples.js';
 import type { GanJob } from '../shared/job-spec.js';
 import { fileLoadHandler } from '../shared/models/save.js';
+import { fitsShape } from '../shared/models/zoo.js';
 
 export interface ImageScore {
   /** The classifier's folder. */
@@ -41,7 +42,7 @@ export async function loadClassifier(path: string, data: DataSplits): Promise<tf
   const input = model.inputs[0].shape.slice(1);
   const output = model.outputs[0].shape.slice(1);
   const shape = data.train.featureShape;
-  if (input.length !== shape.length || input.some((d, i) => d !== null && d !== shape[i])) throw bad(`${dir} takes inputs of shape [${input}], the data's samples are [${shape}]`);
+  if (!fitsShape(input, shape)) throw bad(`${dir} takes inputs of shape [${input}], the data's samples are [${shape}]`);
   if (output.length !== 1 || output[0] !== data.train.classes) throw bad(`${dir} outputs [${output}], not the data's ${data.train.classes} classes`);
   return model;
 }

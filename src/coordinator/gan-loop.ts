@@ -20,16 +20,15 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../shared/backend.js';
 import type { DataSplits } from '../shared/data/dataset.js';
 import { loadJobData } from '../shared/data/load.js';
-import { layoutOf, readParams, stateLength, writeParams, writeState } from '../shared/flat.js';
+import { readAllParams } from '../shared/flat.js';
 import { epochOfStep, ganPlan, phaseOf, realSchedule, stepLr } from '../shared/gan-plan.js';
 import { writeSamplePicture } from '../shared/gan-samples.js';
 import type { GanJob } from '../shared/job-spec.js';
-import { buildGan, type GanModels } from '../shared/models/gan-zoo.js';
+import { buildGan } from '../shared/models/gan-zoo.js';
 import { saveModel } from '../shared/models/save.js';
 import { evaluateGan, loadClassifier, type GanEvaluation } from './gan-eval.js';
 import type { JobContext, JobResult } from './job-loop.js';
-import { startWorkers } from './job-loop.js';
-import type { WorkerInfo } from './membership.js';
+import { fetchInto, startWorkers } from './job-loop.js';
 import { runSteps, type StepSource } from './step-loop.js';
 
 /** Image pixels drawn 2 × 2 in the pictures (as `dtrain sample` does by default). */
@@ -54,11 +53,8 @@ export async function runGanJob(ctx: JobContext): Promise<JobResult> {
   const classifier = spec.gan.classifier === undefined ? undefined : await loadClassifier(spec.gan.classifier, data);
   const { workers } = await ctx.control.guard(ctx.membership.waitForAll());
   ctx.membership.startHeartbeats();
-  const g = readParams(models.generator, layoutOf(models.generator));
-  const d = readParams(models.discriminator, layoutOf(models.discriminator));
-  const initial = new Float32Array(g.length + d.length);
-  initial.set(g);
-  initial.set(d, g.length);
+  const networks = [models.generator, models.discriminator];
+  const initial = readAllParams(networks);
   const backend = await startWorkers(ctx, workers, initial, undefined);
   const B = spec.train.batchSize;
   const plan = ganPlan(data.train.size, B, spec.train.epochs, spec.gan.dSteps, spec.train.maxSteps);
@@ -97,13 +93,13 @@ export async function runGanJob(ctx: JobContext): Promise<JobResult> {
       Object.assign(win, { d: 0, dn: 0, g: 0, gn: 0 });
     }
     if (spec.gan.sampleEvery > 0 && iteration % spec.gan.sampleEvery === 0 && iteration < plan.iterations) {
-      await fetchInto(ctx, workers[0], models);
+      await fetchInto(ctx, workers[0], networks);
       drawSamples(`iteration-${String(iteration).padStart(6, '0')}`);
     }
   });
   const trainSeconds = (performance.now() - t0) / 1000;
   ctx.progress.done();
-  await fetchInto(ctx, workers[0], models);
+  await fetchInto(ctx, workers[0], networks);
   await saveModel(models.generator, join(ctx.outDir, 'generator'));
   await saveModel(models.discriminator, join(ctx.outDir, 'discriminator'));
   drawSamples('final');
@@ -124,18 +120,4 @@ async function evaluate(ctx: JobContext, spec: GanJob, generator: LayersModel, d
     ctx.progress.note(`scoring ${spec.gan.evalSamples} generated and as many real images with ${spec.gan.classifier} (${name})`);
   }
   return evaluateGan(spec, generator, data, classifier);
-}
-
-/** Rank 0's current parameters and batch-norm statistics, into the coordinator's copy of both networks. */
-async function fetchInto(ctx: JobContext, rank0: WorkerInfo, models: GanModels): Promise<void> {
-  await ctx.control.send(rank0.peer, { type: 'fetchParams' });
-  const p = await ctx.control.expect(rank0.peer, 'params');
-  const params = p.tensors[0] as Float32Array;
-  const state = p.tensors[1] as Float32Array;
-  const gl = layoutOf(models.generator);
-  const gs = stateLength(models.generator);
-  writeParams(models.generator, gl, params.subarray(0, gl.total));
-  writeParams(models.discriminator, layoutOf(models.discriminator), params.subarray(gl.total));
-  writeState(models.generator, state.subarray(0, gs));
-  writeState(models.discriminator, state.subarray(gs));
 }

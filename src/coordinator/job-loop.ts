@@ -25,7 +25,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../shared/backend.js';
 import type { DataSplits } from '../shared/data/dataset.js';
 import { loadJobData } from '../shared/data/load.js';
-import { layoutOf, readParams, writeParams, writeState } from '../shared/flat.js';
+import { readAllParams, writeAllParams, writeState } from '../shared/flat.js';
 import { asSupervised, psSettings, type JobSpec, type SupervisedJob } from '../shared/job-spec.js';
 import type { Logger } from '../shared/log.js';
 import { buildJobModel } from '../shared/models/build.js';
@@ -84,7 +84,7 @@ export async function runJob(ctx: JobContext): Promise<JobResult> {
   const model = await buildJobModel(spec, data);
   const { workers, shards } = await control.guard(ctx.membership.waitForAll());
   ctx.membership.startHeartbeats();
-  const initial = readParams(model, layoutOf(model));
+  const initial = readAllParams([model]);
   const collective = await startShards(ctx, spec, shards, initial);
   const backend = await startWorkers(ctx, workers, initial, collective);
   const plan = planSteps(data.train.size, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);
@@ -177,10 +177,15 @@ async function evaluate(ctx: JobContext, workers: WorkerInfo[], data: DataSplits
   return { result, adversarial: { epsilon: a.epsilon, clean: result.accuracy, fgsm: sum('fgsmCorrect') / count, pgd: sum('pgdCorrect') / count, pgdSteps: a.evalSteps } };
 }
 
-async function fetchAndSave(ctx: JobContext, rank0: WorkerInfo, model: LayersModel): Promise<void> {
+/** Rank 0's current parameters and batch-norm statistics, into the coordinator's copy of the job's networks (in flat-buffer order). */
+export async function fetchInto(ctx: JobContext, rank0: WorkerInfo, models: LayersModel[]): Promise<void> {
   await ctx.control.send(rank0.peer, { type: 'fetchParams' });
   const p = await ctx.control.expect(rank0.peer, 'params');
-  writeParams(model, layoutOf(model), p.tensors[0] as Float32Array);
-  writeState(model, p.tensors[1] as Float32Array);
+  writeAllParams(models, p.tensors[0] as Float32Array);
+  writeState(models, p.tensors[1] as Float32Array);
+}
+
+async function fetchAndSave(ctx: JobContext, rank0: WorkerInfo, model: LayersModel): Promise<void> {
+  await fetchInto(ctx, rank0, [model]);
   await saveModel(model, join(ctx.outDir, 'model'));
 }

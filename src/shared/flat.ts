@@ -41,18 +41,35 @@ export function writeParams(model: LayersModel, layout: FlatLayout, flat: Float3
   writeWeights(model.trainableWeights, flat, layout.total);
 }
 
-/** The model's non-trainable weights (batch-norm moving statistics), concatenated in model order. */
-export function readState(model: LayersModel): Float32Array {
-  return readWeights(model.nonTrainableWeights, new Float32Array(stateLength(model)));
+/**
+ * Several networks' trainable weights in one flat vector, one network after
+ * another ([generator | discriminator] for a GAN).
+ */
+export function readAllParams(models: LayersModel[]): Float32Array {
+  const weights = models.flatMap((m) => m.trainableWeights);
+  return readWeights(weights, new Float32Array(lengthOf(weights)));
 }
 
-export function writeState(model: LayersModel, flat: Float32Array): void {
-  writeWeights(model.nonTrainableWeights, flat, stateLength(model));
+export function writeAllParams(models: LayersModel[], flat: Float32Array): void {
+  const weights = models.flatMap((m) => m.trainableWeights);
+  writeWeights(weights, flat, lengthOf(weights));
 }
 
-export function stateLength(model: LayersModel): number {
-  return model.nonTrainableWeights.reduce((n, w) => n + sizeOf(w.shape as number[]), 0);
+/** The non-trainable weights (batch-norm moving statistics) of a model, or of several one after another, concatenated in model order. */
+export function readState(models: LayersModel | LayersModel[]): Float32Array {
+  return readWeights(stateWeights(models), new Float32Array(stateLength(models)));
 }
+
+export function writeState(models: LayersModel | LayersModel[], flat: Float32Array): void {
+  writeWeights(stateWeights(models), flat, stateLength(models));
+}
+
+export function stateLength(models: LayersModel | LayersModel[]): number {
+  return lengthOf(stateWeights(models));
+}
+
+const stateWeights = (models: LayersModel | LayersModel[]) => [models].flat().flatMap((m) => m.nonTrainableWeights);
+const lengthOf = (weights: LayerVariable[]) => weights.reduce((n, w) => n + sizeOf(w.shape as number[]), 0);
 
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 

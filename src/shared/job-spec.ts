@@ -255,10 +255,8 @@ export const jobSpecSchema = z
     }
   });
 
-type ParsedGan = Extract<z.infer<typeof ganJob>, object>;
-
 /** What a GAN's networks and evaluation need of its data. */
-function checkGanData(spec: ParsedGan, ctx: z.RefinementCtx): void {
+function checkGanData(spec: z.infer<typeof ganJob>, ctx: z.RefinementCtx): void {
   const issue = (path: string[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
   if (spec.data.source === 'synthetic') {
     for (const net of ['generator', 'discriminator'] as const) {

@@ -113,7 +113,7 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const initial = m.tensors[0] as Float32Array;
   const grads = new SharedArrayBuffer(initial.length * 4);
   const params = new SharedArrayBuffer(initial.length * 4);
-  const scratch = Math.max(...models.map(statsSumLength), models.reduce((n, x) => n + stateLength(x), 0), 1);
+  const scratch = Math.max(...models.map(statsSumLength), stateLength(models), 1);
   const stats = new SharedArrayBuffer(scratch * 4);
   const control = new SharedArrayBuffer(CTL_INTS * 4);
   new Float32Array(params).set(initial);

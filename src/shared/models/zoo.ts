@@ -74,12 +74,16 @@ async function fromTopology(topology: string | Record<string, unknown>, shape: M
   }
   const input = model.inputs[0].shape.slice(1);
   const output = model.outputs[0].shape.slice(1);
-  const same = (a: (number | null)[], b: number[]) => a.length === b.length && a.every((v, i) => v === null || v === b[i]);
-  if (!same(input, shape.inputShape)) {
+  if (!fitsShape(input, shape.inputShape)) {
     throw new JobSpecError('model', [{ path: 'model.topology', message: `input shape [${input}] does not fit the data's [${shape.inputShape}]` }]);
   }
-  if (!same(output, [shape.classes])) {
+  if (!fitsShape(output, [shape.classes])) {
     throw new JobSpecError('model', [{ path: 'model.topology', message: `output shape [${output}] does not fit ${shape.classes} classes (the model must output logits)` }]);
   }
   return model;
+}
+
+/** Whether a model's shape (without the batch axis; null: any size) takes data of the given shape. */
+export function fitsShape(model: (number | null)[], data: number[]): boolean {
+  return model.length === data.length && model.every((v, i) => v === null || v === data[i]);
 }

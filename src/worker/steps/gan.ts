@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { gather, type DataSplits } from '../../shared/data/dataset.js';
-import { layoutOf, packTensors, readState, stateLength, writeParams, writeState, type FlatLayout } from '../../shared/flat.js';
+import { layoutOf, packTensors, readState, writeParams, writeState, type FlatLayout } from '../../shared/flat.js';
 import { ganPlan, latentNoise, phaseOf, type GanPlan } from '../../shared/gan-plan.js';
 import type { GanJob } from '../../shared/job-spec.js';
 import type { GanModels } from '../../shared/models/gan-zoo.js';
@@ -121,19 +121,12 @@ export class GanProgram implements StepProgram {
   }
 
   state(): Float32Array {
-    const [a, b] = [readState(this.g.model), readState(this.d.model)];
-    const out = new Float32Array(a.length + b.length);
-    out.set(a);
-    out.set(b, a.length);
-    return out;
+    return readState([this.g.model, this.d.model]);
   }
 
   async agreeState(): Promise<void> {
     if (!hasReplicaState(this.g.model) && !hasReplicaState(this.d.model)) return;
-    const s = await this.deps.broadcastState(this.state());
-    const split = stateLength(this.g.model);
-    writeState(this.g.model, s.subarray(0, split));
-    writeState(this.d.model, s.subarray(split));
+    writeState([this.g.model, this.d.model], await this.deps.broadcastState(this.state()));
   }
 
   private range(buf: Float32Array, n: Net): Float32Array {
