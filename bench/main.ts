@@ -1,9 +1,10 @@
 /** `npm run bench -- NAME [options]`: runs one benchmark, printing ratios against a baseline measured in the same run. */
+import { benchAdversarial } from './adversarial.js';
 import { benchAllreduce } from './allreduce.js';
 import { benchCompute } from './compute.js';
 import { benchSyncbn } from './syncbn.js';
 
-const benches: Record<string, (args: string[]) => Promise<void>> = { allreduce: benchAllreduce, compute: benchCompute, syncbn: benchSyncbn };
+const benches: Record<string, (args: string[]) => Promise<void>> = { adversarial: benchAdversarial, allreduce: benchAllreduce, compute: benchCompute, syncbn: benchSyncbn };
 
 const [name, ...args] = process.argv.slice(2);
 const run = benches[name ?? ''];

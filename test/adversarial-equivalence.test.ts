@@ -15,6 +15,7 @@ import { loadData } from '../src/shared/data/load.js';
 import { parseJobSpec } from '../src/shared/job-file.js';
 import type { AdversarialJob } from '../src/shared/job-spec.js';
 import { referenceAttack } from './helpers/attack-reference.js';
+import { readPng } from './helpers/png-read.js';
 import { FASHION_MNIST } from './helpers/cli.js';
 import { dtrainRun, equivalenceRuns, savedModel, TOLERANCE } from './helpers/dtrain-run.js';
 import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';
@@ -59,10 +60,11 @@ describe('adversarial jobs: N worker processes equal one process', () => {
     const accuracy = (input: tf.Tensor) => tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(model.predict(input) as tf.Tensor, 1), tf.tensor1d(all.y, 'int32')), 'float32')).dataSync()[0]);
     const expected = {
       clean: accuracy(x),
-      fgsm: accuracy(referenceAttack(model, x, all.y, test.classes, attacks.fgsm, key)),
-      pgd: accuracy(referenceAttack(model, x, all.y, test.classes, attacks.pgd, key)),
+      fgsm: accuracy(referenceAttack(model, x, all.y, test.classes, attacks.fgsm!, key)),
+      pgd: accuracy(referenceAttack(model, x, all.y, test.classes, attacks.pgd!, key)),
     };
     expect(summary.adversarial).toMatchObject({ epsilon: 0.3, pgdSteps: 3 });
+    expect(summary.gallery).toBeUndefined(); // vectors: no picture
     for (const k of ['clean', 'fgsm', 'pgd'] as const) expect(summary.adversarial[k]).toBeCloseTo(expected[k], 6);
     expect(expected.pgd).toBeLessThan(expected.clean);
   });
@@ -75,6 +77,9 @@ describe('adversarial jobs: N worker processes equal one process', () => {
     const images = job({ epsilon: 0.1, stepSize: 0.03, clip: undefined, targeted: 'next' }, { source: 'fashion-mnist', limit: 300, testLimit: 100 });
     const j = { ...images, train: { ...images.train, optimizer: { name: 'sgd', lr: 0.1 } } };
     expect(await compare(j, 3, 'pgd-images')).toBeLessThanOrEqual(TOLERANCE);
+    // Adversarial jobs on images also draw the gallery of the first test images.
+    expect(JSON.parse(readFileSync(join(tmp.dir, 'pgd-images', 'summary.json'), 'utf8')).gallery).toBe('gallery.png');
+    expect(readPng(readFileSync(join(tmp.dir, 'pgd-images', 'gallery.png'))).channels).toBe(3);
   });
 
   it('synchronized batch-norm sees the clean and the adversarial batch as two batches; an empty shard replays both passes, 3 workers', async () => {

@@ -131,11 +131,19 @@ describe('attack settings', () => {
     const e = evaluationAttacks({ ...a, epsilon: 0.1 }, 'fashion-mnist');
     expect(e.fgsm).toMatchObject({ attack: 'fgsm', epsilon: 0.1, randomStart: false });
     expect(e.pgd).toMatchObject({ attack: 'pgd', steps: 20, randomStart: true, targeted: false });
-    expect(e.pgd.stepSize).toBeCloseTo(0.0125, 12);
+    expect(e.pgd!.stepSize).toBeCloseTo(0.0125, 12);
   });
 
   it('rejects a loss with no term and an empty clip range', () => {
     expect(adversarialSchema.safeParse({ cleanWeight: 0, advWeight: 0 }).error?.issues[0]).toMatchObject({ path: ['advWeight'] });
     expect(adversarialSchema.safeParse({ clip: [1, 0] }).error?.issues[0].message).toMatch(/min < max/);
+  });
+
+  it('evalAttacks chooses the evaluation attacks: at least one, each once', () => {
+    expect(Object.keys(evaluationAttacks(adversarialSchema.parse({ evalAttacks: ['pgd'] }), 'fashion-mnist'))).toEqual(['pgd']);
+    expect(Object.keys(evaluationAttacks(adversarialSchema.parse({}), 'fashion-mnist'))).toEqual(['fgsm', 'pgd']);
+    expect(adversarialSchema.safeParse({ evalAttacks: ['pgd', 'pgd'] }).error?.issues[0]).toMatchObject({ path: ['evalAttacks'], message: expect.stringMatching(/twice/) });
+    expect(adversarialSchema.safeParse({ evalAttacks: [] }).success).toBe(false);
+    expect(adversarialSchema.safeParse({ evalAttacks: ['cw'] }).success).toBe(false);
   });
 });

@@ -216,3 +216,65 @@ describe('matrix products with transposed operands on wasm', () => {
     tf.dispose([a, b]);
   });
 });
+
+/**
+ * A kernel's output allocation may grow the wasm memory, which detaches every
+ * heap view made before it: a kernel that viewed its inputs first read
+ * nothing (MaxPoolGrad gave an all-zero gradient the first time a large
+ * batch ran). Each case below makes an output larger than the whole heap, so
+ * the allocation must grow it (asserted), then checks the values.
+ */
+describe('kernels whose output allocation grows the wasm memory', () => {
+  const heapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
+  /** Runs a kernel on wasm; returns its output values and whether the heap grew during the call. */
+  const grows = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) => {
+    const before = heapBytes();
+    let grew = false;
+    let values: Float32Array = new Float32Array(0);
+    tf.tidy(() => {
+      const out = tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
+      grew = heapBytes() > before;
+      values = out.dataSync() as Float32Array;
+    });
+    tf.dispose(Object.values(inputs));
+    return { values, grew };
+  };
+
+  it('UnsortedSegmentSum', async () => {
+    await tf.setBackend('wasm');
+    const segments = Math.ceil(heapBytes() / 4 / 1000) + 1000; // [segments, 1000] float32: more than the heap
+    const { values, grew } = grows('UnsortedSegmentSum', { x: tf.tensor2d(Float32Array.from({ length: 2000 }, (_, i) => 1 + ((i % 1000) % 3) + 3 * Math.floor(i / 1000)), [2, 1000]), segmentIds: tf.tensor1d([segments - 1, 7], 'int32') }, { numSegments: segments });
+    expect(grew).toBe(true);
+    expect([...values.subarray(7000, 7003)]).toEqual([4, 5, 6]);
+    expect([...values.subarray((segments - 1) * 1000, (segments - 1) * 1000 + 3)]).toEqual([1, 2, 3]);
+    expect(values.subarray(0, 7000).every((v) => v === 0)).toBe(true);
+  });
+
+  it('DepthwiseConv2dNativeBackpropInput', async () => {
+    await tf.setBackend('wasm');
+    const side = Math.ceil(Math.sqrt(heapBytes() / 4 / 2)) + 64; // [1, side, side, 2] float32: more than the heap
+    const s = 8;
+    const o = Math.floor((side - 1) / s) + 1;
+    const dy = tf.fill([1, o, o, 2], 1);
+    const filter = tf.tensor4d([2, 3], [1, 1, 2, 1]);
+    const { values, grew } = grows('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { strides: [s, s], pad: 'valid', dilations: 1, inputShape: [1, side, side, 2] });
+    expect(grew).toBe(true);
+    // A 1×1 filter of stride 8: dx[8i, 8j, c] = w[c], zero elsewhere.
+    expect([...values.subarray(0, 4)]).toEqual([2, 3, 0, 0]);
+    const at = ((s * 3) * side + s * 5) * 2;
+    expect([...values.subarray(at, at + 2)]).toEqual([2, 3]);
+  });
+
+  it('MaxPoolGrad', async () => {
+    await tf.setBackend('wasm');
+    // x itself takes more than the heap had; the output, as large, needs the heap to grow again.
+    const n = Math.ceil(heapBytes() / 4) + 1024 * 1024;
+    const x = tf.reshape(tf.range(0, n), [1, 1, n, 1]);
+    const dy = tf.fill([1, 1, n / 2 | 0, 1], 1);
+    const { values, grew } = grows('MaxPoolGrad', { dy, input: x, output: tf.zeros([1, 1, n / 2 | 0, 1]) }, { filterSize: [1, 2], strides: [1, 2], pad: 'valid' });
+    expect(grew).toBe(true);
+    // Each window [2k, 2k + 1] of an increasing row has its maximum at 2k + 1.
+    expect([...values.subarray(0, 6)]).toEqual([0, 1, 0, 1, 0, 1]);
+    expect(values.reduce((a, v) => a + v, 0)).toBe(n / 2 | 0);
+  });
+});

@@ -1,34 +1,51 @@
 /** `dtrain run job.yaml --workers N`: an embedded coordinator and N local worker processes. */
 import { reapWorkers, spawnWorkers, type LocalWorker } from '../coordinator/local-workers.js';
 import { label } from '../coordinator/membership.js';
-import { runSession, STOP_GRACE_MS, type Session } from '../coordinator/session.js';
+import { runSession, STOP_GRACE_MS, type Session, type SessionOptions, type Summary } from '../coordinator/session.js';
 import { BackendError } from '../shared/errors.js';
 import { installedNodeBackend, TENSORFLOW_MISSING } from '../shared/backend.js';
 import { loadJobFile, type Overrides } from '../shared/job-file.js';
-import { psSettings } from '../shared/job-spec.js';
-import { cancelOnSignals, openJobOutput, type OutputFlags } from './job-output.js';
+import { psSettings, type JobSpec } from '../shared/job-spec.js';
+import { cancelOnSignals, openJobOutput, type JobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
 
 export interface RunFlags extends Overrides, OutputFlags {}
 
 export async function runCommand(jobFile: string, flags: RunFlags): Promise<number> {
   const spec = loadJobFile(jobFile, flags);
-  // The workers run here: a backend that is not installed is known before anything starts.
+  await requireLocalBackend(spec);
+  const output = openJobOutput(spec, flags);
+  const ps = psSettings(spec.cluster);
+  const strategy = ps ? `ps (${ps.shards} shard(s), ${ps.staleness === undefined ? 'synchronous' : `staleness ${ps.staleness}`})` : spec.cluster.strategy;
+  output.progress.note(`${spec.name}: ${spec.cluster.workers} worker(s), strategy ${strategy}, backend ${spec.cluster.backend}, output in ${output.outDir}`);
+  printSummary(await runWithLocalWorkers(spec, output), output.outDir, flags.json);
+  return 0;
+}
+
+/** The workers run here: a backend that is not installed is known before anything starts (even the output folder). */
+export async function requireLocalBackend(spec: JobSpec): Promise<void> {
   if (spec.cluster.backend === 'tensorflow' && !(await installedNodeBackend())) throw new BackendError(TENSORFLOW_MISSING);
-  const { outDir, logFile, log, progress } = openJobOutput(spec, flags);
+}
+
+/**
+ * Runs a session on this machine: an embedded coordinator, cluster.workers
+ * worker processes and, for strategy ps, the shard processes; they are
+ * reaped however the session ends. `job` replaces the training loop (dtrain attack).
+ */
+export async function runWithLocalWorkers(spec: JobSpec, output: JobOutput, job?: SessionOptions['job']): Promise<Summary> {
+  const { outDir, logFile, log, progress } = output;
   let workers: LocalWorker[] = [];
   let session: Session | undefined;
   const removeHandlers = cancelOnSignals(() => session);
   const ps = psSettings(spec.cluster);
-  const strategy = ps ? `ps (${ps.shards} shard(s), ${ps.staleness === undefined ? 'synchronous' : `staleness ${ps.staleness}`})` : spec.cluster.strategy;
-  progress.note(`${spec.name}: ${spec.cluster.workers} worker(s), strategy ${strategy}, backend ${spec.cluster.backend}, output in ${outDir}`);
   try {
-    const summary = await runSession({
+    return await runSession({
       spec,
       bind: 'tcp://127.0.0.1:*',
       outDir,
       log,
       progress,
+      job,
       onBound: (endpoint, s) => {
         session = s;
         const start = (role: 'worker' | 'ps', count: number) =>
@@ -46,8 +63,6 @@ export async function runCommand(jobFile: string, flags: RunFlags): Promise<numb
         workers = [...start('ps', ps?.shards ?? 0), ...start('worker', spec.cluster.workers)];
       },
     });
-    printSummary(summary, outDir, flags.json);
-    return 0;
   } finally {
     removeHandlers();
     await reapWorkers(workers, STOP_GRACE_MS);

@@ -20,7 +20,6 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../shared/backend.js';
 import type { DataSplits } from '../shared/data/dataset.js';
 import { loadJobData } from '../shared/data/load.js';
-import { readAllParams } from '../shared/flat.js';
 import { epochOfStep, ganPlan, phaseOf, realSchedule, stepLr } from '../shared/gan-plan.js';
 import { writeSamplePicture } from '../shared/gan-samples.js';
 import type { GanJob } from '../shared/job-spec.js';
@@ -54,8 +53,7 @@ export async function runGanJob(ctx: JobContext): Promise<JobResult> {
   const { workers } = await ctx.control.guard(ctx.membership.waitForAll());
   ctx.membership.startHeartbeats();
   const networks = [models.generator, models.discriminator];
-  const initial = readAllParams(networks);
-  const backend = await startWorkers(ctx, workers, initial, undefined);
+  const backend = await startWorkers(ctx, workers, networks, undefined);
   const B = spec.train.batchSize;
   const plan = ganPlan(data.train.size, B, spec.train.epochs, spec.gan.dSteps, spec.train.maxSteps);
   if (plan.iterations === 0) throw new Error(`no whole iteration: ${data.train.size} samples in batches of ${B} give ${plan.realBatchesPerEpoch} a epoch, fewer than gan.dSteps (${spec.gan.dSteps}) over ${spec.train.epochs} epoch(s)`);

@@ -5,7 +5,7 @@
  *      optimizer, the mode} + the slice's initial values → `psReady`.
  *   C. coordinator → each worker: `start` {job, rank, size, how to reach the
  *      others: right ring neighbour, or the shards and their slices} + the
- *      initial flat parameters; each answers `ready`.
+ *      initial flat parameters and state; each answers `ready`.
  *   D. per step: coordinator → each worker: `step` {step, epoch, lr,
  *      globalBatch, the shard's offset in the batch} + its shard's sample
  *      indices; workers compute, update through the ring or the shards,
@@ -23,22 +23,24 @@
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../shared/backend.js';
-import type { DataSplits } from '../shared/data/dataset.js';
 import { loadJobData } from '../shared/data/load.js';
-import { readAllParams, writeAllParams, writeState } from '../shared/flat.js';
-import { asSupervised, psSettings, type JobSpec, type SupervisedJob } from '../shared/job-spec.js';
+import { readAllParams, readState, writeAllParams, writeState } from '../shared/flat.js';
+import { asSupervised, psSettings, type AdversarialJob, type JobSpec, type SupervisedJob } from '../shared/job-spec.js';
+import type { Dataset } from '../shared/data/dataset.js';
+import { GALLERY_FILE, hasGallery, writeGallery } from '../shared/adversarial-gallery.js';
 import type { Logger } from '../shared/log.js';
 import { buildJobModel } from '../shared/models/build.js';
 import { saveModel } from '../shared/models/save.js';
 import type { CollectiveSetup } from '../shared/protocol/messages.js';
 import { lrAt } from '../shared/schedule.js';
-import { BatchSchedule, planSteps, shardBounds } from '../shared/sharding.js';
+import { BatchSchedule, planSteps } from '../shared/sharding.js';
 import type { ControlPlane } from './control.js';
 import type { MemberInfo, Membership, WorkerInfo } from './membership.js';
 import type { MetricsSink } from './metrics.js';
 import type { Progress } from './progress.js';
 import type { GanScore } from './gan-loop.js';
 import { runSteps, type StepSource } from './step-loop.js';
+import { evaluateTestSet, type RobustAccuracy } from './test-eval.js';
 
 export interface JobContext {
   spec: JobSpec;
@@ -63,15 +65,8 @@ export interface JobResult {
   gan?: GanScore;
   /** Adversarial jobs: test accuracy under attack at the job's ε. */
   adversarial?: RobustAccuracy;
-}
-
-export interface RobustAccuracy {
-  epsilon: number;
-  clean: number;
-  fgsm: number;
-  /** PGD with `pgdSteps` steps from a random start. */
-  pgd: number;
-  pgdSteps: number;
+  /** Adversarial jobs on images: the gallery's file name in the output folder. */
+  gallery?: string;
 }
 
 export async function runJob(ctx: JobContext): Promise<JobResult> {
@@ -86,7 +81,7 @@ export async function runJob(ctx: JobContext): Promise<JobResult> {
   ctx.membership.startHeartbeats();
   const initial = readAllParams([model]);
   const collective = await startShards(ctx, spec, shards, initial);
-  const backend = await startWorkers(ctx, workers, initial, collective);
+  const backend = await startWorkers(ctx, workers, [model], collective);
   const plan = planSteps(data.train.size, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);
   const schedule = new BatchSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);
   log.info({ steps: plan.totalSteps, stepsPerEpoch: plan.stepsPerEpoch, workers: workers.length, shards: shards.length, backend }, 'training');
@@ -117,9 +112,10 @@ export async function runJob(ctx: JobContext): Promise<JobResult> {
   const trainSeconds = (performance.now() - t0) / 1000;
   ctx.progress.done();
   if (spec.type === 'adversarial') ctx.progress.note(`evaluating on ${data.test.size} test samples: clean, FGSM and PGD-${spec.adversarial.evalSteps} at ε ${spec.adversarial.epsilon}`);
-  const { result: evaluation, adversarial } = await evaluate(ctx, workers, data, spec);
+  const { result: evaluation, adversarial } = await evaluateTestSet(ctx, workers, data.test.size, spec);
   await fetchAndSave(ctx, workers[0], model);
-  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: evaluation, ...(adversarial ? { adversarial } : {}) };
+  const gallery = spec.type === 'adversarial' ? galleryOf(ctx, model, data.test, spec) : undefined;
+  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: evaluation, ...(adversarial ? { adversarial } : {}), ...(gallery ? { gallery } : {}) };
 }
 
 /**
@@ -147,10 +143,13 @@ async function startShards(ctx: JobContext, spec: SupervisedJob, shards: MemberI
   return { strategy: 'ps', shards: slices, ...(ps.staleness === undefined ? {} : { staleness: ps.staleness }) };
 }
 
-export async function startWorkers(ctx: JobContext, workers: WorkerInfo[], initial: Float32Array, ps: CollectiveSetup | undefined): Promise<string> {
+/** Starts the job on every worker with the coordinator's parameters and state (batch-norm moving statistics) of `networks`. */
+export async function startWorkers(ctx: JobContext, workers: WorkerInfo[], networks: LayersModel[], ps: CollectiveSetup | undefined): Promise<string> {
   const job = JSON.parse(JSON.stringify(ctx.spec)) as Record<string, unknown>;
+  const initial = readAllParams(networks);
+  const state = readState(networks);
   const ring = (w: WorkerInfo): CollectiveSetup => ({ strategy: 'ring', right: workers[(w.rank + 1) % workers.length].endpoint, chunkBytes: ctx.spec.cluster.chunkBytes });
-  await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'start', rank: w.rank, size: workers.length, job, collective: ps ?? ring(w) }, [initial])));
+  await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'start', rank: w.rank, size: workers.length, job, collective: ps ?? ring(w) }, [initial, state])));
   const ready = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'ready')));
   const backends = [...new Set(ready.map((r) => r.header.backend))];
   for (const reason of new Set(ready.map((r) => `${r.header.backend} (${r.header.backendReason})`))) ctx.progress.note(`backend: ${reason}`);
@@ -160,29 +159,20 @@ export async function startWorkers(ctx: JobContext, workers: WorkerInfo[], initi
   return backends.join('+');
 }
 
-async function evaluate(ctx: JobContext, workers: WorkerInfo[], data: DataSplits, spec: SupervisedJob): Promise<{ result: { loss: number; accuracy: number }; adversarial?: RobustAccuracy }> {
-  const all = Int32Array.from({ length: data.test.size }, (_, i) => i);
-  await Promise.all(
-    workers.map((w) => {
-      const [a, b] = shardBounds(all.length, w.rank, workers.length);
-      return ctx.control.send(w.peer, { type: 'eval', id: 0 }, [all.slice(a, b)]);
-    }),
-  );
-  const res = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'evalDone')));
-  const count = res.reduce((s, r) => s + r.header.count, 0);
-  const sum = (key: 'lossSum' | 'correct' | 'fgsmCorrect' | 'pgdCorrect') => res.reduce((s, r) => s + (r.header[key] ?? 0), 0);
-  const result = { loss: sum('lossSum') / count, accuracy: sum('correct') / count };
-  if (spec.type !== 'adversarial') return { result };
-  const a = spec.adversarial;
-  return { result, adversarial: { epsilon: a.epsilon, clean: result.accuracy, fgsm: sum('fgsmCorrect') / count, pgd: sum('pgdCorrect') / count, pgdSteps: a.evalSteps } };
-}
-
 /** Rank 0's current parameters and batch-norm statistics, into the coordinator's copy of the job's networks (in flat-buffer order). */
 export async function fetchInto(ctx: JobContext, rank0: WorkerInfo, models: LayersModel[]): Promise<void> {
   await ctx.control.send(rank0.peer, { type: 'fetchParams' });
   const p = await ctx.control.expect(rank0.peer, 'params');
   writeAllParams(models, p.tensors[0] as Float32Array);
   writeState(models, p.tensors[1] as Float32Array);
+}
+
+/** Writes the adversarial gallery of the first test images into the output folder (images only); returns its file name. */
+export function galleryOf(ctx: JobContext, model: LayersModel, test: Dataset, spec: AdversarialJob): string | undefined {
+  if (!hasGallery(test)) return undefined;
+  const n = writeGallery(model, test, spec, join(ctx.outDir, GALLERY_FILE));
+  ctx.log.info({ file: GALLERY_FILE, images: n }, 'gallery written');
+  return GALLERY_FILE;
 }
 
 async function fetchAndSave(ctx: JobContext, rank0: WorkerInfo, model: LayersModel): Promise<void> {

@@ -23,19 +23,34 @@ export class Progress {
   ) {}
 
   update(u: ProgressUpdate): void {
+    this.draw(u.step, u.total, `step ${u.step}/${u.total}  loss ${u.loss.toFixed(4)}  ${Math.round(u.samplesPerSecond)} samples/s`);
+  }
+
+  /** Progress through `total` items of other work than training steps, e.g. test samples being attacked. */
+  count(done: number, total: number, what: string, perSecond: number): void {
+    this.draw(done, total, `${done}/${total} ${what}  ${Math.round(perSecond)}/s`);
+  }
+
+  private draw(done: number, total: number, what: string): void {
     if (!this.out) return;
     const elapsed = (Date.now() - this.started) / 1000;
-    const eta = u.step > 0 ? (elapsed / u.step) * (u.total - u.step) : NaN;
-    const text = `step ${u.step}/${u.total}  loss ${u.loss.toFixed(4)}  ${Math.round(u.samplesPerSecond)} samples/s  ETA ${formatDuration(eta)}`;
+    const eta = done > 0 ? (elapsed / done) * (total - done) : NaN;
+    const text = `${what}  ETA ${formatDuration(eta)}`;
     if (this.out.isTTY) {
       const width = Math.max(10, Math.min(30, (this.out.columns ?? 80) - text.length - this.label.length - 6));
-      const filled = Math.round((width * u.step) / Math.max(1, u.total));
+      const filled = Math.round((width * done) / Math.max(1, total));
       this.out.write(`\r\x1b[2K${this.label} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${text}`);
       this.drawn = true;
-    } else if (Date.now() - this.lastPlain >= PLAIN_EVERY_MS || u.step === u.total) {
+    } else if (Date.now() - this.lastPlain >= PLAIN_EVERY_MS || done === total) {
       this.lastPlain = Date.now();
       this.out.write(`${this.label} ${text}\n`);
     }
+  }
+
+  /** Starts the clock of the ETA afresh (a new stretch of work). */
+  restart(): void {
+    this.started = Date.now();
+    this.lastPlain = 0;
   }
 
   /** Prints a line above the bar. */

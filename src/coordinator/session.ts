@@ -11,7 +11,8 @@ import type { Logger } from '../shared/log.js';
 import { bindRouter } from '../shared/transport/zmq.js';
 import { ControlPlane } from './control.js';
 import { runGanJob, type GanScore } from './gan-loop.js';
-import { runJob, type JobResult, type RobustAccuracy } from './job-loop.js';
+import { runJob, type JobContext, type JobResult } from './job-loop.js';
+import type { RobustAccuracy } from './test-eval.js';
 import { Membership } from './membership.js';
 import { JsonlSink, MetricsHub } from './metrics.js';
 import type { Progress } from './progress.js';
@@ -24,6 +25,8 @@ export interface SessionOptions {
   progress: Progress;
   /** Called once the control socket is bound, with its endpoint (to start local workers). */
   onBound?: (endpoint: string, session: Session) => void;
+  /** What the session runs once workers join (default: the job type's training loop; `dtrain attack` gives its own). */
+  job?: (ctx: JobContext) => Promise<JobResult>;
 }
 
 export interface Summary {
@@ -40,6 +43,8 @@ export interface Summary {
   eval: { loss: number; accuracy: number } | null;
   gan?: GanScore;
   adversarial?: RobustAccuracy;
+  /** Adversarial jobs on images: the gallery picture, in the output folder. */
+  gallery?: string;
   error?: string;
 }
 
@@ -54,12 +59,17 @@ export class Session {
   }
 }
 
+/** The job spec a session ran, in its output folder. */
+export const JOB_FILE = 'job.json';
+
 /** How long `run` waits for workers to exit after `stop` before killing them. */
 export const STOP_GRACE_MS = 2000;
 
 export async function runSession(o: SessionOptions): Promise<Summary> {
   const started = performance.now();
   mkdirSync(o.outDir, { recursive: true });
+  // The job as it ran (defaults filled in): `dtrain attack` finds a model's data and seed here.
+  writeFileSync(join(o.outDir, JOB_FILE), `${JSON.stringify(o.spec, null, 2)}\n`);
   const control = new ControlPlane(await bindRouter(o.bind), o.log);
   const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log);
   const loop = control.run();
@@ -70,7 +80,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   let error: unknown;
   try {
     const ctx = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir };
-    result = await (o.spec.type === 'gan' ? runGanJob(ctx) : runJob(ctx));
+    result = await (o.job ?? (o.spec.type === 'gan' ? runGanJob : runJob))(ctx);
   } catch (err) {
     error = control.failed ?? err; // the root cause, not the rejection it caused
   } finally {
@@ -104,11 +114,12 @@ function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, 
     steps: r?.steps ?? 0,
     epochs: r?.epochs ?? 0,
     wallSeconds,
-    samplesPerSecond: r ? r.samples / r.trainSeconds : 0,
+    samplesPerSecond: r && r.trainSeconds > 0 ? r.samples / r.trainSeconds : 0,
     train: r?.train ?? null,
     eval: r?.eval ?? null,
     ...(r?.gan ? { gan: r.gan } : {}),
     ...(r?.adversarial ? { adversarial: r.adversarial } : {}),
+    ...(r?.gallery ? { gallery: r.gallery } : {}),
     ...(error ? { error: errorMessage(error) } : {}),
   };
 }

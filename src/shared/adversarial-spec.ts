@@ -9,6 +9,7 @@ import type { AttackOptions } from './attacks.js';
 import { positiveInt } from './spec-parts.js';
 
 export const attackKind = z.enum(['pgd', 'fgsm']);
+export type AttackKind = z.infer<typeof attackKind>;
 
 export const adversarialSchema = z
   .object({
@@ -30,10 +31,13 @@ export const adversarialSchema = z
     /** Evaluation: PGD with this many steps (PGD-20), of evalStepSize (default 2.5 ε / evalSteps), from a random start. */
     evalSteps: positiveInt.max(1000).default(20),
     evalStepSize: z.number().positive().optional(),
+    /** Which attacks the evaluation runs (clean accuracy is always measured). */
+    evalAttacks: z.array(attackKind).min(1).default(['fgsm', 'pgd']),
   })
   .strict()
   .superRefine((a, ctx) => {
     if (a.cleanWeight + a.advWeight === 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['advWeight'], message: 'cleanWeight and advWeight are both 0: there is no loss to train on' });
+    if (new Set(a.evalAttacks).size !== a.evalAttacks.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['evalAttacks'], message: `lists an attack twice: [${a.evalAttacks}]` });
     if (a.clip && !(a.clip[0] < a.clip[1])) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['clip'], message: `[min, max] with min < max, got [${a.clip}]` });
   });
 
@@ -49,12 +53,20 @@ export function trainingAttack(a: AdversarialSpec, dataSource: string): AttackOp
   return { attack: a.attack, epsilon: a.epsilon, steps: a.steps, stepSize: a.stepSize, randomStart: a.randomStart, targeted: a.targeted, clip: clipRange(a, dataSource) };
 }
 
-/** The evaluation's attacks at the job's ε: FGSM, and untargeted PGD-evalSteps from a random start. */
-export function evaluationAttacks(a: AdversarialSpec, dataSource: string): { fgsm: AttackOptions; pgd: AttackOptions } {
+/** The evaluation PGD's step size: evalStepSize, else 2.5 ε / evalSteps (Madry et al.'s rule). */
+export function evalStepSize(a: AdversarialSpec): number {
+  return a.evalStepSize ?? (2.5 * a.epsilon) / a.evalSteps;
+}
+
+export type EvaluationAttacks = Partial<Record<AttackKind, AttackOptions>>;
+
+/** The evaluation's attacks at the job's ε, those evalAttacks names: FGSM, and untargeted PGD-evalSteps from a random start. */
+export function evaluationAttacks(a: AdversarialSpec, dataSource: string): EvaluationAttacks {
   const clip = clipRange(a, dataSource);
   const common = { epsilon: a.epsilon, targeted: false as const, clip };
-  return {
+  const all: Record<AttackKind, AttackOptions> = {
     fgsm: { ...common, attack: 'fgsm', steps: 1, stepSize: a.epsilon, randomStart: false },
-    pgd: { ...common, attack: 'pgd', steps: a.evalSteps, stepSize: a.evalStepSize ?? (2.5 * a.epsilon) / a.evalSteps, randomStart: true },
+    pgd: { ...common, attack: 'pgd', steps: a.evalSteps, stepSize: evalStepSize(a), randomStart: true },
   };
+  return Object.fromEntries(a.evalAttacks.map((k) => [k, all[k]]));
 }

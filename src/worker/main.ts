@@ -12,7 +12,7 @@ import { errorMessage } from '../shared/errors.js';
 import { parseJobSpec } from '../shared/job-file.js';
 import { asSupervised } from '../shared/job-spec.js';
 import type { Logger } from '../shared/log.js';
-import { stateLength } from '../shared/flat.js';
+import { stateLength, writeState } from '../shared/flat.js';
 import { buildJobModel } from '../shared/models/build.js';
 import { buildGan } from '../shared/models/gan-zoo.js';
 import { attachStatsSum, statsSumLength } from '../shared/models/sync-batch-norm.js';
@@ -126,6 +126,10 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const collectives = new Collectives({ port: port1, ctl: new Int32Array(control), size: h.size, rank: h.rank, buffers, local });
   for (const model of models) attachStatsSum(model, (v) => collectives.sumStatsSync(v));
   const common = { data, params: buffers.params, grads: buffers.grads, broadcastState: (v: Float32Array) => collectives.broadcastFromRank0(v) };
+  // The coordinator's batch-norm moving statistics: a fresh model's, or a saved model's (dtrain attack).
+  const state = m.tensors[1] as Float32Array;
+  if (state.length !== stateLength(models)) throw new Error(`initial state: ${state.length} values for networks of ${stateLength(models)}`);
+  writeState(models, state);
   const program: StepProgram =
     spec.type === 'gan'
       ? new GanProgram({ ...common, spec, models: gan!, sumRange: (offset, length) => collectives.allReduceRange(offset, length) })

@@ -61,6 +61,9 @@ function split(dir: string, prefix: 'train' | 't10k'): Dataset {
   return { size: images.dims[0], featureShape: [images.dims[1], images.dims[2], 1], classes: 10, x: images.data, scale: 1 / 255, y };
 }
 
+/** Fashion-MNIST's class names, by label (short forms for captions). */
+export const FASHION_MNIST_CLASSES = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
 /** Loads train and test splits from a folder holding the four standard files. */
 export function loadFashionMnist(dir: string): DataSplits {
   return { train: split(dir, 'train'), test: split(dir, 't10k') };

@@ -23,7 +23,7 @@
  */
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { callKernel, dispose } from './compose.js';
-import { heap } from './wasm-heap.js';
+import { heap, outputAndViews } from './wasm-heap.js';
 
 interface ConvAttrs {
   strides: number | [number, number];
@@ -67,9 +67,7 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
 function interleaveZeros(dy: TensorInfo, sh: number, sw: number, backend: unknown): TensorInfo {
   const [b, oh, ow, c] = dy.shape;
   const h = heap(backend);
-  const out = h.makeOutput([b, (oh - 1) * sh + 1, (ow - 1) * sw + 1, c], 'float32');
-  const src = h.typedArrayFromHeap(dy);
-  const dst = h.typedArrayFromHeap(out);
+  const { out, outView: dst, views: [src] } = outputAndViews(h, [b, (oh - 1) * sh + 1, (ow - 1) * sw + 1, c], 'float32', [dy]);
   dst.fill(0);
   const [H, W] = [out.shape[1], out.shape[2]];
   for (let n = 0; n < b; n++)
@@ -136,9 +134,8 @@ export const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) 
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const info = depthwiseInfo(x.shape, attrs as unknown as ConvAttrs);
   const h = heap(backend);
-  const [xv, dyv] = [h.typedArrayFromHeap(x), h.typedArrayFromHeap(dy)];
-  const out = h.makeOutput(info.filterShape, 'float32');
-  const dw = h.typedArrayFromHeap(out).fill(0);
+  const { out, outView: dw, views: [xv, dyv] } = outputAndViews(h, info.filterShape, 'float32', [x, dy]);
+  dw.fill(0);
   const m = info.outChannels / info.inChannels;
   forEachTap(info, (xo, dyo, wo) => {
     for (let c = 0; c < info.outChannels; c++) dw[wo + c] += xv[xo + Math.floor(c / m)] * dyv[dyo + c];
@@ -151,9 +148,8 @@ export const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) =
   const a = attrs as unknown as ConvAttrs;
   const info = depthwiseInfo(a.inputShape as number[], { ...a, filterShape: filter.shape as ConvAttrs['filterShape'] });
   const h = heap(backend);
-  const [dyv, wv] = [h.typedArrayFromHeap(dy), h.typedArrayFromHeap(filter)];
-  const out = h.makeOutput(info.inShape, 'float32');
-  const dx = h.typedArrayFromHeap(out).fill(0);
+  const { out, outView: dx, views: [dyv, wv] } = outputAndViews(h, info.inShape, 'float32', [dy, filter]);
+  dx.fill(0);
   const m = info.outChannels / info.inChannels;
   forEachTap(info, (xo, dyo, wo) => {
     for (let c = 0; c < info.outChannels; c++) dx[xo + Math.floor(c / m)] += dyv[dyo + c] * wv[wo + c];

@@ -18,3 +18,16 @@ export function heap(backend: unknown): WasmHeap {
   if (!h) throw new Error('not the wasm backend');
   return h;
 }
+
+type HeapArray = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * Allocates a kernel's output, then views the output and the inputs in the
+ * heap, in that order: allocating may grow the wasm memory, which detaches
+ * every view made before (length 0, reads give undefined), so a view made
+ * before the allocation silently reads nothing.
+ */
+export function outputAndViews(h: WasmHeap, shape: number[], dtype: DataType, inputs: TensorInfo[]): { out: TensorInfo; outView: HeapArray; views: HeapArray[] } {
+  const out = h.makeOutput(shape, dtype);
+  return { out, outView: h.typedArrayFromHeap(out), views: inputs.map((t) => h.typedArrayFromHeap(t)) };
+}

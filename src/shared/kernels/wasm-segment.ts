@@ -1,17 +1,14 @@
 /** UnsortedSegmentSum on wasm (the gradient of gather, hence of embeddings): out[ids[i]] += x[i]. */
 import { util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { heap } from './wasm-heap.js';
+import { heap, outputAndViews } from './wasm-heap.js';
 
 export const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
   const { numSegments } = attrs as { numSegments: number };
   const h = heap(backend);
-  const ids = h.typedArrayFromHeap(segmentIds);
-  const xv = h.typedArrayFromHeap(x);
   // segmentIds covers the leading dimensions of x; each id addresses a block of `inner` values.
   const inner = util.sizeFromShape(x.shape.slice(segmentIds.shape.length));
-  const out = h.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);
-  const ov = h.typedArrayFromHeap(out);
+  const { out, outView: ov, views: [ids, xv] } = outputAndViews(h, [numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype, [segmentIds, x]);
   ov.fill(0);
   for (let i = 0; i < ids.length; i++) {
     const s = ids[i];

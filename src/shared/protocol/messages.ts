@@ -31,6 +31,7 @@ export const headerSchemas = {
   failed: z.object({ message: z.string() }),
   pong: z.object({ t: finite }),
   // coordinator → worker
+  // start: + the initial flat parameters and the initial state (batch-norm moving statistics)
   start: z.object({ rank: nonneg, size: int.positive(), job: z.record(z.unknown()), collective }),
   step: z.object({ step: nonneg, epoch: nonneg, lr: finite, globalBatch: int.positive(), offset: nonneg.default(0) }),
   eval: z.object({ id: nonneg }),
@@ -71,7 +72,7 @@ export type Header<T extends MessageType = MessageType> = T extends MessageType 
 /** Number of tensor frames each message type carries. */
 const tensorCount: Record<MessageType, number> = {
   join: 0, ready: 0, stepDone: 0, evalDone: 0, params: 2, failed: 0, pong: 0,
-  start: 1, step: 1, eval: 1, fetchParams: 0, stop: 0, ping: 0, ring: 1,
+  start: 2, step: 1, eval: 1, fetchParams: 0, stop: 0, ping: 0, ring: 1,
   psStart: 1, psReady: 0, psSum: 1, psUpdate: 1, psClip: 0, psPull: 0, psSlice: 1, psNorm: 0, psError: 0,
 };
 

@@ -11,7 +11,7 @@
  * global batch), so N workers equal one process.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { evaluationAttacks, trainingAttack } from '../../shared/adversarial-spec.js';
+import { evaluationAttacks, trainingAttack, type AttackKind, type EvaluationAttacks } from '../../shared/adversarial-spec.js';
 import { attack, EVAL_PURPOSE, type AttackOptions } from '../../shared/attacks.js';
 import type { AdversarialJob } from '../../shared/job-spec.js';
 import type { StepCommand } from './step-program.js';
@@ -25,7 +25,7 @@ export interface TrainingPass {
 
 export class Adversary {
   private readonly train: AttackOptions;
-  private readonly evaluation: { fgsm: AttackOptions; pgd: AttackOptions };
+  private readonly evaluation: EvaluationAttacks;
 
   constructor(
     private readonly spec: AdversarialJob,
@@ -52,12 +52,11 @@ export class Adversary {
     return out;
   }
 
-  /** The FGSM and PGD-k adversarial inputs of test samples `first`, `first` + 1, …, for the evaluation. */
-  evaluationInputs(model: LayersModel, x: Float32Array, y: Int32Array, first: number): { fgsm: Float32Array; pgd: Float32Array } {
+  /** The evaluation's adversarial inputs (FGSM, PGD-k, as evalAttacks names) of test samples `first`, `first` + 1, …. */
+  evaluationInputs(model: LayersModel, x: Float32Array, y: Int32Array, first: number): Partial<Record<AttackKind, Float32Array>> {
     const key = { seed: this.spec.seed, step: 0, offset: first, purpose: EVAL_PURPOSE };
-    return {
-      fgsm: attack(model, x, y, this.shape, this.classes, this.evaluation.fgsm, key),
-      pgd: attack(model, x, y, this.shape, this.classes, this.evaluation.pgd, key),
-    };
+    const out: Partial<Record<AttackKind, Float32Array>> = {};
+    for (const [kind, opts] of Object.entries(this.evaluation) as [AttackKind, AttackOptions][]) out[kind] = attack(model, x, y, this.shape, this.classes, opts, key);
+    return out;
   }
 }

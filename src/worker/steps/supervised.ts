@@ -99,7 +99,7 @@ export class SupervisedProgram implements StepProgram {
   evaluate(indices: Int32Array): EvalResult {
     const { model, data, adversary } = this.d;
     writeParams(model, this.layout, this.d.params); // they may have been refreshed since the last step
-    const r: EvalResult = { lossSum: 0, correct: 0, count: indices.length, ...(adversary ? { fgsmCorrect: 0, pgdCorrect: 0 } : {}) };
+    const r: EvalResult = { lossSum: 0, correct: 0, count: indices.length };
     const shape = data.test.featureShape;
     const correctOn = (x: Float32Array, y: Int32Array) =>
       tf.tidy(() => countCorrect(model.predict(tf.tensor(x, [y.length, ...shape])) as tf.Tensor, tf.tensor1d(y, 'int32')));
@@ -115,8 +115,8 @@ export class SupervisedProgram implements StepProgram {
       if (adversary) {
         // The coordinator sends contiguous slices of the test set: part[0] keys the random starts.
         const adv = adversary.evaluationInputs(model, batch.x, batch.y, part[0]);
-        r.fgsmCorrect! += correctOn(adv.fgsm, batch.y);
-        r.pgdCorrect! += correctOn(adv.pgd, batch.y);
+        if (adv.fgsm) r.fgsmCorrect = (r.fgsmCorrect ?? 0) + correctOn(adv.fgsm, batch.y);
+        if (adv.pgd) r.pgdCorrect = (r.pgdCorrect ?? 0) + correctOn(adv.pgd, batch.y);
       }
     }
     return r;
