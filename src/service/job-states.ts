@@ -1,0 +1,67 @@
+/**
+ * A service-mode job's life: queued → running → succeeded | failed |
+ * cancelled. A queued job can also be cancelled, or failed (a coordinator
+ * that cannot run it); the last three states are final. Every change is
+ * recorded with its time and, for failed and cancelled, the reason.
+ */
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+const NEXT: Record<JobState, readonly JobState[]> = {
+  queued: ['running', 'cancelled', 'failed'],
+  running: ['succeeded', 'failed', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+};
+
+export function isFinal(s: JobState): boolean {
+  return NEXT[s].length === 0;
+}
+
+export function canMove(from: JobState, to: JobState): boolean {
+  return NEXT[from].includes(to);
+}
+
+export interface StateChange {
+  state: JobState;
+  /** ISO 8601 time of the change. */
+  at: string;
+  reason?: string;
+}
+
+/** What the job store keeps for each job (the value of its KV entry). */
+export interface JobRecord {
+  id: string;
+  /** The job's name, from its spec. */
+  name: string;
+  state: JobState;
+  /** Higher runs first; equal priorities run in submission order. */
+  priority: number;
+  /** Submission order: the work-queue stream's sequence number of the submission. */
+  seq: number;
+  /** The validated job spec. */
+  spec: Record<string, unknown>;
+  history: StateChange[];
+  /** Final summary (summary.json's content) once the job has run. */
+  summary?: Record<string, unknown>;
+  reason?: string;
+}
+
+/** The record after a move to `to`; throws if the state machine does not allow it. */
+export function moved(r: JobRecord, to: JobState, at: Date, reason?: string, summary?: Record<string, unknown>): JobRecord {
+  if (!canMove(r.state, to)) throw new JobStateError(r.id, r.state, to);
+  const change: StateChange = { state: to, at: at.toISOString(), ...(reason === undefined ? {} : { reason }) };
+  return { ...r, state: to, history: [...r.history, change], ...(reason === undefined ? {} : { reason }), ...(summary === undefined ? {} : { summary }) };
+}
+
+export class JobStateError extends Error {
+  constructor(
+    readonly id: string,
+    readonly from: JobState,
+    readonly to: JobState,
+  ) {
+    super(`job ${id} is ${from}: it cannot become ${to}`);
+    this.name = 'JobStateError';
+  }
+}

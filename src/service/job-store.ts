@@ -1,0 +1,77 @@
+/**
+ * The job records of service mode, in a NATS KV bucket (one key per job id),
+ * so any coordinator or client sees the same states. Every change is a
+ * compare-and-set on the entry's revision (two writers cannot both move a
+ * job) followed by an event on dtrain.jobs.<id>.events.
+ */
+import type { NatsConnection } from '@nats-io/nats-core';
+import { StorageType } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { moved, type JobRecord, type JobState } from './job-states.js';
+
+export const JOBS_BUCKET = 'dtrain-jobs';
+
+export const eventsSubject = (id: string) => `dtrain.jobs.${id}.events`;
+
+export interface JobEvent {
+  id: string;
+  from: JobState | null;
+  to: JobState;
+  at: string;
+  reason?: string;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export class JobStore {
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly kv: KV,
+    private readonly now: () => Date,
+  ) {}
+
+  /** Opens the bucket, creating it (file storage, so records survive a server restart) if it does not exist. */
+  static async open(nc: NatsConnection, now: () => Date = () => new Date()): Promise<JobStore> {
+    const kv = await new Kvm(nc).create(JOBS_BUCKET, { history: 1, storage: StorageType.File });
+    return new JobStore(nc, kv, now);
+  }
+
+  /** Records a new job as queued; fails if the id exists. */
+  async add(r: Omit<JobRecord, 'state' | 'history'>): Promise<JobRecord> {
+    const at = this.now().toISOString();
+    const record: JobRecord = { ...r, state: 'queued', history: [{ state: 'queued', at }] };
+    await this.kv.create(r.id, enc.encode(JSON.stringify(record)));
+    this.publish({ id: r.id, from: null, to: 'queued', at });
+    return record;
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const e = await this.kv.get(id);
+    return e && e.operation === 'PUT' ? (JSON.parse(dec.decode(e.value)) as JobRecord) : undefined;
+  }
+
+  /** Moves a job to `to` if the state machine allows it from its current state; returns the new record. */
+  async move(id: string, to: JobState, o: { reason?: string; summary?: Record<string, unknown> } = {}): Promise<JobRecord> {
+    const e = await this.kv.get(id);
+    if (!e || e.operation !== 'PUT') throw new Error(`no job ${id}`);
+    const before = JSON.parse(dec.decode(e.value)) as JobRecord;
+    const after = moved(before, to, this.now(), o.reason, o.summary);
+    await this.kv.update(id, enc.encode(JSON.stringify(after)), e.revision);
+    const last = after.history[after.history.length - 1];
+    this.publish({ id, from: before.state, to, at: last.at, ...(o.reason === undefined ? {} : { reason: o.reason }) });
+    return after;
+  }
+
+  /** Every job, in submission order. */
+  async list(): Promise<JobRecord[]> {
+    const ids: string[] = [];
+    for await (const k of await this.kv.keys()) ids.push(k);
+    const records = await Promise.all(ids.map((id) => this.get(id)));
+    return records.filter((r): r is JobRecord => r !== undefined).sort((a, b) => a.seq - b.seq);
+  }
+
+  private publish(e: JobEvent): void {
+    this.nc.publish(eventsSubject(e.id), enc.encode(JSON.stringify(e)));
+  }
+}
