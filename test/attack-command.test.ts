@@ -98,7 +98,7 @@ describe.skipIf(!existsSync(FASHION_MNIST))('dtrain attack', () => {
     const spec = parseJobSpec({ ...trained, type: 'adversarial', adversarial: { epsilon: 0.1, evalSteps: 4 } }, 'reference') as AdversarialJob;
     const test = loadData(spec.data, spec.seed).test;
     const model = await savedModel(run);
-    const rows = galleryRows(model, test, spec, GALLERY_IMAGES);
+    const rows = galleryRows(model, test, spec.seed, evaluationAttacks(spec.adversarial, spec.data.source).pgd!, GALLERY_IMAGES);
     const expected = galleryPicture(rows, { height: 28, width: 28, range: [0, 1], epsilon: 0.1, title: 'PGD-4 AT EPS 0.1', classNames: FASHION_MNIST_CLASSES });
     expect([png.width, png.height, png.channels]).toEqual([expected.width, expected.height, 3]);
     for (const r of rows) {

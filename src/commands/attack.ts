@@ -12,11 +12,11 @@ import type { AttackKind } from '../shared/adversarial-spec.js';
 import { initBackend } from '../shared/backend.js';
 import { loadJobData } from '../shared/data/load.js';
 import { DtrainError, JobSpecError, UsageError } from '../shared/errors.js';
-import { readAllParams, readState, stateLength, writeAllParams, writeState } from '../shared/flat.js';
+import { layoutOf, readAllParams, readState, stateLength, writeAllParams, writeState } from '../shared/flat.js';
 import { loadJobFile, parseJobSpec } from '../shared/job-file.js';
 import type { AdversarialJob, DataSpec } from '../shared/job-spec.js';
 import { buildJobModel } from '../shared/models/build.js';
-import { fileLoadHandler } from '../shared/models/save.js';
+import { fileLoadHandler, findModelDir } from '../shared/models/save.js';
 import { openJobOutput, type OutputFlags } from './job-output.js';
 import { requireLocalBackend, runWithLocalWorkers } from './run.js';
 import { printAttackSummary } from './summary-line.js';
@@ -68,7 +68,8 @@ export async function attackCommand(flags: AttackFlags): Promise<number> {
 
 /** DIR may be a run's folder (holding model/) or a model folder itself. */
 export function classifierDir(dir: string): string {
-  for (const d of [join(dir, 'model'), dir]) if (existsSync(join(d, 'model.json'))) return d;
+  const found = findModelDir(dir, 'model');
+  if (found) return found;
   throw new UsageError(`no model in ${dir}: expected ${join(dir, 'model', 'model.json')} (the output folder of a supervised or adversarial job) or ${join(dir, 'model.json')}`);
 }
 
@@ -107,7 +108,7 @@ async function loadSaved(modelDir: string, spec: AdversarialJob, data: ReturnTyp
   }
   const saved = await tfl.loadLayersModel(fileLoadHandler(modelDir));
   const params = readAllParams([saved]);
-  if (params.length !== readAllParams([model]).length || stateLength(saved) !== stateLength(model)) throw new DtrainError(`${modelDir}: the saved weights do not match the model's topology`);
+  if (params.length !== layoutOf(model).total || stateLength(saved) !== stateLength(model)) throw new DtrainError(`${modelDir}: the saved weights do not match the model's topology`);
   writeAllParams([model], params);
   writeState(model, readState(saved));
   return model;

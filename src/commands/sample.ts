@@ -1,11 +1,10 @@
 /** `dtrain sample DIR`: a picture of samples from a GAN run's trained generator. */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../shared/backend.js';
 import { UsageError } from '../shared/errors.js';
 import { sampleShapeOf, writeSamplePicture } from '../shared/gan-samples.js';
-import { fileLoadHandler } from '../shared/models/save.js';
+import { fileLoadHandler, findModelDir } from '../shared/models/save.js';
 
 export interface SampleFlags {
   count: number;
@@ -16,7 +15,8 @@ export interface SampleFlags {
 
 /** DIR may be a GAN run's folder (holding generator/) or the generator's folder itself. */
 export function generatorDir(dir: string): string {
-  for (const d of [join(dir, 'generator'), dir]) if (existsSync(join(d, 'model.json'))) return d;
+  const found = findModelDir(dir, 'generator');
+  if (found) return found;
   throw new UsageError(`no generator in ${dir}: expected ${join(dir, 'generator', 'model.json')} (the output folder of a type: gan job)`);
 }
 

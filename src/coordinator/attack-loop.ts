@@ -6,6 +6,7 @@
  * counts and draws the gallery.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { evaluationNames } from '../shared/adversarial-spec.js';
 import type { DataSplits } from '../shared/data/dataset.js';
 import type { AdversarialJob } from '../shared/job-spec.js';
 import { galleryOf, startWorkers, type JobContext, type JobResult } from './job-loop.js';
@@ -17,8 +18,7 @@ export async function runAttack(ctx: JobContext, spec: AdversarialJob, model: La
   ctx.membership.startHeartbeats();
   const backend = await startWorkers(ctx, workers, [model], undefined);
   const a = spec.adversarial;
-  const attacks = a.evalAttacks.map((k) => (k === 'pgd' ? `PGD-${a.evalSteps}` : 'FGSM')).join(' and ');
-  ctx.progress.note(`attacking ${data.test.size} test samples with ${attacks} at ε ${a.epsilon} on ${workers.length} worker(s)`);
+  ctx.progress.note(`attacking ${data.test.size} test samples with ${evaluationNames(a)} at ε ${a.epsilon} on ${workers.length} worker(s)`);
   const t0 = performance.now();
   const { result, adversarial } = await evaluateTestSet(ctx, workers, data.test.size, spec);
   const seconds = (performance.now() - t0) / 1000;

@@ -22,6 +22,7 @@
  */
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { evaluationNames } from '../shared/adversarial-spec.js';
 import { initBackend } from '../shared/backend.js';
 import { loadJobData } from '../shared/data/load.js';
 import { readAllParams, readState, writeAllParams, writeState } from '../shared/flat.js';
@@ -111,7 +112,7 @@ export async function runJob(ctx: JobContext): Promise<JobResult> {
   });
   const trainSeconds = (performance.now() - t0) / 1000;
   ctx.progress.done();
-  if (spec.type === 'adversarial') ctx.progress.note(`evaluating on ${data.test.size} test samples: clean, FGSM and PGD-${spec.adversarial.evalSteps} at ε ${spec.adversarial.epsilon}`);
+  if (spec.type === 'adversarial') ctx.progress.note(`evaluating on ${data.test.size} test samples: clean, ${evaluationNames(spec.adversarial)} at ε ${spec.adversarial.epsilon}`);
   const { result: evaluation, adversarial } = await evaluateTestSet(ctx, workers, data.test.size, spec);
   await fetchAndSave(ctx, workers[0], model);
   const gallery = spec.type === 'adversarial' ? galleryOf(ctx, model, data.test, spec) : undefined;

@@ -5,10 +5,10 @@
  * picture.
  */
 import { writeFileSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { evaluationAttacks, type AdversarialSpec } from './adversarial-spec.js';
-import { attack, EVAL_PURPOSE } from './attacks.js';
+import { attack, EVAL_PURPOSE, type AttackOptions } from './attacks.js';
+import { classProbabilities } from './classifier-score.js';
 import { featureSize, gather, type Dataset } from './data/dataset.js';
 import { FASHION_MNIST_CLASSES } from './data/idx.js';
 import { galleryPicture, type GalleryRow, type Prediction } from './image/attack-gallery.js';
@@ -28,11 +28,16 @@ export function hasGallery(test: Dataset): boolean {
   return test.featureShape.length === 3 && test.featureShape[2] === 1;
 }
 
+/** The attack the gallery shows: the evaluation's PGD, else its FGSM. */
+function galleryAttack(job: GalleryJob): AttackOptions {
+  const attacks = evaluationAttacks(job.adversarial, job.data.source);
+  return attacks.pgd ?? attacks.fgsm!;
+}
+
 /** Writes the gallery of the first `count` test images to `file`; returns how many rows it has. */
 export function writeGallery(model: LayersModel, test: Dataset, job: GalleryJob, file: string, count = GALLERY_IMAGES): number {
-  const rows = galleryRows(model, test, job, Math.min(count, test.size));
-  const attacks = evaluationAttacks(job.adversarial, job.data.source);
-  const opts = attacks.pgd ?? attacks.fgsm!;
+  const opts = galleryAttack(job);
+  const rows = galleryRows(model, test, job.seed, opts, Math.min(count, test.size));
   const [h, w] = test.featureShape;
   const clip = opts.clip ?? [-Infinity, Infinity];
   const range: [number, number] = Number.isFinite(clip[0]) && Number.isFinite(clip[1]) ? clip : [0, 1];
@@ -42,15 +47,13 @@ export function writeGallery(model: LayersModel, test: Dataset, job: GalleryJob,
   return rows.length;
 }
 
-/** The first `count` test images, their adversarial versions under the evaluation's PGD (else FGSM), and the predictions on both. */
-export function galleryRows(model: LayersModel, test: Dataset, job: GalleryJob, count: number): GalleryRow[] {
-  const attacks = evaluationAttacks(job.adversarial, job.data.source);
-  const opts = attacks.pgd ?? attacks.fgsm!;
+/** The first `count` test images, their adversarial versions under `opts` with the evaluation's key, and the predictions on both. */
+export function galleryRows(model: LayersModel, test: Dataset, seed: number, opts: AttackOptions, count: number): GalleryRow[] {
   const { x, y } = gather(test, Int32Array.from({ length: count }, (_, i) => i));
   const shape = test.featureShape;
-  const adv = attack(model, x, y, shape, test.classes, opts, { seed: job.seed, step: 0, offset: 0, purpose: EVAL_PURPOSE });
-  const clean = predictions(model, x, count, shape);
-  const attacked = predictions(model, adv, count, shape);
+  const adv = attack(model, x, y, shape, test.classes, opts, { seed, step: 0, offset: 0, purpose: EVAL_PURPOSE });
+  const clean = classProbabilities(model, x, count, shape).map(predicted);
+  const attacked = classProbabilities(model, adv, count, shape).map(predicted);
   const size = featureSize(test);
   return Array.from({ length: count }, (_, i) => ({
     clean: x.slice(i * size, (i + 1) * size),
@@ -61,12 +64,9 @@ export function galleryRows(model: LayersModel, test: Dataset, job: GalleryJob, 
   }));
 }
 
-function predictions(model: LayersModel, x: Float32Array, n: number, shape: number[]): Prediction[] {
-  const p = tf.tidy(() => tf.softmax(model.predict(tf.tensor(x, [n, ...shape])) as tf.Tensor).dataSync() as Float32Array);
-  const classes = p.length / n;
-  return Array.from({ length: n }, (_, i) => {
-    let label = 0;
-    for (let c = 1; c < classes; c++) if (p[i * classes + c] > p[i * classes + label]) label = c;
-    return { label, probability: p[i * classes + label] };
-  });
+/** The most probable class of a p(y|x) row, and its probability. */
+function predicted(p: Float64Array): Prediction {
+  let label = 0;
+  for (let c = 1; c < p.length; c++) if (p[c] > p[label]) label = c;
+  return { label, probability: p[label] };
 }

@@ -58,6 +58,11 @@ export function evalStepSize(a: AdversarialSpec): number {
   return a.evalStepSize ?? (2.5 * a.epsilon) / a.evalSteps;
 }
 
+/** The evaluation's attacks by name, e.g. 'FGSM and PGD-20', for progress lines. */
+export function evaluationNames(a: AdversarialSpec): string {
+  return a.evalAttacks.map((k) => (k === 'pgd' ? `PGD-${a.evalSteps}` : 'FGSM')).join(' and ');
+}
+
 export type EvaluationAttacks = Partial<Record<AttackKind, AttackOptions>>;
 
 /** The evaluation's attacks at the job's ε, those evalAttacks names: FGSM, and untargeted PGD-evalSteps from a random start. */

@@ -7,6 +7,7 @@
  */
 import { drawText, GLYPH_HEIGHT, textWidth } from './font.js';
 import type { Raster } from './png.js';
+import { drawImage } from './raster.js';
 
 export interface Prediction {
   label: number;
@@ -65,9 +66,9 @@ export function galleryPicture(rows: GalleryRow[], g: GalleryLayout): Raster {
   rows.forEach((r, i) => {
     const y0 = top + i * rowHeight;
     const x0 = (c: number) => column(c) + Math.floor((cell - g.width * zoom) / 2);
-    drawImage(out, x0(0), y0, r.clean, g.width, zoom, toUnit);
-    drawImage(out, x0(1), y0, r.adversarial.map((v, k) => v - r.clean[k]), g.width, zoom, (d) => 0.5 + d / (2 * g.epsilon));
-    drawImage(out, x0(2), y0, r.adversarial, g.width, zoom, toUnit);
+    drawImage(out, x0(0), y0, r.clean, g.width, 1, zoom, toUnit);
+    drawImage(out, x0(1), y0, r.adversarial.map((v, k) => v - r.clean[k]), g.width, 1, zoom, (d) => 0.5 + d / (2 * g.epsilon));
+    drawImage(out, x0(2), y0, r.adversarial, g.width, 1, zoom, toUnit);
     const below = y0 + g.height * zoom + 4;
     const colour = (p: Prediction) => (p.label === r.label ? RIGHT : WRONG);
     drawText(out, column(0), below, `TRUE: ${name(r.label)}`, TEXT_SCALE, GREY);
@@ -76,17 +77,6 @@ export function galleryPicture(rows: GalleryRow[], g: GalleryLayout): Raster {
     drawText(out, column(2), below + LINE, pct(r.adversarialPrediction), TEXT_SCALE, colour(r.adversarialPrediction));
   });
   return out;
-}
-
-/** Draws a greyscale image (values mapped to [0, 1] by `unit`, then clamped) at (x0, y0), each pixel zoom × zoom. */
-function drawImage(r: Raster, x0: number, y0: number, values: Float32Array, w: number, zoom: number, unit: (v: number) => number): void {
-  const h = values.length / w;
-  for (let y = 0; y < h * zoom; y++) {
-    for (let x = 0; x < w * zoom; x++) {
-      const v = Math.round(Math.min(1, Math.max(0, unit(values[Math.floor(y / zoom) * w + Math.floor(x / zoom)]))) * 255);
-      r.pixels.fill(v, ((y0 + y) * r.width + x0 + x) * 3, ((y0 + y) * r.width + x0 + x) * 3 + 3);
-    }
-  }
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {

@@ -4,6 +4,7 @@
  * Lower-case letters are drawn as capitals; other characters as a box.
  */
 import type { Raster } from './png.js';
+import { setPixel } from './raster.js';
 
 const GLYPHS: Record<string, string> = {
   A: '.#.|#.#|###|#.#|#.#', B: '##.|#.#|##.|#.#|##.', C: '.##|#..|#..|#..|.##', D: '##.|#.#|#.#|#.#|##.',
@@ -45,10 +46,4 @@ export function drawText(r: Raster, x: number, y: number, text: string, scale: n
       }
     }
   });
-}
-
-export function setPixel(r: Raster, x: number, y: number, colour: number[]): void {
-  if (x < 0 || y < 0 || x >= r.width || y >= r.height) return;
-  const at = (y * r.width + x) * r.channels;
-  for (let k = 0; k < r.channels; k++) r.pixels[at + k] = colour[k] ?? colour[0];
 }

@@ -1,5 +1,6 @@
 /** Pictures of generated samples: a grid of images, or a scatter plot of 2-D points. */
 import type { Raster } from './png.js';
+import { drawImage, setPixel } from './raster.js';
 
 const GAP = 2;
 /** The grey of the gaps between images, apart from both black and white backgrounds. */
@@ -18,21 +19,15 @@ export function imageGrid(samples: Float32Array, n: number, shape: number[], ran
   const [tw, th] = [w * zoom, h * zoom];
   const width = cols * tw + (cols + 1) * GAP;
   const height = rows * th + (rows + 1) * GAP;
-  const pixels = new Uint8Array(width * height * c).fill(GAP_GREY);
+  const out: Raster = { width, height, channels: c, pixels: new Uint8Array(width * height * c).fill(GAP_GREY) };
   const [lo, hi] = range;
-  const toByte = (v: number) => Math.round(Math.min(1, Math.max(0, (v - lo) / (hi - lo))) * 255);
+  const size = h * w * c;
   for (let i = 0; i < n; i++) {
     const x0 = GAP + (i % cols) * (tw + GAP);
     const y0 = GAP + Math.floor(i / cols) * (th + GAP);
-    for (let y = 0; y < th; y++) {
-      for (let x = 0; x < tw; x++) {
-        const src = ((i * h + Math.floor(y / zoom)) * w + Math.floor(x / zoom)) * c;
-        const dst = ((y0 + y) * width + x0 + x) * c;
-        for (let k = 0; k < c; k++) pixels[dst + k] = toByte(samples[src + k]);
-      }
-    }
+    drawImage(out, x0, y0, samples.subarray(i * size, (i + 1) * size), w, c, zoom, (v) => (v - lo) / (hi - lo));
   }
-  return { width, height, channels: c, pixels };
+  return out;
 }
 
 /**
@@ -45,20 +40,16 @@ export function scatterPlot(points: Float32Array, size = 384): Raster {
   let extent = 1e-6;
   for (const v of points) if (Number.isFinite(v)) extent = Math.max(extent, Math.abs(v));
   extent *= 1.1;
-  const pixels = new Uint8Array(size * size * 3).fill(255);
+  const out: Raster = { width: size, height: size, channels: 3, pixels: new Uint8Array(size * size * 3).fill(255) };
   const at = (v: number) => Math.round(((v + extent) / (2 * extent)) * (size - 1));
-  const paint = (x: number, y: number, rgb: [number, number, number]) => {
-    if (x < 0 || y < 0 || x >= size || y >= size) return;
-    pixels.set(rgb, (y * size + x) * 3);
-  };
   const mid = at(0);
   for (let i = 0; i < size; i++) {
-    paint(i, mid, [200, 200, 200]);
-    paint(mid, i, [200, 200, 200]);
+    setPixel(out, i, mid, [200, 200, 200]);
+    setPixel(out, mid, i, [200, 200, 200]);
   }
   for (let i = 0; i < n; i++) {
     const [x, y] = [at(points[2 * i]), size - 1 - at(points[2 * i + 1])];
-    for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) paint(x + dx, y + dy, [31, 84, 160]);
+    for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) setPixel(out, x + dx, y + dy, [31, 84, 160]);
   }
-  return { width: size, height: size, channels: 3, pixels };
+  return out;
 }

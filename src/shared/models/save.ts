@@ -3,7 +3,7 @@
  * weights file) with a plain file-system IO handler, so that any tfjs
  * program loads them with `tf.loadLayersModel`.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -50,4 +50,9 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
 
 export async function saveModel(model: LayersModel, dir: string): Promise<void> {
   await model.save(fileSaveHandler(dir));
+}
+
+/** A saved model named by a run's folder (holding `sub`/model.json) or by its own folder: the folder that holds model.json, if either does. */
+export function findModelDir(dir: string, sub: string): string | undefined {
+  return [join(dir, sub), dir].find((d) => existsSync(join(d, 'model.json')));
 }
