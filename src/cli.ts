@@ -3,10 +3,14 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { attackCommand } from './commands/attack.js';
 import { backendsCommand } from './commands/backends.js';
 import { coordinatorCommand } from './commands/coordinator.js';
+import { cancelCommand, jobsCommand, statusCommand } from './commands/job-queries.js';
+import { submitCommand } from './commands/submit.js';
 import { psCommand } from './commands/ps.js';
 import { runCommand } from './commands/run.js';
 import { sampleCommand } from './commands/sample.js';
 import { workerCommand } from './commands/worker.js';
+import { JOB_STATES } from './service/job-states.js';
+import { DEFAULT_NATS } from './service/nats-connect.js';
 import { DtrainError, errorMessage } from './shared/errors.js';
 
 const positiveInt = (name: string) => (v: string) => {
@@ -34,6 +38,12 @@ const psOptions = (c: Command) =>
   c
     .option('--ps-shards <k>', 'strategy ps: number of parameter-server shards (overrides cluster.ps.shards)', positiveInt('--ps-shards'))
     .option('--staleness <s>', 'strategy ps: bounded-staleness mode, no worker more than s steps ahead (overrides cluster.ps.staleness)', nonnegInt('--staleness'));
+/** How submit, status, jobs and cancel reach NATS; each flag also comes from the environment. */
+const natsOptions = (c: Command) =>
+  c
+    .addOption(new Option('--nats <url>', 'the NATS server of the service-mode coordinator').env('DTRAIN_NATS').default(DEFAULT_NATS))
+    .addOption(new Option('--token <token>', 'NATS auth token').env('DTRAIN_NATS_TOKEN'))
+    .addOption(new Option('--creds <file>', 'NATS credentials file (.creds)').env('DTRAIN_NATS_CREDS'));
 const setOption = () => new Option('--set <key=value>', 'override a job-file key, e.g. train.optimizer.lr=0.01 (repeatable)').argParser(collect).default([]);
 
 function buildProgram(exit: (code: number) => void): Command {
@@ -70,16 +80,39 @@ Exit codes: 0 done, 1 the job failed, 2 invalid job file or flags, 130 interrupt
     .action(async (job: string, flags) => exit(await runCommand(job, flags)));
   const coordinator = program
     .command('coordinator')
-    .description('run a job across workers on several machines; starts when cluster.workers workers (and, for strategy ps, the shards) have joined')
-    .argument('<job>', 'job file (YAML or JSON)')
-    .requiredOption('--bind <endpoint>', 'control endpoint to listen on, e.g. tcp://0.0.0.0:5555')
+    .description('run a job across workers on several machines (starts when cluster.workers workers, and for strategy ps the shards, have joined); with --nats, run jobs submitted over NATS, one after another')
+    .argument('[job]', 'job file (YAML or JSON); not with --nats')
+    .requiredOption('--bind <endpoint>', 'control endpoint to listen on, e.g. tcp://0.0.0.0:5555 (a fixed port with --nats)')
     .option('-o, --out <dir>', 'output folder (default runs/<job name>)')
     .option('-w, --workers <n>', 'overrides cluster.workers', positiveInt('--workers'))
     .addOption(new Option('--strategy <name>', 'overrides cluster.strategy').choices(['ring', 'ps']));
   psOptions(coordinator)
     .addOption(setOption())
+    .option('--nats <url>', 'service mode: take jobs from this NATS server (JetStream on), e.g. nats://127.0.0.1:4222')
+    .option('--token <token>', 'service mode: NATS auth token')
+    .option('--creds <file>', 'service mode: NATS credentials file (.creds)')
+    .option('--state-dir <dir>', 'service mode: where jobs write their outputs (DIR/jobs/<id>/) and the coordinator its log')
     .option('--json', 'JSON log lines on stdout')
-    .action(async (job: string, flags) => exit(await coordinatorCommand(job, flags)));
+    .option('--no-progress', 'service mode: no progress bar on stderr')
+    .addHelpText(
+      'after',
+      `
+Service mode (--nats): jobs come from the JetStream work-queue stream
+DTRAIN_SUBMISSIONS (dtrain submit, or a DtrainClient). Each is checked
+(a refused job is answered with its errors), recorded in the KV bucket
+dtrain-jobs, then run on the connected workers, one job at a time, highest
+priority first, then in submission order. States: queued → running →
+succeeded | failed | cancelled, published on dtrain.jobs.<id>.events;
+progress on dtrain.jobs.<id>.progress; request/reply on dtrain.api.submit,
+status, list and cancel. Start workers with --serve so that they stay for
+the next job. A coordinator restarted after a crash runs the queued jobs
+and marks failed the job it was running.
+
+Examples:
+  dtrain coordinator configs/fashion-mnist-mlp.yaml --bind tcp://0.0.0.0:5555
+  dtrain coordinator --nats nats://127.0.0.1:4222 --bind tcp://127.0.0.1:5555 --state-dir /var/lib/dtrain`,
+    )
+    .action(async (job: string | undefined, flags) => exit(await coordinatorCommand(job, flags)));
   program
     .command('worker')
     .description('join a coordinator and train what it sends (one per GPU or CPU core)')
@@ -87,6 +120,7 @@ Exit codes: 0 done, 1 the job failed, 2 invalid job file or flags, 130 interrupt
     .option('--advertise <host>', 'address other workers use to reach this one (default: this host name)')
     .option('--bind-host <host>', 'interface for the ring socket (default 0.0.0.0)')
     .option('--log-file <file>', 'write JSON logs here instead of stdout')
+    .option('--serve', 'stay for job after job (service mode): each job runs in a fresh worker process')
     .addOption(new Option('--managed', 'started by dtrain run').hideHelp())
     .addOption(new Option('--json', 'JSON logs on stdout (the default)').hideHelp())
     .action(async (flags) => exit(await workerCommand(flags)));
@@ -97,6 +131,7 @@ Exit codes: 0 done, 1 the job failed, 2 invalid job file or flags, 130 interrupt
     .option('--bind <endpoint>', 'where workers reach this shard (default tcp://0.0.0.0:*, any free port)')
     .option('--advertise <host>', 'address workers use to reach this shard (default: this host name)')
     .option('--log-file <file>', 'write JSON logs here instead of stdout')
+    .option('--serve', 'stay for job after job (service mode): each job runs in a fresh shard process')
     .addOption(new Option('--managed', 'started by dtrain run').hideHelp())
     .addOption(new Option('--json', 'JSON logs on stdout (the default)').hideHelp())
     .addHelpText(
@@ -162,6 +197,48 @@ their perturbations and the attacked images with the model's predictions.
 Exit codes: 0 done, 1 failed, 2 invalid flags or model, 130 interrupted.`,
     )
     .action(async (flags) => exit(await attackCommand(flags)));
+  natsOptions(
+    program
+      .command('submit')
+      .description('submit a job to a service-mode coordinator (dtrain coordinator --nats); prints its id')
+      .argument('<job>', 'job file (YAML or JSON); the coordinator checks it')
+      .option('--id <id>', 'the job id (letters, digits, - and _; default <name>-<8 hex digits>)')
+      .option('--priority <p>', 'higher runs first; equal priorities in submission order', boundedInt('--priority', -1000, 1000), 0)
+      .addOption(setOption())
+      .option('--wait', 'follow the job: a progress bar until it ends, then its summary')
+      .option('--json', 'JSON on stdout')
+      .option('--no-progress', 'with --wait: no progress bar'),
+  )
+    .addHelpText(
+      'after',
+      `
+The job waits in the JetStream stream until a coordinator takes it, so a
+submission is kept even while no coordinator runs. A model.topology file is
+read here and sent inline; data paths are the coordinator's.
+Examples:
+  ID=$(dtrain submit configs/fashion-mnist-mlp.yaml)
+  dtrain submit configs/synthetic-blobs-mlp.yaml --priority 5 --wait
+Exit codes: 0 submitted (with --wait: succeeded), 1 failed or cancelled, 2 refused (each bad key named), 130 stopped watching.`,
+    )
+    .action(async (job: string, flags) => exit(await submitCommand(job, flags)));
+  natsOptions(program.command('status').description("a service-mode job's state, history, progress and summary").argument('<id>', 'job id').option('--json', 'the record as JSON')).action(
+    async (id: string, flags) => exit(await statusCommand(id, flags)),
+  );
+  natsOptions(
+    program
+      .command('jobs')
+      .description('list service-mode jobs in submission order')
+      .addOption(new Option('--state <state>', 'only jobs in this state').choices([...JOB_STATES]))
+      .option('--json', 'a JSON array'),
+  ).action(async (flags) => exit(await jobsCommand(flags)));
+  natsOptions(
+    program
+      .command('cancel')
+      .description('cancel a queued job, or stop a running one within a step (its workers are freed for the next job)')
+      .argument('<id>', 'job id')
+      .option('--reason <text>', 'recorded with the job', 'cancelled by request')
+      .option('--json', 'the job as JSON'),
+  ).action(async (id: string, flags) => exit(await cancelCommand(id, flags)));
   program
     .command('backends')
     .description('list the tfjs backends installed here, with a short speed probe, and what backend: auto picks')

@@ -1,26 +1,14 @@
 /** `dtrain coordinator` and separately started `dtrain worker` and `dtrain ps` processes, as on a cluster. */
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FASHION_MNIST, killStarted, startCli, tempDir, writeJob } from './helpers/cli.js';
+import { FASHION_MNIST, freePort, killStarted, startCli, tempDir, writeJob } from './helpers/cli.js';
 
 const tmp = tempDir();
 afterAll(() => {
   killStarted();
   tmp.cleanup();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 describe.skipIf(!existsSync(FASHION_MNIST))('cluster mode', () => {
   it('a coordinator waits for its workers, trains a CNN with them, and all exit 0', async () => {

@@ -2,8 +2,9 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canMove, isFinal, JOB_STATES, JobStateError, moved, type JobRecord } from '../src/service/job-states.js';
-import { eventsSubject, JobStore, type JobEvent } from '../src/service/job-store.js';
+import { canMove, isFinal, JOB_STATES, JobConflictError, JobStateError, moved, type JobRecord } from '../src/service/job-states.js';
+import { JobStore, type JobEvent } from '../src/service/job-store.js';
+import { eventsSubject } from '../src/service/subjects.js';
 import { hasNatsServer, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 
 describe('job state machine', () => {
@@ -16,7 +17,7 @@ describe('job state machine', () => {
   it('records each move with its time and reason, and refuses a move the machine does not allow', () => {
     const r: JobRecord = { id: 'j1', name: 'n', state: 'queued', priority: 0, seq: 1, spec: {}, history: [{ state: 'queued', at: '2026-01-01T00:00:00.000Z' }] };
     const running = moved(r, 'running', new Date('2026-01-01T00:00:01Z'));
-    const failed = moved(running, 'failed', new Date('2026-01-01T00:00:02Z'), 'worker #1 lost');
+    const failed = moved(running, 'failed', new Date('2026-01-01T00:00:02Z'), { reason: 'worker #1 lost' });
     expect(failed).toMatchObject({ state: 'failed', reason: 'worker #1 lost' });
     expect(failed.history.map((h) => h.state)).toEqual(['queued', 'running', 'failed']);
     expect(failed.history[2]).toEqual({ state: 'failed', at: '2026-01-01T00:00:02.000Z', reason: 'worker #1 lost' });
@@ -81,6 +82,9 @@ describe.skipIf(!hasNatsServer)('job store on nats-server', () => {
       await add(store, 'race', 20);
       const results = await Promise.allSettled([store.move('race', 'running'), other.move('race', 'running')]);
       expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      // The loser either read after the winner wrote (a move from running) or lost the compare-and-set.
+      const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason as Error;
+      expect(lost instanceof JobConflictError || lost instanceof JobStateError).toBe(true);
       expect((await store.get('race'))?.history.map((h) => h.state)).toEqual(['queued', 'running']);
     } finally {
       await nc2.close();

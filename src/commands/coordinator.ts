@@ -1,18 +1,28 @@
-/** `dtrain coordinator job.yaml --bind tcp://HOST:PORT`: waits for cluster.workers workers (and the ps shards of strategy ps), then runs the job. */
+/**
+ * `dtrain coordinator job.yaml --bind tcp://HOST:PORT`: waits for cluster.workers workers (and the ps shards of strategy ps), then runs the job.
+ * With --nats instead of a job file: service mode (service.ts).
+ */
 import { label } from '../coordinator/membership.js';
 import { runSession, type Session } from '../coordinator/session.js';
 import { UsageError } from '../shared/errors.js';
 import { loadJobFile, type Overrides } from '../shared/job-file.js';
 import { psSettings } from '../shared/job-spec.js';
 import { cancelOnSignals, openJobOutput, type OutputFlags } from './job-output.js';
+import { serviceCommand, type ServiceFlags } from './service.js';
 import { printSummary } from './summary-line.js';
 
-export interface CoordinatorFlags extends Overrides, OutputFlags {
+export interface CoordinatorFlags extends Overrides, OutputFlags, Partial<ServiceFlags> {
   bind: string;
 }
 
-export async function coordinatorCommand(jobFile: string, flags: CoordinatorFlags): Promise<number> {
+export async function coordinatorCommand(jobFile: string | undefined, flags: CoordinatorFlags): Promise<number> {
   if (!/^tcp:\/\/[^:]+:(\d+|\*)$/.test(flags.bind)) throw new UsageError(`--bind must look like tcp://HOST:PORT, got ${flags.bind}`);
+  if (flags.nats !== undefined) {
+    if (jobFile !== undefined) throw new UsageError('service mode (--nats) takes its jobs from NATS: submit job files with dtrain submit, not as an argument');
+    return serviceCommand({ ...flags, nats: flags.nats });
+  }
+  if (jobFile === undefined) throw new UsageError('give a job file, or --nats URL --state-dir DIR for service mode');
+  for (const f of ['stateDir', 'token', 'creds'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f === 'stateDir' ? 'state-dir' : f} belongs to service mode: add --nats URL`);
   const spec = loadJobFile(jobFile, flags);
   const { outDir, log, progress } = openJobOutput(spec, flags);
   let session: Session | undefined;

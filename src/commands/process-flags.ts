@@ -21,3 +21,9 @@ export function stayWithParent(): void {
     if (process.ppid !== parent) process.exit(1);
   }, 1000).unref();
 }
+
+/** The flags a --serve process passes on to each of its job processes: the coordinator, where logs go, and `extra` (those given). */
+export function childFlags(f: { connect: string; logFile?: string }, extra: Record<string, string | undefined>): string[] {
+  const given = Object.entries(extra).flatMap(([k, v]) => (v === undefined ? [] : [`--${k}`, v]));
+  return ['--connect', f.connect, ...given, ...(f.logFile ? ['--log-file', f.logFile] : ['--json'])];
+}

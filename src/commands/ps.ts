@@ -3,13 +3,15 @@ import { hostname } from 'node:os';
 import { UsageError } from '../shared/errors.js';
 import { makeLogger } from '../shared/log.js';
 import { runPs } from '../ps/main.js';
-import { LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
+import { childFlags, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
+import { serveForever } from './serve-loop.js';
 
 export interface PsFlags {
   connect: string;
   bind?: string;
   advertise?: string;
   managed?: boolean;
+  serve?: boolean;
   json?: boolean;
   logFile?: string;
 }
@@ -20,6 +22,7 @@ export async function psCommand(flags: PsFlags): Promise<number> {
   const bind = flags.bind ?? `tcp://${local ? '127.0.0.1' : '0.0.0.0'}:*`;
   if (!/^tcp:\/\/([^:]+|\[[^\]]+\]):(\d+|\*)$/.test(bind)) throw new UsageError(`--bind must look like tcp://HOST:PORT (PORT may be *), got ${bind}`);
   const log = makeLogger({ json: flags.json ?? !flags.logFile, file: flags.logFile, base: { pid: process.pid, role: 'ps' } });
+  if (flags.serve) return serveForever('ps', childFlags(flags, { bind: flags.bind, advertise: flags.advertise }), log);
   if (flags.managed) stayWithParent();
   return runPs({ connect: flags.connect, bind, advertiseHost: flags.advertise ?? (local ? '127.0.0.1' : hostname()), log });
 }

@@ -2,13 +2,15 @@
 import { hostname } from 'node:os';
 import { makeLogger } from '../shared/log.js';
 import { runWorker } from '../worker/main.js';
-import { LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
+import { childFlags, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
+import { serveForever } from './serve-loop.js';
 
 export interface WorkerFlags {
   connect: string;
   advertise?: string;
   bindHost?: string;
   managed?: boolean;
+  serve?: boolean;
   json?: boolean;
   logFile?: string;
 }
@@ -16,6 +18,7 @@ export interface WorkerFlags {
 export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const local = LOOPBACK.test(parseConnect(flags.connect));
   const log = makeLogger({ json: flags.json ?? !flags.logFile, file: flags.logFile, base: { pid: process.pid, role: 'worker' } });
+  if (flags.serve) return serveForever('worker', childFlags(flags, { advertise: flags.advertise, 'bind-host': flags.bindHost }), log);
   if (flags.managed) stayWithParent();
   return runWorker({
     connect: flags.connect,

@@ -45,6 +45,8 @@ export class Membership {
   private readonly byPeer = new Map<string, MemberInfo>();
   private full: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Spare members seen (service mode keeps them waiting for a later job). */
+  private readonly spares = new Set<string>();
   /** Called as each member joins (progress for a person waiting on a cluster). */
   onJoin: (m: MemberInfo, joined: number, expected: number) => void = () => undefined;
 
@@ -53,6 +55,8 @@ export class Membership {
     private readonly expected: Expected,
     private readonly timeoutMs: number,
     private readonly log: Logger,
+    /** Service mode: a member beyond the job's needs is left waiting (its joins repeat until a job takes it) instead of stopped. */
+    private readonly keepSpares = false,
   ) {
     control.describe = (peer) => {
       const w = this.byPeer.get(peer);
@@ -112,11 +116,21 @@ export class Membership {
     if (known) known.lastSeen = Date.now();
     const h = m.header;
     if (h.type === 'pong') return true;
-    if (h.type !== 'join') return false;
+    if (h.type !== 'join') {
+      if (known) return false;
+      // Not a member: a process still in an earlier job of a restarted coordinator (service mode) reporting its end.
+      this.log.info({ peer, type: h.type }, 'ignored a message from a process that is not in this job');
+      return true;
+    }
     if (known) return true; // a repeated join from the same socket
     const list = h.role === 'ps' ? this.shards : this.workers;
     const want = h.role === 'ps' ? this.expected.shards : this.expected.workers;
     const what = h.role === 'ps' ? 'ps shard' : 'worker';
+    if (list.length >= want && this.keepSpares) {
+      if (!this.spares.has(peer)) this.log.info({ peer, host: h.host, memberPid: h.pid }, `a spare ${what} waits for a later job`);
+      this.spares.add(peer);
+      return true;
+    }
     if (list.length >= want) {
       const why = want === 0 ? `the job does not use ${what}s` : `the job has all the ${what}s it needs`;
       this.log.warn({ peer, host: h.host, memberPid: h.pid }, `turned away a ${what}: ${why}`);

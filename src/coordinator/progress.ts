@@ -10,12 +10,20 @@ export interface ProgressUpdate {
   samplesPerSecond: number;
 }
 
+/** What a progress listener hears (service mode forwards it on dtrain.jobs.<id>.progress). */
+export type ProgressEvent =
+  | ({ kind: 'step' } & ProgressUpdate)
+  | { kind: 'count'; done: number; total: number; what: string; perSecond: number }
+  | { kind: 'note'; text: string };
+
 const PLAIN_EVERY_MS = 5000;
 
 export class Progress {
   private started = Date.now();
   private lastPlain = 0;
   private drawn = false;
+  /** Hears every update, count and note, drawn or not. */
+  listener: ((e: ProgressEvent) => void) | undefined;
 
   constructor(
     private readonly out: NodeJS.WriteStream | undefined,
@@ -23,11 +31,13 @@ export class Progress {
   ) {}
 
   update(u: ProgressUpdate): void {
+    this.listener?.({ kind: 'step', ...u });
     this.draw(u.step, u.total, `step ${u.step}/${u.total}  loss ${u.loss.toFixed(4)}  ${Math.round(u.samplesPerSecond)} samples/s`);
   }
 
   /** Progress through `total` items of other work than training steps, e.g. test samples being attacked. */
   count(done: number, total: number, what: string, perSecond: number): void {
+    this.listener?.({ kind: 'count', done, total, what, perSecond });
     this.draw(done, total, `${done}/${total} ${what}  ${Math.round(perSecond)}/s`);
   }
 
@@ -55,6 +65,7 @@ export class Progress {
 
   /** Prints a line above the bar. */
   note(line: string): void {
+    this.listener?.({ kind: 'note', text: line });
     if (!this.out) return;
     if (this.drawn && this.out.isTTY) this.out.write('\r\x1b[2K');
     this.out.write(`${line}\n`);

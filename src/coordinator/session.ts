@@ -27,6 +27,8 @@ export interface SessionOptions {
   onBound?: (endpoint: string, session: Session) => void;
   /** What the session runs once workers join (default: the job type's training loop; `dtrain attack` gives its own). */
   job?: (ctx: JobContext) => Promise<JobResult>;
+  /** Service mode: workers and shards beyond the job's needs wait for a later job instead of being stopped. */
+  keepSpares?: boolean;
 }
 
 export interface Summary {
@@ -71,7 +73,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   // The job as it ran (defaults filled in): `dtrain attack` finds a model's data and seed here.
   writeFileSync(join(o.outDir, JOB_FILE), `${JSON.stringify(o.spec, null, 2)}\n`);
   const control = new ControlPlane(await bindRouter(o.bind), o.log);
-  const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log);
+  const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log, o.keepSpares);
   const loop = control.run();
   const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'))]);
   o.log.info({ endpoint: control.endpoint, job: o.spec.name, workers: o.spec.cluster.workers }, 'coordinator listening');

@@ -12,6 +12,7 @@ import type { Logger } from '../shared/log.js';
 import { encode } from '../shared/protocol/codec.js';
 import { parseMessage, type Header, type Message } from '../shared/protocol/messages.js';
 import { ClosedError, type Hub } from '../shared/transport/transport.js';
+import { repeatJoin } from '../shared/transport/join.js';
 import { bindRouter, connectDealer } from '../shared/transport/zmq.js';
 import { PsShard } from './shard.js';
 
@@ -47,8 +48,9 @@ export async function runPs(o: PsOptions): Promise<number> {
   }, 500);
   const drop = (reason: string) => o.log.warn({ reason, dropped: ++dropped }, 'dropped a malformed message');
   o.log.info({ connect: o.connect, endpoint }, 'ps shard started');
+  // Repeated until the job starts (see transport/join.ts).
+  const joinTimer = repeatJoin(() => send({ type: 'join', role: 'ps', host: o.advertiseHost, pid: process.pid, endpoint }));
   try {
-    await send({ type: 'join', role: 'ps', host: o.advertiseHost, pid: process.pid, endpoint });
     for (;;) {
       let frames;
       try {
@@ -66,6 +68,7 @@ export async function runPs(o: PsOptions): Promise<number> {
         continue;
       }
       const h = m.header;
+      if (h.type === 'psStart' || h.type === 'stop') clearInterval(joinTimer);
       if (h.type === 'ping') await send({ type: 'pong', t: h.t });
       else if (h.type === 'stop') {
         o.log.info({ reason: h.reason, applied: shard?.applied ?? 0 }, 'stopping');
@@ -87,6 +90,7 @@ export async function runPs(o: PsOptions): Promise<number> {
     await new Promise((r) => setTimeout(r, 200)); // let the report leave
     return 1;
   } finally {
+    clearInterval(joinTimer);
     clearInterval(watchdog);
     shard?.close();
     server.close();

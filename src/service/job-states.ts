@@ -46,13 +46,23 @@ export interface JobRecord {
   /** Final summary (summary.json's content) once the job has run. */
   summary?: Record<string, unknown>;
   reason?: string;
+  /** Where the coordinator writes the job's outputs, set when it starts. */
+  output?: string;
+}
+
+/** What a move may record besides the new state. */
+export interface MoveDetails {
+  reason?: string;
+  summary?: Record<string, unknown>;
+  output?: string;
 }
 
 /** The record after a move to `to`; throws if the state machine does not allow it. */
-export function moved(r: JobRecord, to: JobState, at: Date, reason?: string, summary?: Record<string, unknown>): JobRecord {
+export function moved(r: JobRecord, to: JobState, at: Date, d: MoveDetails = {}): JobRecord {
   if (!canMove(r.state, to)) throw new JobStateError(r.id, r.state, to);
-  const change: StateChange = { state: to, at: at.toISOString(), ...(reason === undefined ? {} : { reason }) };
-  return { ...r, state: to, history: [...r.history, change], ...(reason === undefined ? {} : { reason }), ...(summary === undefined ? {} : { summary }) };
+  const change: StateChange = { state: to, at: at.toISOString(), ...(d.reason === undefined ? {} : { reason: d.reason }) };
+  const details = Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined));
+  return { ...r, ...details, state: to, history: [...r.history, change] };
 }
 
 export class JobStateError extends Error {
@@ -63,5 +73,18 @@ export class JobStateError extends Error {
   ) {
     super(`job ${id} is ${from}: it cannot become ${to}`);
     this.name = 'JobStateError';
+  }
+}
+
+/** Another writer changed the job between our read and our write (compare-and-set lost): read it again. */
+export class JobConflictError extends Error {
+  constructor(
+    readonly id: string,
+    readonly from: JobState,
+    readonly to: JobState,
+    options?: { cause?: unknown },
+  ) {
+    super(`job ${id} changed while it was being moved from ${from} to ${to}`, options);
+    this.name = 'JobConflictError';
   }
 }

@@ -5,13 +5,13 @@
  * job) followed by an event on dtrain.jobs.<id>.events.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
-import { StorageType } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { moved, type JobRecord, type JobState } from './job-states.js';
+import { JobConflictError, moved, type JobRecord, type JobState, type MoveDetails } from './job-states.js';
+import { eventsSubject } from './subjects.js';
 
 export const JOBS_BUCKET = 'dtrain-jobs';
 
-export const eventsSubject = (id: string) => `dtrain.jobs.${id}.events`;
 
 export interface JobEvent {
   id: string;
@@ -52,12 +52,17 @@ export class JobStore {
   }
 
   /** Moves a job to `to` if the state machine allows it from its current state; returns the new record. */
-  async move(id: string, to: JobState, o: { reason?: string; summary?: Record<string, unknown> } = {}): Promise<JobRecord> {
+  async move(id: string, to: JobState, o: MoveDetails = {}): Promise<JobRecord> {
     const e = await this.kv.get(id);
     if (!e || e.operation !== 'PUT') throw new Error(`no job ${id}`);
     const before = JSON.parse(dec.decode(e.value)) as JobRecord;
-    const after = moved(before, to, this.now(), o.reason, o.summary);
-    await this.kv.update(id, enc.encode(JSON.stringify(after)), e.revision);
+    const after = moved(before, to, this.now(), o);
+    try {
+      await this.kv.update(id, enc.encode(JSON.stringify(after)), e.revision);
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) throw new JobConflictError(id, before.state, to, { cause: err });
+      throw err;
+    }
     const last = after.history[after.history.length - 1];
     this.publish({ id, from: before.state, to, at: last.at, ...(o.reason === undefined ? {} : { reason: o.reason }) });
     return after;

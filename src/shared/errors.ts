@@ -78,3 +78,8 @@ export class BackendError extends DtrainError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Service mode: NATS cannot be reached, refused us, or no coordinator answered. */
+export class ServiceError extends DtrainError {
+  override readonly code = 'SERVICE';
+}

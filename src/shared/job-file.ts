@@ -21,19 +21,39 @@ export interface Overrides {
 
 /** Reads, overrides and validates a job file. Throws JobSpecError naming the key and the file. */
 export function loadJobFile(file: string, overrides: Overrides = {}): JobSpec {
+  return parseJobSpec(readJobFile(file), file, overrides, dirname(resolve(file)));
+}
+
+/** A job file's content, parsed but not validated. */
+export function readJobFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new JobSpecError(file, [{ path: '', message: `cannot read the job file (${(err as NodeJS.ErrnoException).code ?? err})` }], { cause: err });
   }
-  let raw: unknown;
   try {
-    raw = YAML.parse(text, { prettyErrors: true });
+    return YAML.parse(text, { prettyErrors: true });
   } catch (err) {
     throw new JobSpecError(file, [{ path: '', message: `not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}` }], { cause: err });
   }
-  return parseJobSpec(raw, file, overrides, dirname(resolve(file)));
+}
+
+/**
+ * A job file made ready to travel (dtrain submit): overrides applied and a
+ * model.topology file inlined, since the coordinator cannot read the
+ * submitter's files. The coordinator validates it.
+ */
+export function jobForSubmission(file: string, overrides: Overrides = {}): Record<string, unknown> {
+  const raw = readJobFile(file);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new JobSpecError(file, [{ path: '', message: 'a job must be a mapping of keys (name, data, model, train, cluster)' }]);
+  }
+  const obj = structuredClone(raw) as Record<string, unknown>;
+  applyOverrides(obj, overrides, file);
+  const model = obj.model as Record<string, unknown> | undefined;
+  if (model && typeof model === 'object' && typeof model.topology === 'string') model.topology = readTopology(resolve(dirname(resolve(file)), model.topology), file);
+  return obj;
 }
 
 /** Validates an already-parsed job object (from a file, or a message). */
@@ -122,16 +142,19 @@ function checkFiles(spec: JobSpec, file: string, baseDir: string): void {
   // Relative to the job file, as topology files are; it must exist on the coordinator only (gan-eval.ts checks it there).
   if (spec.type === 'gan' && spec.gan.classifier !== undefined) spec.gan.classifier = resolve(baseDir, spec.gan.classifier);
   if (spec.type !== 'gan' && 'topology' in spec.model && typeof spec.model.topology === 'string') {
-    const p = resolve(baseDir, spec.model.topology);
-    if (!existsSync(p)) throw new JobSpecError(file, [{ path: 'model.topology', message: `no such file: ${p}` }]);
-    let topo: unknown;
-    try {
-      topo = JSON.parse(readFileSync(p, 'utf8'));
-    } catch (err) {
-      throw new JobSpecError(file, [{ path: 'model.topology', message: `${p} is not JSON: ${(err as Error).message}` }]);
-    }
-    const t = topo as Record<string, unknown>;
-    // Accept a whole model.json as well as a bare topology.
-    spec.model.topology = (t.modelTopology ?? t) as Record<string, unknown>;
+    spec.model.topology = readTopology(resolve(baseDir, spec.model.topology), file);
   }
+}
+
+/** A topology file's content: a bare topology, or a whole model.json. */
+function readTopology(p: string, file: string): Record<string, unknown> {
+  if (!existsSync(p)) throw new JobSpecError(file, [{ path: 'model.topology', message: `no such file: ${p}` }]);
+  let topo: unknown;
+  try {
+    topo = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (err) {
+    throw new JobSpecError(file, [{ path: 'model.topology', message: `${p} is not JSON: ${(err as Error).message}` }]);
+  }
+  const t = topo as Record<string, unknown>;
+  return (t.modelTopology ?? t) as Record<string, unknown>;
 }

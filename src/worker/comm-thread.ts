@@ -11,6 +11,7 @@ import { parseMessage } from '../shared/protocol/messages.js';
 import { ClosedError } from '../shared/transport/transport.js';
 import { bindPull, connectDealer } from '../shared/transport/zmq.js';
 import { CTL_DONE_SEQ, type CollectiveReply, type CollectiveRequest, type CollectivesSetup, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
+import { repeatJoin } from '../shared/transport/join.js';
 import { makeReducer } from './reducers/make.js';
 import type { GradientReducer } from './reducers/reducer.js';
 
@@ -49,6 +50,7 @@ async function coordinatorLoop(): Promise<void> {
       drop(`from coordinator: ${errorMessage(err)}`);
       continue;
     }
+    if (message.header.type === 'start' || message.header.type === 'stop') clearInterval(joinTimer);
     if (message.header.type === 'ping') {
       await coordinator.send(encode({ type: 'pong', t: message.header.t }));
       continue;
@@ -100,6 +102,7 @@ toCompute.on('message', (m: ToComm) => {
       setup(m);
       break;
     case 'shutdown':
+      clearInterval(joinTimer);
       if (watchdog) clearInterval(watchdog);
       reducer?.close();
       pull.close();
@@ -109,5 +112,8 @@ toCompute.on('message', (m: ToComm) => {
   }
 });
 
-await coordinator.send(encode({ type: 'join', role: 'worker', host: cfg.advertiseHost, pid: process.pid, endpoint: advertised }));
+// The join is repeated until the job starts: a coordinator that was not there
+// yet, was between two jobs (service mode) or restarted still hears it; it
+// ignores a repeated join from a member.
+const joinTimer = repeatJoin(() => coordinator.send(encode({ type: 'join', role: 'worker', host: cfg.advertiseHost, pid: process.pid, endpoint: advertised })));
 coordinatorLoop().catch((err) => post({ kind: 'fatal', message: `coordinator link failed: ${errorMessage(err)}` }));

@@ -1,6 +1,7 @@
 /** Runs the built CLI as a real process; every process started is killed by pid when the test ends. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,3 +58,45 @@ export function writeJob(dir: string, name: string, job: unknown): string {
 }
 
 export const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+
+/** A TCP port of 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Resolves once the process has written a line matching `re` on stderr (or stdout). */
+export function waitForOutput(child: ChildProcess, re: RegExp, ms = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`no output matching ${re} in ${ms} ms:\n${seen}`)), ms);
+    const on = (d: Buffer) => {
+      seen += d.toString();
+      const m = re.exec(seen);
+      if (m) {
+        clearTimeout(timer);
+        child.stderr?.off('data', on);
+        child.stdout?.off('data', on);
+        resolve(m[0]);
+      }
+    };
+    child.stderr?.on('data', on);
+    child.stdout?.on('data', on);
+  });
+}
+
+/** SIGTERM, then SIGKILL if it has not exited after `graceMs`; resolves when it has exited. */
+export async function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(t);
+}

@@ -1,0 +1,63 @@
+/**
+ * `dtrain coordinator --nats URL --bind tcp://HOST:PORT --state-dir DIR`:
+ * service mode. Jobs come from NATS (see src/service/); workers started
+ * with `dtrain worker --connect … --serve` stay connected across jobs.
+ */
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { errorMessage, UsageError } from '../shared/errors.js';
+import { makeLogger } from '../shared/log.js';
+import { bindRouter } from '../shared/transport/zmq.js';
+import { connectNats, type NatsFlags } from '../service/nats-connect.js';
+import { JobService } from '../service/service.js';
+
+export interface ServiceFlags extends NatsFlags {
+  bind: string;
+  stateDir?: string;
+  json?: boolean;
+  progress?: boolean;
+}
+
+export async function serviceCommand(flags: ServiceFlags): Promise<number> {
+  if (!flags.stateDir) throw new UsageError('service mode needs --state-dir DIR: where the jobs write their outputs');
+  if (/:\*$/.test(flags.bind)) throw new UsageError('service mode needs a fixed --bind port: workers reconnect to it between jobs');
+  mkdirSync(flags.stateDir, { recursive: true });
+  const log = makeLogger({ file: join(flags.stateDir, 'coordinator.log.jsonl'), json: flags.json, base: { pid: process.pid, role: 'coordinator' } });
+  const say = (line: string) => {
+    log.info(line);
+    if (!flags.json) process.stderr.write(`${line}\n`);
+  };
+  // Each job binds the endpoint in turn: find out now if it cannot be had.
+  let endpoint: string;
+  try {
+    const probe = await bindRouter(flags.bind);
+    endpoint = probe.endpoint;
+    probe.close();
+  } catch (err) {
+    throw new UsageError(`cannot listen on ${flags.bind}: ${errorMessage(err)}`, { cause: err });
+  }
+  const { nc, jsm } = await connectNats(flags, `dtrain coordinator ${hostname()}:${process.pid}`, true);
+  const service = await JobService.start(nc, jsm, { bind: flags.bind, stateDir: flags.stateDir, terminal: !flags.json && flags.progress !== false, log, say });
+  const reach = endpoint.replace(/^tcp:\/\/0\.0\.0\.0:/, `tcp://${hostname()}:`);
+  say(`dtrain coordinator: taking jobs from ${flags.nats}; outputs in ${flags.stateDir}/jobs/<id>/`);
+  say(`workers join with: dtrain worker --connect ${reach} --serve`);
+  const offs: (() => void)[] = [];
+  const why = await new Promise<string>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      const h = () => resolve(`the coordinator was stopped by ${sig} while the job ran`);
+      process.once(sig, h);
+      offs.push(() => process.off(sig, h));
+    }
+    void nc.closed().then((err) => resolve(`the NATS connection closed${err ? `: ${errorMessage(err)}` : ''}`));
+  });
+  offs.forEach((off) => off());
+  say(`stopping: ${why.replace(/ while the job ran$/, '')}; queued jobs stay queued`);
+  // A second signal during the stop ends the process at once.
+  const hard = () => process.exit(130);
+  process.once('SIGINT', hard);
+  process.once('SIGTERM', hard);
+  await service.stop(why);
+  if (!nc.isClosed()) await nc.drain();
+  return 0;
+}

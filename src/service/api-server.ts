@@ -1,0 +1,84 @@
+/**
+ * dtrain.api.*: request/reply for any NATS client, in any language. Bodies
+ * and answers are JSON (protocol.ts). submit goes through the work-queue
+ * stream like any submission, and is answered once the job is recorded.
+ */
+import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
+import { jetstream } from '@nats-io/jetstream';
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { JOB_STATES, type JobRecord, type JobState } from './job-states.js';
+import type { JobStore } from './job-store.js';
+import { brief, type CancelRequest, type Failure, type ListRequest, type StatusRequest } from './protocol.js';
+import { publishSubmission } from './submit.js';
+import { API, API_QUEUE, JOB_ID } from './subjects.js';
+import type { JobStatus } from './protocol.js';
+
+/** What the API needs of the service. */
+export interface ApiBackend {
+  store: JobStore;
+  status(id: string): Promise<JobStatus | undefined>;
+  cancel(id: string, reason?: string): Promise<JobRecord>;
+}
+
+class BadRequest extends Error {}
+
+export function serveApi(nc: NatsConnection, service: ApiBackend, log: Logger): Subscription[] {
+  const js = jetstream(nc);
+  const handle = (subject: string, fn: (body: unknown, m: Msg) => Promise<unknown | undefined>) =>
+    nc.subscribe(subject, {
+      queue: API_QUEUE,
+      callback: (err, m) => {
+        if (err) return log.warn({ subject, err: errorMessage(err) }, 'api subscription error');
+        void (async () => {
+          let answer: unknown;
+          try {
+            answer = await fn(parseBody(m), m);
+          } catch (e) {
+            answer = { ok: false, error: errorMessage(e) } satisfies Failure;
+          }
+          if (answer !== undefined && m.reply) m.respond(JSON.stringify(answer));
+        })();
+      },
+    });
+  return [
+    // The coordinator's intake answers on m.reply once the job is recorded or refused.
+    handle(API.submit, async (_body, m) => {
+      if (!m.reply) throw new BadRequest('submit is a request: it needs a reply subject');
+      await publishSubmission(js, m.data, m.reply);
+      return undefined;
+    }),
+    handle(API.status, async (body) => {
+      const { id } = need<StatusRequest>(body, 'id');
+      const job = await service.status(id);
+      return job ? { ok: true, job } : { ok: false, error: `no job ${id}` };
+    }),
+    handle(API.list, async (body) => {
+      const { state } = (body ?? {}) as ListRequest;
+      if (state !== undefined && !JOB_STATES.includes(state as JobState)) throw new BadRequest(`state must be one of ${JOB_STATES.join(', ')}`);
+      const jobs = (await service.store.list()).filter((r) => state === undefined || r.state === state);
+      return { ok: true, jobs: jobs.map(brief) };
+    }),
+    handle(API.cancel, async (body) => {
+      const { id, reason } = need<CancelRequest>(body, 'id');
+      return { ok: true, job: brief(await service.cancel(id, reason)) };
+    }),
+  ];
+}
+
+function parseBody(m: Msg): unknown {
+  if (m.data.length === 0) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(m.data));
+  } catch {
+    throw new BadRequest('the request body is not JSON');
+  }
+}
+
+/** A request naming a job: {id, ...}. */
+function need<T>(body: unknown, key: 'id'): T {
+  const v = (body as Record<string, unknown> | undefined)?.[key];
+  if (typeof v !== 'string' || v === '') throw new BadRequest(`the request needs "${key}"`);
+  if (!JOB_ID.test(v)) throw new BadRequest(`${JSON.stringify(v)} is not a job id (letters, digits, "-" and "_" only)`);
+  return body as T;
+}

@@ -1,0 +1,106 @@
+/**
+ * Taking submissions from the work-queue stream: each message is checked,
+ * recorded as a queued job in the job store, and only then acknowledged (so
+ * a coordinator that dies in between gets it again, and a redelivered
+ * message finds its job already recorded). A refused job is answered with
+ * its errors and acknowledged too: it is removed, never retried.
+ */
+import type { NatsConnection } from '@nats-io/nats-core';
+import { AckPolicy, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import type { JobRecord } from './job-states.js';
+import type { JobStore } from './job-store.js';
+import { brief, type SubmitReply } from './protocol.js';
+import { REPLY_HEADER, SUBMISSIONS_CONSUMER, SUBMISSIONS_STREAM, SUBMIT_SUBJECT } from './subjects.js';
+import { checkSubmission } from './validate.js';
+
+/** How long the coordinator has to record a submission before the stream delivers it again. */
+const ACK_WAIT_MS = 60_000;
+
+/** Creates the submissions stream (file storage, work-queue retention) if it is missing; clients and coordinators both call it. */
+export async function ensureSubmissionStream(jsm: JetStreamManager): Promise<void> {
+  try {
+    await jsm.streams.info(SUBMISSIONS_STREAM);
+  } catch {
+    await jsm.streams.add({
+      name: SUBMISSIONS_STREAM,
+      subjects: [SUBMIT_SUBJECT],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+    });
+  }
+}
+
+export class Intake {
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly store: JobStore,
+    private readonly log: Logger,
+    /** Called with each newly queued job. */
+    private readonly onQueued: (r: JobRecord) => void,
+  ) {}
+
+  async start(jsm: JetStreamManager, js: JetStreamClient): Promise<void> {
+    await ensureSubmissionStream(jsm);
+    try {
+      await jsm.consumers.info(SUBMISSIONS_STREAM, SUBMISSIONS_CONSUMER);
+    } catch {
+      await jsm.consumers.add(SUBMISSIONS_STREAM, { durable_name: SUBMISSIONS_CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: nanos(ACK_WAIT_MS) });
+    }
+    const consumer = await js.consumers.get(SUBMISSIONS_STREAM, SUBMISSIONS_CONSUMER);
+    const messages = await consumer.consume({ max_messages: 8 });
+    this.messages = messages;
+    this.loop = (async () => {
+      for await (const m of messages) {
+        try {
+          await this.take(m);
+        } catch (err) {
+          // Not acknowledged: the stream delivers it again after ACK_WAIT_MS.
+          this.log.error({ err: errorMessage(err), seq: m.seq }, 'could not record a submission; it will be delivered again');
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    await this.messages?.close();
+    await this.loop;
+  }
+
+  private async take(m: JsMsg): Promise<void> {
+    const replyTo = m.headers?.get(REPLY_HEADER) || undefined;
+    const answer = (r: SubmitReply) => {
+      if (replyTo) this.nc.publish(replyTo, JSON.stringify(r));
+    };
+    const checked = checkSubmission(m.data, m.seq);
+    if (!checked.ok) {
+      this.log.warn({ seq: m.seq, id: checked.id, issues: checked.issues }, 'refused a submission');
+      answer({ ok: false, error: checked.error, issues: checked.issues });
+      await m.ackAck();
+      return;
+    }
+    const { id, priority, spec } = checked;
+    let record: JobRecord;
+    try {
+      record = await this.store.add({ id, name: spec.name, priority, seq: m.seq, spec: spec as unknown as Record<string, unknown> });
+    } catch (err) {
+      const existing = await this.store.get(id);
+      if (!existing) throw err;
+      if (existing.seq !== m.seq) {
+        answer({ ok: false, error: `a job with id ${id} exists already (submitted ${existing.history[0]?.at}); choose another id`, issues: [{ key: 'id', message: 'is taken' }] });
+        await m.ackAck();
+        return;
+      }
+      record = existing; // this message again: it was recorded, not yet acknowledged
+    }
+    await m.ackAck();
+    this.log.info({ id, name: spec.name, seq: m.seq, priority }, 'job queued');
+    answer({ ok: true, job: brief(record) });
+    this.onQueued(record);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Running one service-mode job: a coordinator session on the service's
+ * control endpoint, its outputs in STATE_DIR/jobs/<id>/, its progress on
+ * NATS and (for the operator) on the terminal. Returns how it ended; the
+ * caller records it.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { label } from '../coordinator/membership.js';
+import { Progress } from '../coordinator/progress.js';
+import { runSession, type Session } from '../coordinator/session.js';
+import { errorMessage, JobCancelledError } from '../shared/errors.js';
+import { parseJobSpec } from '../shared/job-file.js';
+import { psSettings } from '../shared/job-spec.js';
+import { makeLogger } from '../shared/log.js';
+import type { JobRecord } from './job-states.js';
+import { ProgressFeed } from './progress-feed.js';
+
+export interface RunnerContext {
+  nc: NatsConnection;
+  /** The control endpoint every job binds in turn; workers started with --serve stay connected to it. */
+  bind: string;
+  stateDir: string;
+  /** Draw each job's progress on stderr (the operator's terminal). */
+  terminal: boolean;
+}
+
+export interface Ending {
+  state: 'succeeded' | 'failed' | 'cancelled';
+  reason?: string;
+  summary?: Record<string, unknown>;
+}
+
+export const jobOutput = (stateDir: string, id: string) => join(stateDir, 'jobs', id);
+
+/** A job being run: its session once bound, its progress, and a way to stop it. */
+export class RunningJob {
+  readonly feed: ProgressFeed;
+  private session: Session | undefined;
+  private stopWith: Error | undefined;
+  /** Steps done when stop() was called: the summary shows how many more ran. */
+  private stopAt: number | undefined;
+
+  constructor(
+    readonly record: JobRecord,
+    nc: NatsConnection,
+  ) {
+    this.feed = new ProgressFeed(nc, record.id);
+  }
+
+  /** Ends the job within a step (JobCancelledError: cancelled; any other error: failed). */
+  stop(err: Error): void {
+    if (!this.stopWith) this.stopAt = this.feed.last?.kind === 'step' ? this.feed.last.step : undefined;
+    this.stopWith ??= err;
+    this.session?.fail(err);
+  }
+
+  bound(s: Session): void {
+    this.session = s;
+    if (this.stopWith) s.fail(this.stopWith);
+  }
+
+  async run(ctx: RunnerContext): Promise<Ending> {
+    const r = this.record;
+    const outDir = jobOutput(ctx.stateDir, r.id);
+    mkdirSync(outDir, { recursive: true });
+    const log = makeLogger({ file: join(outDir, 'log.jsonl'), base: { pid: process.pid, role: 'coordinator', job: r.id } });
+    const progress = new Progress(ctx.terminal ? process.stderr : undefined, r.id);
+    progress.listener = (e) => this.feed.push(e);
+    try {
+      const spec = parseJobSpec(r.spec, `job ${r.id}`);
+      const summary = await runSession({
+        spec,
+        bind: ctx.bind,
+        outDir,
+        log,
+        progress,
+        keepSpares: true,
+        onBound: (endpoint, s) => {
+          this.bound(s);
+          const shards = psSettings(spec.cluster)?.shards ?? 0;
+          progress.note(`${r.id}: waiting for ${spec.cluster.workers} worker(s)${shards > 0 ? ` and ${shards} ps shard(s)` : ''} on ${endpoint}`);
+          s.membership.onJoin = (w, joined, expected) => progress.note(`${r.id}: ${label(w)} joined (${joined}/${expected})`);
+        },
+      });
+      return { state: 'succeeded', summary: summary as unknown as Record<string, unknown> };
+    } catch (err) {
+      const state = err instanceof JobCancelledError ? 'cancelled' : 'failed';
+      const { summary } = summaryIn(outDir);
+      // How far it got: the session's summary has no step count for a job that did not finish.
+      const last = this.feed.last;
+      const reached = last?.kind === 'step' ? { stoppedAtStep: last.step, totalSteps: last.total, ...(this.stopAt === undefined ? {} : { stopRequestedAtStep: this.stopAt }) } : {};
+      return { state, reason: errorMessage(err), ...(summary ? { summary: { ...summary, ...reached } } : {}) };
+    }
+  }
+}
+
+/** The summary.json a session writes even when the job fails. */
+function summaryIn(outDir: string): { summary?: Record<string, unknown> } {
+  const file = join(outDir, 'summary.json');
+  if (!existsSync(file)) return {};
+  try {
+    return { summary: JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> };
+  } catch {
+    return {};
+  }
+}

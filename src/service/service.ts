@@ -1,0 +1,156 @@
+/**
+ * The long-running coordinator of service mode: takes submissions from the
+ * stream (intake.ts), answers dtrain.api.* (api-server.ts) and runs the
+ * queued jobs one at a time, highest priority first, then in submission
+ * order. Job records in the KV bucket are the queue: a restarted
+ * coordinator finds its queued jobs there, and marks failed the one it was
+ * running when it died.
+ */
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
+import { DtrainError, errorMessage, JobCancelledError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { serveApi } from './api-server.js';
+import { Intake } from './intake.js';
+import { JobConflictError, JobStateError, type JobRecord } from './job-states.js';
+import { JobStore } from './job-store.js';
+import { jobOutput, RunningJob, type RunnerContext } from './job-runner.js';
+import type { JobStatus } from './protocol.js';
+
+/** Besides the wake-up at each submission, the queue is looked at this often (jobs queued by another client of the bucket). */
+const POLL_MS = 5000;
+
+export interface ServiceOptions extends Omit<RunnerContext, 'nc'> {
+  log: Logger;
+  /** One line per job change, for the operator. */
+  say: (line: string) => void;
+}
+
+export class JobService {
+  private current: RunningJob | undefined;
+  private currentDone: Promise<JobRecord> | undefined;
+  private stopping: Error | undefined;
+  private wake: () => void = () => undefined;
+  private intake: Intake | undefined;
+  private subs: Subscription[] = [];
+  private loop: Promise<void> | undefined;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    readonly store: JobStore,
+    private readonly o: ServiceOptions,
+  ) {}
+
+  static async start(nc: NatsConnection, jsm: JetStreamManager, o: ServiceOptions): Promise<JobService> {
+    const s = new JobService(nc, await JobStore.open(nc), o);
+    await s.recover();
+    s.intake = new Intake(nc, s.store, o.log, (r) => {
+      o.say(`${r.id}: queued (${r.name}, priority ${r.priority})`);
+      s.wake();
+    });
+    await s.intake.start(jsm, jetstream(nc));
+    s.subs = serveApi(nc, s, o.log);
+    s.loop = s.runLoop();
+    return s;
+  }
+
+  /** A job that was running when the last coordinator died cannot go on (resumption comes with fault tolerance): it is failed, with why. */
+  private async recover(): Promise<void> {
+    for (const r of await this.store.list()) {
+      if (r.state !== 'running') continue;
+      const reason = 'the coordinator stopped while this job ran; marked failed when it started again; submit the job again to rerun it';
+      await this.store.move(r.id, 'failed', { reason }).catch((err: unknown) => this.o.log.warn({ id: r.id, err: errorMessage(err) }, 'could not mark an interrupted job failed'));
+      this.o.say(`${r.id}: failed (it was running when the coordinator stopped)`);
+    }
+  }
+
+  /** The next job to run: highest priority, then earliest submitted. */
+  private async next(): Promise<JobRecord | undefined> {
+    const queued = (await this.store.list()).filter((r) => r.state === 'queued');
+    return queued.sort((a, b) => b.priority - a.priority || a.seq - b.seq)[0];
+  }
+
+  private async runLoop(): Promise<void> {
+    while (!this.stopping) {
+      let r: JobRecord | undefined;
+      try {
+        r = await this.next();
+        if (r) await this.runOne(r);
+      } catch (err) {
+        this.o.log.error({ err: errorMessage(err), id: r?.id }, 'service loop error');
+        r = undefined; // wait before trying again
+      }
+      if (r || this.stopping) continue;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, POLL_MS);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = () => undefined;
+    }
+  }
+
+  private async runOne(queued: JobRecord): Promise<void> {
+    let r: JobRecord;
+    try {
+      r = await this.store.move(queued.id, 'running', { output: jobOutput(this.o.stateDir, queued.id) });
+    } catch (err) {
+      if (err instanceof JobStateError || err instanceof JobConflictError) return; // cancelled, or taken, meanwhile
+      throw err;
+    }
+    const job = new RunningJob(r, this.nc);
+    this.current = job;
+    let finish: (r: JobRecord) => void = () => undefined;
+    this.currentDone = new Promise((resolve) => (finish = resolve));
+    this.o.say(`${r.id}: running`);
+    try {
+      const end = await job.run({ nc: this.nc, bind: this.o.bind, stateDir: this.o.stateDir, terminal: this.o.terminal });
+      const last = await this.store.move(r.id, end.state, { reason: end.reason, summary: end.summary });
+      this.o.say(`${r.id}: ${end.state}${end.reason ? ` (${end.reason})` : ''}`);
+      finish(last);
+    } finally {
+      this.current = undefined;
+      finish((await this.store.get(r.id)) ?? r);
+    }
+  }
+
+  /** The record, with the last progress event while it runs. */
+  async status(id: string): Promise<JobStatus | undefined> {
+    const r = await this.store.get(id);
+    const progress = this.current?.record.id === id ? this.current.feed.last : undefined;
+    return r && (progress ? { ...r, progress } : r);
+  }
+
+  /** Cancels a queued job, or stops the running one within a step; resolves with the final record. */
+  async cancel(id: string, reason = 'cancelled by request'): Promise<JobRecord> {
+    for (;;) {
+      const r = await this.store.get(id);
+      if (!r) throw new DtrainError(`no job ${id}`);
+      if (r.state === 'queued') {
+        try {
+          return await this.store.move(id, 'cancelled', { reason });
+        } catch (err) {
+          if (err instanceof JobConflictError || err instanceof JobStateError) continue; // it started meanwhile: cancel it running
+          throw err;
+        }
+      }
+      if (r.state !== 'running') throw new DtrainError(`job ${id} is ${r.state} already`);
+      if (this.current?.record.id !== id || !this.currentDone) throw new DtrainError(`job ${id} is running on another coordinator`);
+      this.current.stop(new JobCancelledError(reason));
+      return this.currentDone;
+    }
+  }
+
+  /** Stops taking jobs; the running one ends (failed, with `why`), queued ones stay queued for the next coordinator. */
+  async stop(why: string): Promise<void> {
+    this.stopping = new Error(why);
+    for (const s of this.subs) s.unsubscribe();
+    await this.intake?.stop();
+    this.current?.stop(this.stopping);
+    this.wake();
+    await this.loop;
+  }
+}
+

@@ -1,0 +1,60 @@
+/** What a person gets from service-mode commands given bad flags, no NATS, or NATS without JetStream. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, killStarted, runCli, tempDir } from './helpers/cli.js';
+import { hasNatsServer, startNatsServer } from './helpers/nats-server.js';
+
+const tmp = tempDir();
+afterAll(() => {
+  killStarted();
+  tmp.cleanup();
+});
+
+describe('service-mode command errors', () => {
+  it('coordinator: service mode needs --state-dir and a fixed port, and takes no job file', async () => {
+    const url = 'nats://127.0.0.1:1';
+    const noState = await runCli(['coordinator', '--nats', url, '--bind', 'tcp://127.0.0.1:5999']);
+    expect(noState.code).toBe(2);
+    expect(noState.stderr).toContain('service mode needs --state-dir DIR');
+    const anyPort = await runCli(['coordinator', '--nats', url, '--bind', 'tcp://127.0.0.1:*', '--state-dir', tmp.dir]);
+    expect(anyPort.code).toBe(2);
+    expect(anyPort.stderr).toContain('service mode needs a fixed --bind port');
+    const withJob = await runCli(['coordinator', 'configs/synthetic-blobs-mlp.yaml', '--nats', url, '--bind', 'tcp://127.0.0.1:5999', '--state-dir', tmp.dir]);
+    expect(withJob.code).toBe(2);
+    expect(withJob.stderr).toContain('submit job files with dtrain submit');
+    const neither = await runCli(['coordinator', '--bind', 'tcp://127.0.0.1:5999']);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('give a job file, or --nats URL --state-dir DIR');
+    const stray = await runCli(['coordinator', 'configs/synthetic-blobs-mlp.yaml', '--bind', 'tcp://127.0.0.1:5999', '--state-dir', tmp.dir]);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain('--state-dir belongs to service mode');
+  });
+
+  it('client commands: a bad address, no server there, a bad job id, a bad priority', async () => {
+    const bad = await runCli(['jobs', '--nats', 'http://127.0.0.1:4222']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--nats must look like nats://HOST:PORT');
+    const port = await freePort();
+    const none = await runCli(['submit', 'configs/synthetic-blobs-mlp.yaml', '--nats', `nats://127.0.0.1:${port}`]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(`cannot reach NATS at nats://127.0.0.1:${port}`);
+    expect(none.stderr).toContain('is nats-server running?');
+    const id = await runCli(['status', 'a.b', '--nats', `nats://127.0.0.1:${port}`]);
+    expect(id.code).toBe(2);
+    expect(id.stderr).toContain('"a.b" is not a job id');
+    const prio = await runCli(['submit', 'configs/synthetic-blobs-mlp.yaml', '--priority', '5000']);
+    expect(prio.code).toBe(2);
+    expect(prio.stderr).toContain('--priority must be a whole number from -1000 to 1000');
+  });
+
+  it.skipIf(!hasNatsServer)('a NATS server without JetStream is named as the problem', async () => {
+    const server = await startNatsServer({ jetstream: false });
+    try {
+      const r = await runCli(['submit', 'configs/synthetic-blobs-mlp.yaml', '--nats', server.url]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`JetStream does not answer on ${server.url}`);
+      expect(r.stderr).toContain('start nats-server with -js');
+    } finally {
+      await server.stop();
+    }
+  });
+});
