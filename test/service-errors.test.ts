@@ -41,6 +41,12 @@ describe('service-mode command errors', () => {
     const id = await runCli(['status', 'a.b', '--nats', `nats://127.0.0.1:${port}`]);
     expect(id.code).toBe(2);
     expect(id.stderr).toContain('"a.b" is not a job id');
+    const creds = await runCli(['jobs', '--creds', '/nonexistent/user.creds']);
+    expect(creds.code).toBe(2);
+    expect(creds.stderr).toContain('cannot read --creds /nonexistent/user.creds: ENOENT');
+    const both = await runCli(['jobs', '--creds', '/nonexistent/user.creds', '--token', 't']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give --token or --creds, not both');
     const prio = await runCli(['submit', 'configs/synthetic-blobs-mlp.yaml', '--priority', '5000']);
     expect(prio.code).toBe(2);
     expect(prio.stderr).toContain('--priority must be a whole number from -1000 to 1000');
@@ -53,6 +59,25 @@ describe('service-mode command errors', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`JetStream does not answer on ${server.url}`);
       expect(r.stderr).toContain('start nats-server with -js');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it.skipIf(!hasNatsServer)('a token-protected NATS: a wrong token is refused by name, the right one gets in', async () => {
+    const server = await startNatsServer({ token: 's3cret' });
+    try {
+      const wrong = await runCli(['jobs', '--nats', server.url, '--token', 'nope']);
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain(`NATS at ${server.url} refused the credentials`);
+      const none = await runCli(['jobs', '--nats', server.url]);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain('refused the credentials');
+      // No coordinator runs: jobs reads the (empty) job store.
+      const right = await runCli(['jobs', '--nats', server.url, '--token', 's3cret']);
+      expect(right.stderr).toBe('');
+      expect(right.code).toBe(0);
+      expect(right.stdout).toBe('no jobs\n');
     } finally {
       await server.stop();
     }

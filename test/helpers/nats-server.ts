@@ -19,14 +19,15 @@ export interface NatsServer {
 export const NATS_SERVER = '/usr/sbin/nats-server';
 export const hasNatsServer = existsSync(NATS_SERVER);
 
-/** `jetstream: false` starts a server without JetStream (for the error a user gets then). */
-export async function startNatsServer(o: { jetstream?: boolean } = {}): Promise<NatsServer> {
+/** `jetstream: false` starts a server without JetStream (for the error a user gets then); `token` makes it require that token. */
+export async function startNatsServer(o: { jetstream?: boolean; token?: string } = {}): Promise<NatsServer> {
   const tmp = tempDir('dtrain-nats-');
   let child: ChildProcess;
   let port = -1;
   const launch = async () => {
     const js = o.jetstream === false ? [] : ['-js', '-sd', tmp.dir];
-    child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), ...js], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const auth = o.token === undefined ? [] : ['--auth', o.token];
+    child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), ...js, ...auth], { stdio: ['ignore', 'ignore', 'pipe'] });
     port = await new Promise<number>((resolve, reject) => {
       let log = '';
       const timer = setTimeout(() => reject(new Error(`nats-server did not start in 10 s:\n${log}`)), 10_000);
