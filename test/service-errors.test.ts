@@ -1,5 +1,9 @@
 /** What a person gets from service-mode commands given bad flags, no NATS, or NATS without JetStream. */
+import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DtrainClient } from '../src/client/index.js';
+import { JobStore } from '../src/service/job-store.js';
+import { API } from '../src/service/subjects.js';
 import { freePort, killStarted, runCli, tempDir } from './helpers/cli.js';
 import { hasNatsServer, startNatsServer } from './helpers/nats-server.js';
 
@@ -79,6 +83,26 @@ describe('service-mode command errors', () => {
       expect(right.code).toBe(0);
       expect(right.stdout).toBe('no jobs\n');
     } finally {
+      await server.stop();
+    }
+  });
+
+  it.skipIf(!hasNatsServer)('a coordinator that does not answer: status and list read the job store after the request timeout', async () => {
+    const server = await startNatsServer();
+    const nc = await connect({ servers: server.url });
+    const client = await DtrainClient.fromConnection(nc, { requestTimeoutMs: 300 });
+    try {
+      // A stuck coordinator: it holds the API subjects and never answers.
+      nc.subscribe(API.list, { callback: () => undefined });
+      nc.subscribe(API.status, { callback: () => undefined });
+      const store = await JobStore.open(nc);
+      await store.add({ id: 'kept', name: 'kept', priority: 0, seq: 1, spec: {} });
+      expect((await client.list()).map((j) => [j.id, j.state])).toEqual([['kept', 'queued']]);
+      expect(await client.status('kept')).toMatchObject({ id: 'kept', state: 'queued' });
+      await expect(client.cancel('kept')).rejects.toThrow(/no coordinator answers dtrain.api.cancel/);
+    } finally {
+      await client.close();
+      await nc.close();
       await server.stop();
     }
   });

@@ -210,6 +210,19 @@ describe.skipIf(!hasNatsServer)('service mode', () => {
     expect(at(done[2], 'running')).toBeGreaterThanOrEqual(at(done[1], 'succeeded'));
     expect(at(done[3], 'running')).toBeGreaterThanOrEqual(at(done[2], 'succeeded'));
   });
+
+  it('a nats-server restart while a job runs loses nothing: the job ends recorded, and the next submission is taken', async () => {
+    const from = progress.length;
+    await client.submit({ ...quick('svc-outage', 11), train: { ...quick('svc-outage', 11).train, maxSteps: 1500, epochs: 1000 } }, { id: 'svc-outage' });
+    await waitUntil(() => progress.slice(from).some((p) => p.id === 'svc-outage' && p.kind === 'step'));
+    await cluster.nats.restart(); // SIGKILL, then the same port and store
+    const done = await client.watch('svc-outage');
+    expect(done.state).toBe('succeeded');
+    expect(done.summary).toMatchObject({ status: 'succeeded', steps: 1500 });
+    const after = await client.submit(quick('svc-after-outage', 12), { id: 'svc-after-outage' });
+    expect(after.job?.state).toBe('queued');
+    expect((await client.watch('svc-after-outage')).state).toBe('succeeded');
+  });
 });
 
 async function waitUntil(ok: () => boolean, ms = 60_000): Promise<void> {

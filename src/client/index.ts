@@ -34,6 +34,8 @@ export interface ConnectOptions {
   creds?: string;
   /** Connection name shown by the NATS server. */
   name?: string;
+  /** How long status, list and submit wait for a coordinator's answer (default 10 s); status and list then read the job store. */
+  requestTimeoutMs?: number;
 }
 
 export interface SubmitOptions {
@@ -73,6 +75,8 @@ export class JobRefusedError extends DtrainError {
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+/** A cancel is answered once the job has stopped. */
+const CANCEL_TIMEOUT_MS = 60_000;
 /** How long submit() waits for an answer when no coordinator is pulling submissions (one may be starting). */
 const NO_COORDINATOR_WAIT_MS = 1000;
 /** watch() also asks for the state this often, in case an event was missed (a reconnect). */
@@ -84,16 +88,17 @@ export class DtrainClient {
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly owned: boolean,
+    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
   ) {}
 
   static async connect(o: ConnectOptions = {}): Promise<DtrainClient> {
     const { nc, jsm } = await connectNats({ nats: o.servers ?? DEFAULT_NATS, token: o.token, creds: o.creds }, o.name ?? 'dtrain client');
-    return new DtrainClient(nc, jetstream(nc), jsm, true);
+    return new DtrainClient(nc, jetstream(nc), jsm, true, o.requestTimeoutMs);
   }
 
   /** Uses a connection the caller owns (close() leaves it open). */
-  static async fromConnection(nc: NatsConnection): Promise<DtrainClient> {
-    return new DtrainClient(nc, jetstream(nc), await jetstreamManager(nc), false);
+  static async fromConnection(nc: NatsConnection, o: Pick<ConnectOptions, 'requestTimeoutMs'> = {}): Promise<DtrainClient> {
+    return new DtrainClient(nc, jetstream(nc), await jetstreamManager(nc), false, o.requestTimeoutMs);
   }
 
   /** Submits a job spec (what a job file holds, as an object). Throws JobRefusedError if the coordinator refuses it. */
@@ -103,7 +108,7 @@ export class DtrainClient {
     await ensureSubmissionStream(this.jsm);
     const inbox = createInbox();
     // No coordinator pulling from the stream: the job waits for one; say so soon rather than after the whole timeout.
-    const timeout = (await this.coordinatorPulling()) ? (o.acceptTimeoutMs ?? REQUEST_TIMEOUT_MS) : NO_COORDINATOR_WAIT_MS;
+    const timeout = (await this.coordinatorPulling()) ? (o.acceptTimeoutMs ?? this.timeoutMs) : NO_COORDINATOR_WAIT_MS;
     const sub = this.nc.subscribe(inbox, { max: 1, timeout });
     try {
       const ack = await publishSubmission(this.js, JSON.stringify({ job, id, priority: o.priority ?? 0 }), inbox);
@@ -139,7 +144,7 @@ export class DtrainClient {
 
   /** Cancels a queued job, or stops a running one within a step; resolves once it has ended. */
   async cancel(id: string, reason?: string): Promise<JobBrief> {
-    return (await this.request<{ job: JobBrief }>(API.cancel, { id, ...(reason ? { reason } : {}) })).job;
+    return (await this.request<{ job: JobBrief }>(API.cancel, { id, ...(reason ? { reason } : {}) }, undefined, CANCEL_TIMEOUT_MS)).job;
   }
 
   /**
@@ -153,10 +158,14 @@ export class DtrainClient {
     try {
       return await new Promise<JobRecord>((resolve, reject) => {
         // Not recorded yet is not an error: the submission may wait in the stream for a coordinator.
+        // A failed request while NATS reconnects is asked again at the next poll; only a closed connection ends the watch.
+        const failed = (err: unknown) => {
+          if (this.nc.isClosed()) reject(err instanceof Error ? err : new Error(String(err)));
+        };
         const check = () =>
           this.statusOrUndefined(id).then((r) => {
             if (r && isFinal(r.state)) resolve(r);
-          }, reject);
+          }, failed);
         const onAbort = () => reject(o.signal?.reason ?? new DOMException('stopped watching', 'AbortError'));
         if (o.signal?.aborted) return onAbort();
         o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -171,7 +180,7 @@ export class DtrainClient {
           for await (const m of progress) o.onProgress?.(m.json<JobProgress>());
         })();
         // Subscribed first, then asked: a job that ended before is seen here, one that ends after by its event.
-        void this.nc.flush().then(check, reject);
+        void this.nc.flush().then(check, failed);
         poll = setInterval(check, WATCH_POLL_MS);
       });
     } finally {
@@ -208,15 +217,22 @@ export class DtrainClient {
     }
   }
 
-  /** A request to the coordinators; `offline` answers instead when none is running. */
-  private async request<T>(subject: string, body: unknown, offline?: () => Promise<Reply<T>>): Promise<T> {
+  /**
+   * A request to the coordinators. `offline` answers instead when none is
+   * running, or none answers in time (a coordinator killed a moment ago may
+   * still hold its subscription on the server).
+   */
+  private async request<T>(subject: string, body: unknown, offline?: () => Promise<Reply<T>>, timeout = this.timeoutMs): Promise<T> {
     let answer: Reply<T>;
     try {
-      answer = (await this.nc.request(subject, JSON.stringify(body), { timeout: REQUEST_TIMEOUT_MS })).json<Reply<T>>();
+      answer = (await this.nc.request(subject, JSON.stringify(body), { timeout })).json<Reply<T>>();
     } catch (err) {
-      const none = err instanceof NoRespondersError || (err as { cause?: unknown }).cause instanceof NoRespondersError;
-      if (none && offline) answer = await offline();
+      const cause = (err as { cause?: unknown }).cause;
+      const none = err instanceof NoRespondersError || cause instanceof NoRespondersError;
+      const silent = err instanceof TimeoutError || cause instanceof TimeoutError;
+      if ((none || silent) && offline) answer = await offline();
       else if (none) throw new ServiceError(`no coordinator answers ${subject}: start one with dtrain coordinator --nats URL`, { cause: err });
+      else if (silent) throw new ServiceError(`no coordinator answered ${subject} in ${timeout / 1000} s`, { cause: err });
       else throw new ServiceError(`${subject}: ${errorMessage(err)}`, { cause: err });
     }
     if (!answer.ok) throw new DtrainError(answer.error);

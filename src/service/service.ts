@@ -107,7 +107,7 @@ export class JobService {
     this.o.say(`${r.id}: running`);
     try {
       const end = await job.run({ nc: this.nc, bind: this.o.bind, stateDir: this.o.stateDir, terminal: this.o.terminal });
-      const last = await this.store.move(r.id, end.state, { reason: end.reason, summary: end.summary });
+      const last = await persistently(() => this.store.move(r.id, end.state, { reason: end.reason, summary: end.summary }), this.o.log);
       this.o.say(`${r.id}: ${end.state}${end.reason ? ` (${end.reason})` : ''}`);
       finish(last);
     } finally {
@@ -154,3 +154,20 @@ export class JobService {
   }
 }
 
+
+/** How often, and how far apart, the end of a job is written again when NATS does not take it (a server restarting). */
+const PERSIST_TRIES = 15;
+const PERSIST_EVERY_MS = 2000;
+
+/** A job's end must reach the store: retried through a NATS outage of up to half a minute. */
+async function persistently<T>(write: () => Promise<T>, log: Logger): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (i >= PERSIST_TRIES || err instanceof JobStateError || err instanceof JobConflictError) throw err;
+      log.warn({ err: errorMessage(err), attempt: i }, 'could not record the end of a job; trying again');
+      await new Promise((r) => setTimeout(r, PERSIST_EVERY_MS));
+    }
+  }
+}
