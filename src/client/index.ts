@@ -83,6 +83,9 @@ const NO_COORDINATOR_WAIT_MS = 1000;
 const WATCH_POLL_MS = 5000;
 
 export class DtrainClient {
+  /** The submissions stream, made sure of once per client. */
+  private streamReady: Promise<void> | undefined;
+
   private constructor(
     readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
@@ -105,7 +108,10 @@ export class DtrainClient {
   async submit(job: Record<string, unknown>, o: SubmitOptions = {}): Promise<Submitted> {
     const id = o.id ?? newJobId(typeof job.name === 'string' ? job.name : 'job');
     checkJobId(id);
-    await ensureSubmissionStream(this.jsm);
+    await (this.streamReady ??= ensureSubmissionStream(this.jsm).catch((err: unknown) => {
+      this.streamReady = undefined; // asked again next time
+      throw err;
+    }));
     const inbox = createInbox();
     // No coordinator pulling from the stream: the job waits for one; say so soon rather than after the whole timeout.
     const timeout = (await this.coordinatorPulling()) ? (o.acceptTimeoutMs ?? this.timeoutMs) : NO_COORDINATOR_WAIT_MS;

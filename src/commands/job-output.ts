@@ -33,10 +33,15 @@ export function openJobOutput(spec: JobSpec, flags: OutputFlags): JobOutput {
 
 /** SIGINT and SIGTERM cancel the running session; returns the function that removes the handlers. */
 export function cancelOnSignals(session: () => Session | undefined): () => void {
+  return onStopSignals((sig) => session()?.fail(new JobCancelledError(`interrupted by ${sig}`)));
+}
+
+/** Calls `h` on each SIGINT or SIGTERM, with its name; returns the function that removes the handlers. */
+export function onStopSignals(h: (sig: 'SIGINT' | 'SIGTERM') => void): () => void {
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
-    const h = () => session()?.fail(new JobCancelledError(`interrupted by ${sig}`));
-    process.on(sig, h);
-    return () => process.off(sig, h);
+    const one = () => h(sig);
+    process.on(sig, one);
+    return () => process.off(sig, one);
   });
   return () => handlers.forEach((off) => off());
 }

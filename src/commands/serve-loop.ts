@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
+import { onStopSignals } from './job-output.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 /** After a failed child, wait this long before the next (doubling up to MAX_BACKOFF_MS while failures repeat). */
@@ -26,11 +27,7 @@ export async function serveForever(role: 'worker' | 'ps', childArgs: string[], l
     log.info({ signal: sig }, `stopping the ${role}`);
     child?.kill('SIGTERM');
   };
-  const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
-    const h = () => onSignal(sig);
-    process.on(sig, h);
-    return () => process.off(sig, h);
-  });
+  const removeHandlers = onStopSignals(onSignal);
   let backoff = FIRST_BACKOFF_MS;
   let jobs = 0;
   try {
@@ -56,7 +53,7 @@ export async function serveForever(role: 'worker' | 'ps', childArgs: string[], l
     }
     return 0;
   } finally {
-    handlers.forEach((off) => off());
+    removeHandlers();
   }
 }
 

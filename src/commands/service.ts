@@ -11,6 +11,7 @@ import { makeLogger } from '../shared/log.js';
 import { bindRouter } from '../shared/transport/zmq.js';
 import { connectNats, type NatsFlags } from '../service/nats-connect.js';
 import { JobService } from '../service/service.js';
+import { onStopSignals } from './job-output.js';
 
 export interface ServiceFlags extends NatsFlags {
   bind: string;
@@ -42,21 +43,19 @@ export async function serviceCommand(flags: ServiceFlags): Promise<number> {
   const reach = endpoint.replace(/^tcp:\/\/0\.0\.0\.0:/, `tcp://${hostname()}:`);
   say(`dtrain coordinator: taking jobs from ${flags.nats}; outputs in ${flags.stateDir}/jobs/<id>/`);
   say(`workers join with: dtrain worker --connect ${reach} --serve`);
-  const offs: (() => void)[] = [];
-  const why = await new Promise<string>((resolve) => {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-      const h = () => resolve(`the coordinator was stopped by ${sig} while the job ran`);
-      process.once(sig, h);
-      offs.push(() => process.off(sig, h));
-    }
-    void nc.closed().then((err) => resolve(`the NATS connection closed${err ? `: ${errorMessage(err)}` : ''}`));
+  let removeHandlers!: () => void;
+  // `cause` for the operator; `why` is recorded with the job that was running.
+  const { cause, why } = await new Promise<{ cause: string; why: string }>((resolve) => {
+    removeHandlers = onStopSignals((sig) => resolve({ cause: `the coordinator was stopped by ${sig}`, why: `the coordinator was stopped by ${sig} while the job ran` }));
+    void nc.closed().then((err) => {
+      const closed = `the NATS connection closed${err ? `: ${errorMessage(err)}` : ''}`;
+      resolve({ cause: closed, why: closed });
+    });
   });
-  offs.forEach((off) => off());
-  say(`stopping: ${why.replace(/ while the job ran$/, '')}; queued jobs stay queued`);
+  removeHandlers();
+  say(`stopping: ${cause}; queued jobs stay queued`);
   // A second signal during the stop ends the process at once.
-  const hard = () => process.exit(130);
-  process.once('SIGINT', hard);
-  process.once('SIGTERM', hard);
+  onStopSignals(() => process.exit(130));
   await service.stop(why);
   if (!nc.isClosed()) await nc.drain();
   return 0;

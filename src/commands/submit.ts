@@ -9,6 +9,7 @@ import { Progress } from '../coordinator/progress.js';
 import { JobSpecError } from '../shared/errors.js';
 import { jobForSubmission, type Overrides } from '../shared/job-file.js';
 import { clientOf, type ClientFlags } from './client-flags.js';
+import { onStopSignals } from './job-output.js';
 import { printSummary } from './summary-line.js';
 
 export interface SubmitFlags extends ClientFlags, Pick<Overrides, 'set'> {
@@ -48,9 +49,7 @@ export async function submitCommand(file: string, flags: SubmitFlags): Promise<n
 export async function waitFor(client: DtrainClient, id: string, flags: { json?: boolean; progress?: boolean }): Promise<number> {
   const progress = new Progress(flags.json || flags.progress === false ? undefined : process.stderr, id);
   const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const removeHandlers = onStopSignals(() => abort.abort());
   let last: JobRecord;
   try {
     last = await client.watch(id, {
@@ -64,8 +63,7 @@ export async function waitFor(client: DtrainClient, id: string, flags: { json?: 
     process.stderr.write(`stopped watching; job ${id} goes on (dtrain status ${id}, dtrain cancel ${id})\n`);
     return 130;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    removeHandlers();
   }
   progress.done();
   if (flags.json) process.stdout.write(`${JSON.stringify(last)}\n`);

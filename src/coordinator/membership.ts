@@ -126,12 +126,12 @@ export class Membership {
     const list = h.role === 'ps' ? this.shards : this.workers;
     const want = h.role === 'ps' ? this.expected.shards : this.expected.workers;
     const what = h.role === 'ps' ? 'ps shard' : 'worker';
-    if (list.length >= want && this.keepSpares) {
-      if (!this.spares.has(peer)) this.log.info({ peer, host: h.host, memberPid: h.pid }, `a spare ${what} waits for a later job`);
-      this.spares.add(peer);
-      return true;
-    }
     if (list.length >= want) {
+      if (this.keepSpares) {
+        if (!this.spares.has(peer)) this.log.info({ peer, host: h.host, memberPid: h.pid }, `a spare ${what} waits for a later job`);
+        this.spares.add(peer);
+        return true;
+      }
       const why = want === 0 ? `the job does not use ${what}s` : `the job has all the ${what}s it needs`;
       this.log.warn({ peer, host: h.host, memberPid: h.pid }, `turned away a ${what}: ${why}`);
       this.control.send(peer, { type: 'stop', reason: why }).catch(() => undefined);

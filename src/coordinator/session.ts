@@ -29,6 +29,8 @@ export interface SessionOptions {
   job?: (ctx: JobContext) => Promise<JobResult>;
   /** Service mode: workers and shards beyond the job's needs wait for a later job instead of being stopped. */
   keepSpares?: boolean;
+  /** Hears the summary as it is written, whether the job succeeded or not (service mode records it). */
+  onSummary?: (s: Summary) => void;
 }
 
 export interface Summary {
@@ -98,6 +100,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   }
   const summary = summarize(o, result, error, (performance.now() - started) / 1000);
   writeFileSync(join(o.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  o.onSummary?.(summary);
   if (error) {
     o.log.error({ err: errorMessage(error) }, 'job failed');
     throw error instanceof Error ? error : new DtrainError(String(error));

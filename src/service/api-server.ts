@@ -49,7 +49,7 @@ export function serveApi(nc: NatsConnection, service: ApiBackend, log: Logger): 
       return undefined;
     }),
     handle(API.status, async (body) => {
-      const { id } = need<StatusRequest>(body, 'id');
+      const { id } = withJobId<StatusRequest>(body);
       const job = await service.status(id);
       return job ? { ok: true, job } : { ok: false, error: `no job ${id}` };
     }),
@@ -60,7 +60,7 @@ export function serveApi(nc: NatsConnection, service: ApiBackend, log: Logger): 
       return { ok: true, jobs: jobs.map(brief) };
     }),
     handle(API.cancel, async (body) => {
-      const { id, reason } = need<CancelRequest>(body, 'id');
+      const { id, reason } = withJobId<CancelRequest>(body);
       return { ok: true, job: brief(await service.cancel(id, reason)) };
     }),
   ];
@@ -76,9 +76,9 @@ function parseBody(m: Msg): unknown {
 }
 
 /** A request naming a job: {id, ...}. */
-function need<T>(body: unknown, key: 'id'): T {
-  const v = (body as Record<string, unknown> | undefined)?.[key];
-  if (typeof v !== 'string' || v === '') throw new BadRequest(`the request needs "${key}"`);
+function withJobId<T extends { id: string }>(body: unknown): T {
+  const v = (body as Record<string, unknown> | undefined)?.id;
+  if (typeof v !== 'string' || v === '') throw new BadRequest('the request needs "id"');
   if (!JOB_ID.test(v)) throw new BadRequest(`${JSON.stringify(v)} is not a job id (letters, digits, "-" and "_" only)`);
   return body as T;
 }

@@ -4,7 +4,7 @@
  * NATS and (for the operator) on the terminal. Returns how it ended; the
  * caller records it.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { label } from '../coordinator/membership.js';
@@ -18,7 +18,6 @@ import type { JobRecord } from './job-states.js';
 import { ProgressFeed } from './progress-feed.js';
 
 export interface RunnerContext {
-  nc: NatsConnection;
   /** The control endpoint every job binds in turn; workers started with --serve stay connected to it. */
   bind: string;
   stateDir: string;
@@ -68,15 +67,17 @@ export class RunningJob {
     const log = makeLogger({ file: join(outDir, 'log.jsonl'), base: { pid: process.pid, role: 'coordinator', job: r.id } });
     const progress = new Progress(ctx.terminal ? process.stderr : undefined, r.id);
     progress.listener = (e) => this.feed.push(e);
+    let summary: Record<string, unknown> | undefined;
     try {
       const spec = parseJobSpec(r.spec, `job ${r.id}`);
-      const summary = await runSession({
+      await runSession({
         spec,
         bind: ctx.bind,
         outDir,
         log,
         progress,
         keepSpares: true,
+        onSummary: (s) => (summary = s as unknown as Record<string, unknown>),
         onBound: (endpoint, s) => {
           this.bound(s);
           const shards = psSettings(spec.cluster)?.shards ?? 0;
@@ -84,25 +85,13 @@ export class RunningJob {
           s.membership.onJoin = (w, joined, expected) => progress.note(`${r.id}: ${label(w)} joined (${joined}/${expected})`);
         },
       });
-      return { state: 'succeeded', summary: summary as unknown as Record<string, unknown> };
+      return { state: 'succeeded', summary };
     } catch (err) {
       const state = err instanceof JobCancelledError ? 'cancelled' : 'failed';
-      const { summary } = summaryIn(outDir);
       // How far it got: the session's summary has no step count for a job that did not finish.
       const last = this.feed.last;
       const reached = last?.kind === 'step' ? { stoppedAtStep: last.step, totalSteps: last.total, ...(this.stopAt === undefined ? {} : { stopRequestedAtStep: this.stopAt }) } : {};
       return { state, reason: errorMessage(err), ...(summary ? { summary: { ...summary, ...reached } } : {}) };
     }
-  }
-}
-
-/** The summary.json a session writes even when the job fails. */
-function summaryIn(outDir: string): { summary?: Record<string, unknown> } {
-  const file = join(outDir, 'summary.json');
-  if (!existsSync(file)) return {};
-  try {
-    return { summary: JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> };
-  } catch {
-    return {};
   }
 }

@@ -20,15 +20,15 @@ import type { JobStatus } from './protocol.js';
 /** Besides the wake-up at each submission, the queue is looked at this often (jobs queued by another client of the bucket). */
 const POLL_MS = 5000;
 
-export interface ServiceOptions extends Omit<RunnerContext, 'nc'> {
+export interface ServiceOptions extends RunnerContext {
   log: Logger;
   /** One line per job change, for the operator. */
   say: (line: string) => void;
 }
 
 export class JobService {
-  private current: RunningJob | undefined;
-  private currentDone: Promise<JobRecord> | undefined;
+  /** The job being run, and its final record once it has ended. */
+  private current: { job: RunningJob; done: Promise<JobRecord> } | undefined;
   private stopping: Error | undefined;
   private wake: () => void = () => undefined;
   private intake: Intake | undefined;
@@ -101,25 +101,25 @@ export class JobService {
       throw err;
     }
     const job = new RunningJob(r, this.nc);
-    this.current = job;
     let finish: (r: JobRecord) => void = () => undefined;
-    this.currentDone = new Promise((resolve) => (finish = resolve));
+    this.current = { job, done: new Promise((resolve) => (finish = resolve)) };
     this.o.say(`${r.id}: running`);
+    let last: JobRecord | undefined;
     try {
-      const end = await job.run({ nc: this.nc, bind: this.o.bind, stateDir: this.o.stateDir, terminal: this.o.terminal });
-      const last = await persistently(() => this.store.move(r.id, end.state, { reason: end.reason, summary: end.summary }), this.o.log);
+      const end = await job.run(this.o);
+      last = await persistently(() => this.store.move(r.id, end.state, { reason: end.reason, summary: end.summary }), this.o.log);
       this.o.say(`${r.id}: ${end.state}${end.reason ? ` (${end.reason})` : ''}`);
-      finish(last);
     } finally {
       this.current = undefined;
-      finish((await this.store.get(r.id)) ?? r);
+      // The end could not be recorded: a waiting cancel gets whatever the store holds.
+      finish(last ?? (await this.store.get(r.id).catch(() => undefined)) ?? r);
     }
   }
 
   /** The record, with the last progress event while it runs. */
   async status(id: string): Promise<JobStatus | undefined> {
     const r = await this.store.get(id);
-    const progress = this.current?.record.id === id ? this.current.feed.last : undefined;
+    const progress = this.current?.job.record.id === id ? this.current.job.feed.last : undefined;
     return r && (progress ? { ...r, progress } : r);
   }
 
@@ -137,9 +137,9 @@ export class JobService {
         }
       }
       if (r.state !== 'running') throw new DtrainError(`job ${id} is ${r.state} already`);
-      if (this.current?.record.id !== id || !this.currentDone) throw new DtrainError(`job ${id} is running on another coordinator`);
-      this.current.stop(new JobCancelledError(reason));
-      return this.currentDone;
+      if (this.current?.job.record.id !== id) throw new DtrainError(`job ${id} is running on another coordinator`);
+      this.current.job.stop(new JobCancelledError(reason));
+      return this.current.done;
     }
   }
 
@@ -148,12 +148,11 @@ export class JobService {
     this.stopping = new Error(why);
     for (const s of this.subs) s.unsubscribe();
     await this.intake?.stop();
-    this.current?.stop(this.stopping);
+    this.current?.job.stop(this.stopping);
     this.wake();
     await this.loop;
   }
 }
-
 
 /** How often, and how far apart, the end of a job is written again when NATS does not take it (a server restarting). */
 const PERSIST_TRIES = 15;

@@ -45,11 +45,7 @@ export function readJobFile(file: string): unknown {
  * submitter's files. The coordinator validates it.
  */
 export function jobForSubmission(file: string, overrides: Overrides = {}): Record<string, unknown> {
-  const raw = readJobFile(file);
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new JobSpecError(file, [{ path: '', message: 'a job must be a mapping of keys (name, data, model, train, cluster)' }]);
-  }
-  const obj = structuredClone(raw) as Record<string, unknown>;
+  const obj = jobObject(readJobFile(file), file);
   applyOverrides(obj, overrides, file);
   const model = obj.model as Record<string, unknown> | undefined;
   if (model && typeof model === 'object' && typeof model.topology === 'string') model.topology = readTopology(resolve(dirname(resolve(file)), model.topology), file);
@@ -58,16 +54,21 @@ export function jobForSubmission(file: string, overrides: Overrides = {}): Recor
 
 /** Validates an already-parsed job object (from a file, or a message). */
 export function parseJobSpec(raw: unknown, file: string, overrides: Overrides = {}, baseDir = process.cwd()): JobSpec {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new JobSpecError(file, [{ path: '', message: 'a job must be a mapping of keys (name, data, model, train, cluster)' }]);
-  }
-  const obj = structuredClone(raw) as Record<string, unknown>;
+  const obj = jobObject(raw, file);
   applyOverrides(obj, overrides, file);
   const parsed = jobSpecSchema.safeParse(obj);
   if (!parsed.success) throw new JobSpecError(file, formatZodError(parsed.error));
   const spec = parsed.data;
   checkFiles(spec, file, baseDir);
   return spec;
+}
+
+/** A copy of a parsed job, to override and check; a job that is not a mapping is refused. */
+function jobObject(raw: unknown, file: string): Record<string, unknown> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new JobSpecError(file, [{ path: '', message: 'a job must be a mapping of keys (name, data, model, train, cluster)' }]);
+  }
+  return structuredClone(raw) as Record<string, unknown>;
 }
 
 function applyOverrides(obj: Record<string, unknown>, o: Overrides, file: string): void {
