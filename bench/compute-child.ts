@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { registerWasmTrainingKernels } from '../src/shared/kernels/wasm.js';
+import { registerWasmTrainingKernels } from '../src/tensor/kernels/wasm.js';
 import { benchModel, type BenchModelName } from './compute-models.js';
 
 const [variant, modelName, stepsArg, warmupArg] = process.argv.slice(2) as ['cpu' | 'wasm-plain' | 'wasm-dtrain', BenchModelName, string, string | undefined];

@@ -5,7 +5,7 @@
  */
 import * as zmq from 'zeromq';
 import { PsShard } from '../src/ps/shard.js';
-import { bindPull, bindRouter, connectDealer, ringLink } from '../src/shared/transport/zmq.js';
+import { bindPull, bindRouter, connectDealer, ringLink } from '../src/wire/zmq-transport.js';
 import { PsReducer } from '../src/worker/reducers/ps.js';
 import type { GradientReducer } from '../src/worker/reducers/reducer.js';
 import { RingReducer } from '../src/worker/reducers/ring.js';

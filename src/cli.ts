@@ -11,7 +11,7 @@ import { sampleCommand } from './commands/sample.js';
 import { workerCommand } from './commands/worker.js';
 import { JOB_STATES } from './service/job-states.js';
 import { DEFAULT_NATS } from './service/nats-connect.js';
-import { DtrainError, errorMessage } from './shared/errors.js';
+import { DtrainError, errorMessage } from './util/errors.js';
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);

@@ -1,8 +1,8 @@
 /** The bitmap font and the gallery picture's layout, pixel by pixel. */
 import { describe, expect, it } from 'vitest';
-import { galleryPicture, type GalleryRow } from '../src/shared/image/attack-gallery.js';
-import { drawText, textWidth } from '../src/shared/image/font.js';
-import type { Raster } from '../src/shared/image/png.js';
+import { galleryPicture, type GalleryRow } from '../src/jobs/adversarial/gallery-picture.js';
+import { drawText, textWidth } from '../src/image/font.js';
+import type { Raster } from '../src/image/png.js';
 
 const blank = (width: number, height: number): Raster => ({ width, height, channels: 1, pixels: new Uint8Array(width * height) });
 const rows = (r: Raster) => Array.from({ length: r.height }, (_, y) => [...r.pixels.subarray(y * r.width, (y + 1) * r.width)].map((v) => (v ? '#' : '.')).join(''));

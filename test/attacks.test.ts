@@ -3,9 +3,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adversarialSchema, evaluationAttacks, trainingAttack } from '../src/shared/adversarial-spec.js';
-import { attack, attackTargets, type AttackOptions } from '../src/shared/attacks.js';
-import { Rng } from '../src/shared/rng.js';
+import { adversarialSchema, evaluationAttacks, trainingAttack } from '../src/jobs/adversarial/spec.js';
+import { attack, attackTargets, type AttackOptions } from '../src/jobs/adversarial/attacks.js';
+import { Rng } from '../src/util/rng.js';
 import { referenceAttack } from './helpers/attack-reference.js';
 
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { classProbabilities, scoreProbabilities } from '../src/shared/classifier-score.js';
+import { classProbabilities, scoreProbabilities } from '../src/tensor/classifier-score.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { gather } from '../src/shared/data/dataset.js';
-import { loadFashionMnist, parseIdx } from '../src/shared/data/idx.js';
-import { makeSynthetic } from '../src/shared/data/synthetic.js';
-import { DataError } from '../src/shared/errors.js';
+import { gather } from '../src/data/dataset.js';
+import { loadFashionMnist, parseIdx } from '../src/data/idx.js';
+import { makeSynthetic } from '../src/data/synthetic.js';
+import { DataError } from '../src/util/errors.js';
 import { FASHION_MNIST } from './helpers/cli.js';
 
 function idx(dims: number[], values: number[]): Uint8Array {

@@ -3,9 +3,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { JobSpecError } from '../src/shared/errors.js';
-import { generatorSchema, discriminatorSchema } from '../src/shared/gan-spec.js';
-import { buildGan } from '../src/shared/models/gan-zoo.js';
+import { JobSpecError } from '../src/util/errors.js';
+import { generatorSchema, discriminatorSchema } from '../src/jobs/gan/spec.js';
+import { buildGan } from '../src/jobs/gan/zoo.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -6,8 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseJobSpec } from '../src/shared/job-file.js';
-import type { JobSpec } from '../src/shared/job-spec.js';
+import { parseJobSpec } from '../src/spec/job-file.js';
+import type { JobSpec } from '../src/spec/job-spec.js';
 import { FASHION_MNIST } from './helpers/cli.js';
 import { dtrainRun as run, equivalenceRuns, TOLERANCE } from './helpers/dtrain-run.js';
 import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';

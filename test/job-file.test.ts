@@ -2,9 +2,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadJobFile } from '../src/shared/job-file.js';
-import { asSupervised, psSettings } from '../src/shared/job-spec.js';
-import { JobSpecError } from '../src/shared/errors.js';
+import { loadJobFile } from '../src/spec/job-file.js';
+import { asSupervised, psSettings } from '../src/spec/job-spec.js';
+import { JobSpecError } from '../src/util/errors.js';
 import { killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
 
 const tmp = tempDir();

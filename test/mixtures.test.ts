@@ -1,7 +1,7 @@
 /** The 2-D mixtures for GANs and their mode-coverage measures, against direct computation. */
 import { describe, expect, it } from 'vitest';
-import { makeMixture, mixtureModes, modeCoverage } from '../src/shared/data/mixtures.js';
-import { makeSynthetic } from '../src/shared/data/synthetic.js';
+import { makeMixture, mixtureModes, modeCoverage } from '../src/data/mixtures.js';
+import { makeSynthetic } from '../src/data/synthetic.js';
 
 describe('2-D mixtures', () => {
   it('ring8: 8 modes on a circle of radius 2; grid25: a 5×5 grid from −4 to 4', () => {

@@ -4,12 +4,12 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { layoutOf, readParams, readState, stateLength, writeParams, writeState } from '../src/shared/flat.js';
-import { buildModel } from '../src/shared/models/zoo.js';
-import { JobSpecError } from '../src/shared/errors.js';
-import { SeededDropout, setDropoutContext } from '../src/shared/models/seeded-dropout.js';
-import { fileLoadHandler, saveModel } from '../src/shared/models/save.js';
-import { hasReplicaState, SyncBatchNormalization } from '../src/shared/models/sync-batch-norm.js';
+import { layoutOf, readParams, readState, stateLength, writeParams, writeState } from '../src/tensor/flat.js';
+import { buildModel } from '../src/tensor/models/zoo.js';
+import { JobSpecError } from '../src/util/errors.js';
+import { SeededDropout, setDropoutContext } from '../src/tensor/layers/seeded-dropout.js';
+import { fileLoadHandler, saveModel } from '../src/tensor/models/save.js';
+import { hasReplicaState, SyncBatchNormalization } from '../src/tensor/layers/sync-batch-norm.js';
 import { tempDir } from './helpers/cli.js';
 
 const tmp = tempDir();

@@ -2,11 +2,11 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { OptimizerSpec } from '../src/shared/job-spec.js';
-import { trainSchema } from '../src/shared/job-spec.js';
-import { makeOptimizer } from '../src/shared/optimizers.js';
-import { Rng } from '../src/shared/rng.js';
-import { clipFactor, l2norm, lrAt } from '../src/shared/schedule.js';
+import type { OptimizerSpec } from '../src/spec/job-spec.js';
+import { trainSchema } from '../src/spec/job-spec.js';
+import { makeOptimizer } from '../src/tensor/optimizers.js';
+import { Rng } from '../src/util/rng.js';
+import { clipFactor, l2norm, lrAt } from '../src/tensor/schedule.js';
 import { relativeDiff } from './helpers/reference.js';
 
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 /** The PNG writer and the sample pictures, read back by an independent decoder (node's zlib CRC-32 and inflate). */
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { imageGrid, scatterPlot } from '../src/shared/image/plots.js';
-import { crc32, encodePng } from '../src/shared/image/png.js';
+import { imageGrid, scatterPlot } from '../src/image/plots.js';
+import { crc32, encodePng } from '../src/image/png.js';
 import { readPng } from './helpers/png-read.js';
 
 describe('encodePng', () => {

@@ -2,11 +2,11 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { ControlPlane } from '../src/coordinator/control.js';
-import { ProtocolError, WorkerFailedError } from '../src/shared/errors.js';
-import { makeLogger } from '../src/shared/log.js';
-import { decode, encode, PROTOCOL_VERSION } from '../src/shared/protocol/codec.js';
-import { parseMessage } from '../src/shared/protocol/messages.js';
-import { memoryHub } from '../src/shared/transport/memory.js';
+import { ProtocolError, WorkerFailedError } from '../src/util/errors.js';
+import { makeLogger } from '../src/util/log.js';
+import { decode, encode, PROTOCOL_VERSION } from '../src/wire/codec.js';
+import { parseMessage } from '../src/wire/messages.js';
+import { memoryHub } from '../src/wire/memory-transport.js';
 
 const raw = new Packr({ useRecords: false });
 const head = (h: Record<string, unknown>) => raw.pack({ v: PROTOCOL_VERSION, tensors: [], ...h });

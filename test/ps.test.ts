@@ -7,12 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { StepGate } from '../src/coordinator/step-gate.js';
-import { makeOptimizer } from '../src/shared/optimizers.js';
-import { encode } from '../src/shared/protocol/codec.js';
-import { parseMessage } from '../src/shared/protocol/messages.js';
-import { memoryHub } from '../src/shared/transport/memory.js';
-import type { Channel, Hub } from '../src/shared/transport/transport.js';
-import { bindRouter, connectDealer } from '../src/shared/transport/zmq.js';
+import { makeOptimizer } from '../src/tensor/optimizers.js';
+import { encode } from '../src/wire/codec.js';
+import { parseMessage } from '../src/wire/messages.js';
+import { memoryHub } from '../src/wire/memory-transport.js';
+import type { Channel, Hub } from '../src/wire/transport.js';
+import { bindRouter, connectDealer } from '../src/wire/zmq-transport.js';
 import { PsShard } from '../src/ps/shard.js';
 import { PsReducer } from '../src/worker/reducers/ps.js';
 import type { UpdateRule } from '../src/worker/reducers/reducer.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { epochPermutation, hashInts, Rng, uniformAt } from '../src/shared/rng.js';
-import { BatchSchedule, planSteps, shardBounds } from '../src/shared/sharding.js';
+import { epochPermutation, hashInts, Rng, uniformAt } from '../src/util/rng.js';
+import { BatchSchedule, planSteps, shardBounds } from '../src/data/sharding.js';
 
 describe('seeded randomness', () => {
   it('epoch permutations are permutations, reproducible, and differ by epoch', () => {

@@ -2,14 +2,14 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadData } from '../src/shared/data/load.js';
-import { layoutOf, readParams } from '../src/shared/flat.js';
-import { parseJobSpec } from '../src/shared/job-file.js';
-import { asSupervised } from '../src/shared/job-spec.js';
-import { buildJobModel } from '../src/shared/models/build.js';
+import { loadData } from '../src/data/load.js';
+import { layoutOf, readParams } from '../src/tensor/flat.js';
+import { parseJobSpec } from '../src/spec/job-file.js';
+import { asSupervised } from '../src/spec/job-spec.js';
+import { buildJobModel } from '../src/jobs/supervised/model.js';
 import { LocalUpdate } from '../src/worker/reducers/local-update.js';
 import type { UpdateArgs } from '../src/worker/reducers/reducer.js';
-import { SupervisedProgram } from '../src/worker/steps/supervised.js';
+import { SupervisedProgram } from '../src/jobs/supervised/program.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SyncBatchNormalization } from '../src/shared/models/sync-batch-norm.js';
+import { SyncBatchNormalization } from '../src/tensor/layers/sync-batch-norm.js';
 import { relativeDiff } from './helpers/reference.js';
 
 beforeAll(async () => {

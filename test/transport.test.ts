@@ -1,12 +1,12 @@
-import { connectDealer, bindRouter, bindPull, ringLink } from '../src/shared/transport/zmq.js';
-import { memoryHub, memoryPair, memoryRing } from '../src/shared/transport/memory.js';
+import { connectDealer, bindRouter, bindPull, ringLink } from '../src/wire/zmq-transport.js';
+import { memoryHub, memoryPair, memoryRing } from '../src/wire/memory-transport.js';
 import { RingReducer } from '../src/worker/reducers/ring.js';
 import { channelConformance } from './conformance/channel-suite.js';
 import { reducerConformance } from './conformance/reducer-suite.js';
 import { hubConformance } from './conformance/hub-suite.js';
-import { encode } from '../src/shared/protocol/codec.js';
+import { encode } from '../src/wire/codec.js';
 import { describe, expect, it } from 'vitest';
-import type { Channel } from '../src/shared/transport/transport.js';
+import type { Channel } from '../src/wire/transport.js';
 
 channelConformance('memory pair', async () => {
   const [a, b] = memoryPair();

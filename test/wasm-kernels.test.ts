@@ -3,8 +3,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from '../src/shared/kernels/wasm.js';
-import { Rng } from '../src/shared/rng.js';
+import { registerWasmTrainingKernels } from '../src/tensor/kernels/wasm.js';
+import { Rng } from '../src/util/rng.js';
 import { relativeDiff } from './helpers/reference.js';
 import { filterGrad, info, inputGrad, type Geometry } from './helpers/conv-reference.js';
 

@@ -4,9 +4,9 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from '../src/shared/kernels/wasm.js';
-import { SeededDropout, setDropoutContext } from '../src/shared/models/seeded-dropout.js';
-import { Rng } from '../src/shared/rng.js';
+import { registerWasmTrainingKernels } from '../src/tensor/kernels/wasm.js';
+import { SeededDropout, setDropoutContext } from '../src/tensor/layers/seeded-dropout.js';
+import { Rng } from '../src/util/rng.js';
 import { relativeDiff } from './helpers/reference.js';
 
 afterAll(async () => {

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { createInbox, NoRespondersError, TimeoutError, type NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { DtrainError, errorMessage, ServiceError, UsageError } from '../shared/errors.js';
+import { DtrainError, errorMessage, ServiceError, UsageError } from '../util/errors.js';
 import { isFinal, type JobRecord, type JobState } from '../service/job-states.js';
 import { JobStore, type JobEvent } from '../service/job-store.js';
 import { ensureSubmissionStream } from '../service/intake.js';

@@ -1,6 +1,6 @@
 /** `dtrain backends`: which tfjs backends are installed here, how fast each multiplies matrices, and what `auto` picks. */
 import * as tf from '@tensorflow/tfjs-core';
-import { activate, initBackend, installedNodeBackend } from '../shared/backend.js';
+import { activate, initBackend, installedNodeBackend } from '../tensor/backend.js';
 
 const N = 256;
 const PROBE_MS = 300;

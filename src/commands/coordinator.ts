@@ -4,9 +4,9 @@
  */
 import { label } from '../coordinator/membership.js';
 import { runSession, type Session } from '../coordinator/session.js';
-import { UsageError } from '../shared/errors.js';
-import { loadJobFile, type Overrides } from '../shared/job-file.js';
-import { psSettings } from '../shared/job-spec.js';
+import { UsageError } from '../util/errors.js';
+import { loadJobFile, type Overrides } from '../spec/job-file.js';
+import { psSettings } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type OutputFlags } from './job-output.js';
 import { serviceCommand, type ServiceFlags } from './service.js';
 import { printSummary } from './summary-line.js';

@@ -3,9 +3,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Progress } from '../coordinator/progress.js';
 import type { Session } from '../coordinator/session.js';
-import { JobCancelledError } from '../shared/errors.js';
-import type { JobSpec } from '../shared/job-spec.js';
-import { makeLogger, type Logger } from '../shared/log.js';
+import { JobCancelledError } from '../util/errors.js';
+import type { JobSpec } from '../spec/job-spec.js';
+import { makeLogger, type Logger } from '../util/log.js';
 
 export interface OutputFlags {
   out?: string;

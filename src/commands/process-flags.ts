@@ -1,5 +1,5 @@
 /** What `dtrain worker` and `dtrain ps` share: the coordinator address, and living under `dtrain run`. */
-import { UsageError } from '../shared/errors.js';
+import { UsageError } from '../util/errors.js';
 
 export const LOOPBACK = /^(127\.|localhost$|\[?::1\]?$)/;
 

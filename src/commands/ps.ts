@@ -1,7 +1,7 @@
 /** `dtrain ps --connect tcp://HOST:PORT`: a parameter-server shard for jobs of strategy ps. */
 import { hostname } from 'node:os';
-import { UsageError } from '../shared/errors.js';
-import { makeLogger } from '../shared/log.js';
+import { UsageError } from '../util/errors.js';
+import { makeLogger } from '../util/log.js';
 import { runPs } from '../ps/main.js';
 import { childFlags, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
 import { serveForever } from './serve-loop.js';

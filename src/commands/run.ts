@@ -2,10 +2,10 @@
 import { reapWorkers, spawnWorkers, type LocalWorker } from '../coordinator/local-workers.js';
 import { label } from '../coordinator/membership.js';
 import { runSession, STOP_GRACE_MS, type Session, type SessionOptions, type Summary } from '../coordinator/session.js';
-import { BackendError } from '../shared/errors.js';
-import { installedNodeBackend, TENSORFLOW_MISSING } from '../shared/backend.js';
-import { loadJobFile, type Overrides } from '../shared/job-file.js';
-import { psSettings, type JobSpec } from '../shared/job-spec.js';
+import { BackendError } from '../util/errors.js';
+import { installedNodeBackend, TENSORFLOW_MISSING } from '../tensor/backend.js';
+import { loadJobFile, type Overrides } from '../spec/job-file.js';
+import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type JobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
 

@@ -1,10 +1,10 @@
 /** `dtrain sample DIR`: a picture of samples from a GAN run's trained generator. */
 import { join } from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend } from '../shared/backend.js';
-import { UsageError } from '../shared/errors.js';
-import { sampleShapeOf, writeSamplePicture } from '../shared/gan-samples.js';
-import { fileLoadHandler, findModelDir } from '../shared/models/save.js';
+import { initBackend } from '../tensor/backend.js';
+import { UsageError } from '../util/errors.js';
+import { sampleShapeOf, writeSamplePicture } from '../jobs/gan/samples.js';
+import { fileLoadHandler, findModelDir } from '../tensor/models/save.js';
 
 export interface SampleFlags {
   count: number;

@@ -7,8 +7,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { errorMessage } from '../shared/errors.js';
-import type { Logger } from '../shared/log.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
 import { onStopSignals } from './job-output.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));

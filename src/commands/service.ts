@@ -6,9 +6,9 @@
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { errorMessage, UsageError } from '../shared/errors.js';
-import { makeLogger } from '../shared/log.js';
-import { bindRouter } from '../shared/transport/zmq.js';
+import { errorMessage, UsageError } from '../util/errors.js';
+import { makeLogger } from '../util/log.js';
+import { bindRouter } from '../wire/zmq-transport.js';
 import { connectNats, type NatsFlags } from '../service/nats-connect.js';
 import { JobService } from '../service/service.js';
 import { onStopSignals } from './job-output.js';

@@ -6,8 +6,8 @@
 import type { Summary } from '../coordinator/session.js';
 import { DtrainClient, JobRefusedError, type JobProgress, type JobRecord } from '../client/index.js';
 import { Progress } from '../coordinator/progress.js';
-import { JobSpecError } from '../shared/errors.js';
-import { jobForSubmission, type Overrides } from '../shared/job-file.js';
+import { JobSpecError } from '../util/errors.js';
+import { jobForSubmission, type Overrides } from '../spec/job-file.js';
 import { clientOf, type ClientFlags } from './client-flags.js';
 import { onStopSignals } from './job-output.js';
 import { printSummary } from './summary-line.js';

@@ -1,5 +1,5 @@
 import type { Summary } from '../coordinator/session.js';
-import type { RobustAccuracy } from '../coordinator/test-eval.js';
+import type { RobustAccuracy } from '../coordinator/evaluation.js';
 
 const pct = (v: number | undefined) => (v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
 

@@ -1,6 +1,6 @@
 /** `dtrain worker --connect tcp://HOST:PORT`: joins a coordinator and trains what it is given. */
 import { hostname } from 'node:os';
-import { makeLogger } from '../shared/log.js';
+import { makeLogger } from '../util/log.js';
 import { runWorker } from '../worker/main.js';
 import { childFlags, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
 import { serveForever } from './serve-loop.js';

@@ -5,12 +5,12 @@
  * per-peer, per-type queue for whoever `expect`s them. The first fatal event
  * (a worker lost or failed, a cancel) rejects every waiter, now and later.
  */
-import { errorMessage, WorkerFailedError } from '../shared/errors.js';
-import type { Logger } from '../shared/log.js';
-import { encode, type TypedArray } from '../shared/protocol/codec.js';
-import type { Header, Message, MessageType } from '../shared/protocol/messages.js';
-import { hubMessages } from '../shared/protocol/receive.js';
-import type { Hub } from '../shared/transport/transport.js';
+import { errorMessage, WorkerFailedError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { encode, type TypedArray } from '../wire/codec.js';
+import type { Header, Message, MessageType } from '../wire/messages.js';
+import { hubMessages } from '../wire/receive.js';
+import type { Hub } from '../wire/transport.js';
 
 type Waiter = { resolve: (m: Message) => void; reject: (e: Error) => void };
 

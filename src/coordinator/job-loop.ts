@@ -22,26 +22,26 @@
  */
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { evaluationNames } from '../shared/adversarial-spec.js';
-import { initBackend } from '../shared/backend.js';
-import { loadJobData } from '../shared/data/load.js';
-import { readAllParams, readState, writeAllParams, writeState } from '../shared/flat.js';
-import { asSupervised, psSettings, type AdversarialJob, type JobSpec, type SupervisedJob } from '../shared/job-spec.js';
-import type { Dataset } from '../shared/data/dataset.js';
-import { GALLERY_FILE, hasGallery, writeGallery } from '../shared/adversarial-gallery.js';
-import type { Logger } from '../shared/log.js';
-import { buildJobModel } from '../shared/models/build.js';
-import { saveModel } from '../shared/models/save.js';
-import type { CollectiveSetup } from '../shared/protocol/messages.js';
-import { lrAt } from '../shared/schedule.js';
-import { BatchSchedule, planSteps } from '../shared/sharding.js';
+import { evaluationNames } from '../jobs/adversarial/spec.js';
+import { initBackend } from '../tensor/backend.js';
+import { loadJobData } from '../data/load.js';
+import { readAllParams, readState, writeAllParams, writeState } from '../tensor/flat.js';
+import { asSupervised, psSettings, type AdversarialJob, type JobSpec, type SupervisedJob } from '../spec/job-spec.js';
+import type { Dataset } from '../data/dataset.js';
+import { GALLERY_FILE, hasGallery, writeGallery } from '../jobs/adversarial/gallery.js';
+import type { Logger } from '../util/log.js';
+import { buildJobModel } from '../jobs/supervised/model.js';
+import { saveModel } from '../tensor/models/save.js';
+import type { CollectiveSetup } from '../wire/messages.js';
+import { lrAt } from '../tensor/schedule.js';
+import { BatchSchedule, planSteps } from '../data/sharding.js';
 import type { ControlPlane } from './control.js';
 import type { MemberInfo, Membership, WorkerInfo } from './membership.js';
 import type { MetricsSink } from './metrics.js';
 import type { Progress } from './progress.js';
-import type { GanScore } from './gan-loop.js';
+import type { GanScore } from '../jobs/gan/coordinator.js';
 import { runSteps, type StepSource } from './step-loop.js';
-import { evaluateTestSet, type RobustAccuracy } from './test-eval.js';
+import { evaluateTestSet, type RobustAccuracy } from './evaluation.js';
 
 export interface JobContext {
   spec: JobSpec;

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { WorkerLostError } from '../shared/errors.js';
+import { WorkerLostError } from '../util/errors.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 const STDERR_LINES = 20;

@@ -6,9 +6,9 @@
  * thread answers pings even while its compute thread is inside a long tfjs
  * call, so a slow step is not a silent worker.
  */
-import { WorkerLostError } from '../shared/errors.js';
-import type { Logger } from '../shared/log.js';
-import type { Message } from '../shared/protocol/messages.js';
+import { WorkerLostError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import type { Message } from '../wire/messages.js';
 import type { ControlPlane } from './control.js';
 
 export type Role = 'worker' | 'ps';

@@ -5,14 +5,14 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DtrainError, errorMessage, JobCancelledError } from '../shared/errors.js';
-import { psSettings, type JobSpec } from '../shared/job-spec.js';
-import type { Logger } from '../shared/log.js';
-import { bindRouter } from '../shared/transport/zmq.js';
+import { DtrainError, errorMessage, JobCancelledError } from '../util/errors.js';
+import { psSettings, type JobSpec } from '../spec/job-spec.js';
+import type { Logger } from '../util/log.js';
+import { bindRouter } from '../wire/zmq-transport.js';
 import { ControlPlane } from './control.js';
-import { runGanJob, type GanScore } from './gan-loop.js';
+import { runGanJob, type GanScore } from '../jobs/gan/coordinator.js';
 import { runJob, type JobContext, type JobResult } from './job-loop.js';
-import type { RobustAccuracy } from './test-eval.js';
+import type { RobustAccuracy } from './evaluation.js';
 import { Membership } from './membership.js';
 import { JsonlSink, MetricsHub } from './metrics.js';
 import type { Progress } from './progress.js';

@@ -6,8 +6,8 @@
  * strategies (no worker waits on a round trip between steps), up to s steps
  * ahead of the slowest worker under bounded staleness.
  */
-import type { Message } from '../shared/protocol/messages.js';
-import { shardBounds } from '../shared/sharding.js';
+import type { Message } from '../wire/messages.js';
+import { shardBounds } from '../data/sharding.js';
 import type { JobContext } from './job-loop.js';
 import type { WorkerInfo } from './membership.js';
 import { StepGate } from './step-gate.js';

@@ -6,14 +6,14 @@
  * and stops by itself if the coordinator falls silent.
  */
 import { hostname } from 'node:os';
-import { errorMessage, UsageError } from '../shared/errors.js';
-import { optimizerSchema } from '../shared/job-spec.js';
-import type { Logger } from '../shared/log.js';
-import { encode } from '../shared/protocol/codec.js';
-import { parseMessage, type Header, type Message } from '../shared/protocol/messages.js';
-import { ClosedError, type Hub } from '../shared/transport/transport.js';
-import { repeatJoin } from '../shared/transport/join.js';
-import { bindRouter, connectDealer } from '../shared/transport/zmq.js';
+import { errorMessage, UsageError } from '../util/errors.js';
+import { optimizerSchema } from '../spec/job-spec.js';
+import type { Logger } from '../util/log.js';
+import { encode } from '../wire/codec.js';
+import { parseMessage, type Header, type Message } from '../wire/messages.js';
+import { ClosedError, type Hub } from '../wire/transport.js';
+import { repeatJoin } from '../wire/join.js';
+import { bindRouter, connectDealer } from '../wire/zmq-transport.js';
 import { PsShard } from './shard.js';
 
 export interface PsOptions {

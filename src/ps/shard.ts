@@ -12,13 +12,13 @@
  * staleness another worker's update can land while a reply is in flight, so
  * there the reply is a copy.
  */
-import { errorMessage } from '../shared/errors.js';
-import type { OptimizerSpec } from '../shared/job-spec.js';
-import { makeOptimizer, type FlatOptimizer } from '../shared/optimizers.js';
-import { encode, type TypedArray } from '../shared/protocol/codec.js';
-import type { Header, Message } from '../shared/protocol/messages.js';
-import { hubMessages } from '../shared/protocol/receive.js';
-import type { Hub } from '../shared/transport/transport.js';
+import { errorMessage } from '../util/errors.js';
+import type { OptimizerSpec } from '../spec/job-spec.js';
+import { makeOptimizer, type FlatOptimizer } from '../tensor/optimizers.js';
+import { encode, type TypedArray } from '../wire/codec.js';
+import type { Header, Message } from '../wire/messages.js';
+import { hubMessages } from '../wire/receive.js';
+import type { Hub } from '../wire/transport.js';
 import { addInto } from '../worker/reducers/ring.js';
 
 export interface ShardConfig {

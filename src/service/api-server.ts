@@ -5,8 +5,8 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
-import { errorMessage } from '../shared/errors.js';
-import type { Logger } from '../shared/log.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
 import { JOB_STATES, type JobRecord, type JobState } from './job-states.js';
 import type { JobStore } from './job-store.js';
 import { brief, type CancelRequest, type Failure, type ListRequest, type StatusRequest } from './protocol.js';

@@ -8,8 +8,8 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { AckPolicy, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
-import { errorMessage } from '../shared/errors.js';
-import type { Logger } from '../shared/log.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
 import type { JobRecord } from './job-states.js';
 import type { JobStore } from './job-store.js';
 import { brief, type SubmitReply } from './protocol.js';

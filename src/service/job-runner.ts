@@ -10,10 +10,10 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { label } from '../coordinator/membership.js';
 import { Progress } from '../coordinator/progress.js';
 import { runSession, type Session } from '../coordinator/session.js';
-import { errorMessage, JobCancelledError } from '../shared/errors.js';
-import { parseJobSpec } from '../shared/job-file.js';
-import { psSettings } from '../shared/job-spec.js';
-import { makeLogger } from '../shared/log.js';
+import { errorMessage, JobCancelledError } from '../util/errors.js';
+import { parseJobSpec } from '../spec/job-file.js';
+import { psSettings } from '../spec/job-spec.js';
+import { makeLogger } from '../util/log.js';
 import type { JobRecord } from './job-states.js';
 import { ProgressFeed } from './progress-feed.js';
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { AuthorizationError, credsAuthenticator, type NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { errorMessage, ServiceError, UsageError } from '../shared/errors.js';
+import { errorMessage, ServiceError, UsageError } from '../util/errors.js';
 
 export interface NatsFlags {
   /** nats://HOST:PORT (several may be given, comma-separated). */

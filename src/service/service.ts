@@ -8,8 +8,8 @@
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
-import { DtrainError, errorMessage, JobCancelledError } from '../shared/errors.js';
-import type { Logger } from '../shared/log.js';
+import { DtrainError, errorMessage, JobCancelledError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
 import { serveApi } from './api-server.js';
 import { Intake } from './intake.js';
 import { JobConflictError, JobStateError, type JobRecord } from './job-states.js';

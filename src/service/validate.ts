@@ -3,9 +3,9 @@
  * priority?}) and then the job spec, as `dtrain run` checks a job file. A
  * refusal names every bad key.
  */
-import { JobSpecError } from '../shared/errors.js';
-import { formatZodError, parseJobSpec } from '../shared/job-file.js';
-import type { JobSpec } from '../shared/job-spec.js';
+import { JobSpecError } from '../util/errors.js';
+import { formatZodError, parseJobSpec } from '../spec/job-file.js';
+import type { JobSpec } from '../spec/job-spec.js';
 import { submissionSchema, type Issue } from './protocol.js';
 
 export type Checked = { ok: true; id: string; priority: number; spec: JobSpec } | { ok: false; id?: string; error: string; issues: Issue[] };

@@ -1,6 +1,6 @@
 /** Messages between a worker's compute thread and its comm thread (postMessage, same process). */
 import type { MessagePort } from 'node:worker_threads';
-import type { CollectiveSetup, Message } from '../shared/protocol/messages.js';
+import type { CollectiveSetup, Message } from '../wire/messages.js';
 import type { UpdateArgs, UpdateRule } from './reducers/reducer.js';
 
 export interface CommConfig {

@@ -5,13 +5,13 @@
  * mistaken for a dead worker, and it runs collectives on the shared buffers.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { errorMessage } from '../shared/errors.js';
-import { encode } from '../shared/protocol/codec.js';
-import { parseMessage } from '../shared/protocol/messages.js';
-import { ClosedError } from '../shared/transport/transport.js';
-import { bindPull, connectDealer } from '../shared/transport/zmq.js';
+import { errorMessage } from '../util/errors.js';
+import { encode } from '../wire/codec.js';
+import { parseMessage } from '../wire/messages.js';
+import { ClosedError } from '../wire/transport.js';
+import { bindPull, connectDealer } from '../wire/zmq-transport.js';
 import { CTL_DONE_SEQ, type CollectiveReply, type CollectiveRequest, type CollectivesSetup, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
-import { repeatJoin } from '../shared/transport/join.js';
+import { repeatJoin } from '../wire/join.js';
 import { makeReducer } from './reducers/make.js';
 import type { GradientReducer } from './reducers/reducer.js';
 

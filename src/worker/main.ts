@@ -6,26 +6,26 @@
  */
 import { hostname } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { initBackend, type BackendChoice } from '../shared/backend.js';
-import { loadJobData } from '../shared/data/load.js';
-import { errorMessage } from '../shared/errors.js';
-import { parseJobSpec } from '../shared/job-file.js';
-import { asSupervised } from '../shared/job-spec.js';
-import type { Logger } from '../shared/log.js';
-import { stateLength, writeState } from '../shared/flat.js';
-import { buildJobModel } from '../shared/models/build.js';
-import { buildGan } from '../shared/models/gan-zoo.js';
-import { attachStatsSum, statsSumLength } from '../shared/models/sync-batch-norm.js';
-import { encode, type TypedArray } from '../shared/protocol/codec.js';
-import type { Message } from '../shared/protocol/messages.js';
+import { initBackend, type BackendChoice } from '../tensor/backend.js';
+import { loadJobData } from '../data/load.js';
+import { errorMessage } from '../util/errors.js';
+import { parseJobSpec } from '../spec/job-file.js';
+import { asSupervised } from '../spec/job-spec.js';
+import type { Logger } from '../util/log.js';
+import { stateLength, writeState } from '../tensor/flat.js';
+import { buildJobModel } from '../jobs/supervised/model.js';
+import { buildGan } from '../jobs/gan/zoo.js';
+import { attachStatsSum, statsSumLength } from '../tensor/layers/sync-batch-norm.js';
+import { encode, type TypedArray } from '../wire/codec.js';
+import type { Message } from '../wire/messages.js';
 import { CTL_INTS, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
 import { Collectives } from './collectives.js';
 import { LocalUpdate } from './reducers/local-update.js';
 import { updatesLocally } from './reducers/make.js';
-import type { StepProgram } from './steps/step-program.js';
-import { Adversary } from './steps/adversary.js';
-import { GanProgram } from './steps/gan.js';
-import { SupervisedProgram } from './steps/supervised.js';
+import type { StepProgram } from './step-program.js';
+import { Adversary } from '../jobs/adversarial/adversary.js';
+import { GanProgram } from '../jobs/gan/program.js';
+import { SupervisedProgram } from '../jobs/supervised/program.js';
 
 export interface WorkerOptions {
   connect: string;

@@ -1,6 +1,6 @@
 /** The conformance suite every Channel transport passes. */
 import { describe, expect, it } from 'vitest';
-import { ClosedError, type Channel } from '../../src/shared/transport/transport.js';
+import { ClosedError, type Channel } from '../../src/wire/transport.js';
 
 export type ChannelFactory = () => Promise<{ a: Channel; b: Channel; close(): Promise<void> | void }>;
 

@@ -1,6 +1,6 @@
 /** The conformance suite every Hub transport passes: peers addressed by id, in order, unknown peers dropped. */
 import { describe, expect, it } from 'vitest';
-import { ClosedError, type Channel, type Hub } from '../../src/shared/transport/transport.js';
+import { ClosedError, type Channel, type Hub } from '../../src/wire/transport.js';
 
 export type HubFactory = () => Promise<{ hub: Hub; connect(id: string): Channel; close(): Promise<void> | void }>;
 

@@ -8,8 +8,8 @@
  *  - refresh returns those same parameters.
  */
 import { describe, expect, it } from 'vitest';
-import type { OptimizerSpec } from '../../src/shared/job-spec.js';
-import { makeOptimizer } from '../../src/shared/optimizers.js';
+import type { OptimizerSpec } from '../../src/spec/job-spec.js';
+import { makeOptimizer } from '../../src/tensor/optimizers.js';
 import type { GradientReducer, UpdateRule } from '../../src/worker/reducers/reducer.js';
 import { relativeDiff } from '../helpers/reference.js';
 

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { attackTargets, randomStartNoise, type AttackKey, type AttackOptions } from '../../src/shared/attacks.js';
+import { attackTargets, randomStartNoise, type AttackKey, type AttackOptions } from '../../src/jobs/adversarial/attacks.js';
 
 export function referenceAttack(model: LayersModel, x: tf.Tensor, y: Int32Array, classes: number, o: AttackOptions, key: AttackKey): tf.Tensor {
   return tf.tidy(() => {

@@ -4,7 +4,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { fileLoadHandler } from '../../src/shared/models/save.js';
+import { fileLoadHandler } from '../../src/tensor/models/save.js';
 import { killStarted, runCli, tempDir, writeJob } from './cli.js';
 import { flatWeights } from './reference.js';
 

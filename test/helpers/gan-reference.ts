@@ -6,11 +6,11 @@
  * (No learning-rate decay or clipping: the jobs it checks use neither.)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gather } from '../../src/shared/data/dataset.js';
-import { loadData } from '../../src/shared/data/load.js';
-import { ganPlan, latentNoise, realSchedule } from '../../src/shared/gan-plan.js';
-import type { GanJob } from '../../src/shared/job-spec.js';
-import { buildGan } from '../../src/shared/models/gan-zoo.js';
+import { gather } from '../../src/data/dataset.js';
+import { loadData } from '../../src/data/load.js';
+import { ganPlan, latentNoise, realSchedule } from '../../src/jobs/gan/plan.js';
+import type { GanJob } from '../../src/spec/job-spec.js';
+import { buildGan } from '../../src/jobs/gan/zoo.js';
 import { flatWeights, standardModel, tfOptimizer } from './reference.js';
 
 /** Algorithm 1 in one process, with tfjs's optimizers and mean losses. */

@@ -7,16 +7,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { trainingAttack } from '../../src/shared/adversarial-spec.js';
-import { gather } from '../../src/shared/data/dataset.js';
-import { loadData } from '../../src/shared/data/load.js';
-import { asSupervised, type JobSpec, type OptimizerSpec } from '../../src/shared/job-spec.js';
-import { buildJobModel } from '../../src/shared/models/build.js';
-import { setDropoutContext } from '../../src/shared/models/seeded-dropout.js';
-import { standardizeTopology } from '../../src/shared/models/standard-topology.js';
-import { lrAt } from '../../src/shared/schedule.js';
+import { trainingAttack } from '../../src/jobs/adversarial/spec.js';
+import { gather } from '../../src/data/dataset.js';
+import { loadData } from '../../src/data/load.js';
+import { asSupervised, type JobSpec, type OptimizerSpec } from '../../src/spec/job-spec.js';
+import { buildJobModel } from '../../src/jobs/supervised/model.js';
+import { setDropoutContext } from '../../src/tensor/layers/seeded-dropout.js';
+import { standardizeTopology } from '../../src/tensor/models/standard-topology.js';
+import { lrAt } from '../../src/tensor/schedule.js';
 import { referenceAttack } from './attack-reference.js';
-import { BatchSchedule, planSteps } from '../../src/shared/sharding.js';
+import { BatchSchedule, planSteps } from '../../src/data/sharding.js';
 
 export function tfOptimizer(o: OptimizerSpec): tf.Optimizer & { learningRate: number } {
   switch (o.name) {

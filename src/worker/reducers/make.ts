@@ -1,7 +1,7 @@
 /** The one place the strategy is chosen: a reducer from the coordinator's collective setup. */
 import type { Pull } from 'zeromq';
-import type { CollectiveSetup } from '../../shared/protocol/messages.js';
-import { connectDealer, ringLink } from '../../shared/transport/zmq.js';
+import type { CollectiveSetup } from '../../wire/messages.js';
+import { connectDealer, ringLink } from '../../wire/zmq-transport.js';
 import { PsReducer } from './ps.js';
 import type { DropHandler, GradientReducer, UpdateRule } from './reducer.js';
 import { RingReducer } from './ring.js';

@@ -18,11 +18,11 @@
  *    whole) and returns the slice as it now stands.
  *  - refresh: pull the current slices.
  */
-import { ProtocolError } from '../../shared/errors.js';
-import { encode, type TypedArray } from '../../shared/protocol/codec.js';
-import { parseMessage, type Header, type Message, type MessageType } from '../../shared/protocol/messages.js';
-import { clipFactor, l2norm } from '../../shared/schedule.js';
-import { ClosedError, type Channel } from '../../shared/transport/transport.js';
+import { ProtocolError } from '../../util/errors.js';
+import { encode, type TypedArray } from '../../wire/codec.js';
+import { parseMessage, type Header, type Message, type MessageType } from '../../wire/messages.js';
+import { clipFactor, l2norm } from '../../tensor/schedule.js';
+import { ClosedError, type Channel } from '../../wire/transport.js';
 import type { DropHandler, GradientReducer, UpdateArgs } from './reducer.js';
 
 export interface ShardLink {

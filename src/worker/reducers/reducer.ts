@@ -3,7 +3,7 @@
  * job spec (reducers/make.ts). The worker's step programs call it without
  * knowing which strategy is behind it.
  */
-import type { OptimizerSpec } from '../../shared/job-spec.js';
+import type { OptimizerSpec } from '../../spec/job-spec.js';
 
 export interface UpdateArgs {
   step: number;

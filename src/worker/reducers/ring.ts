@@ -20,10 +20,10 @@
  * what we sent. Hence once allReduce returns no socket reads the caller's
  * buffer, and no chunk is copied except into it.
  */
-import { ProtocolError } from '../../shared/errors.js';
-import { encode } from '../../shared/protocol/codec.js';
-import { parseMessage } from '../../shared/protocol/messages.js';
-import { ClosedError, type Channel } from '../../shared/transport/transport.js';
+import { ProtocolError } from '../../util/errors.js';
+import { encode } from '../../wire/codec.js';
+import { parseMessage } from '../../wire/messages.js';
+import { ClosedError, type Channel } from '../../wire/transport.js';
 import { LocalUpdate } from './local-update.js';
 import type { DropHandler, GradientReducer, UpdateArgs, UpdateRule } from './reducer.js';
 

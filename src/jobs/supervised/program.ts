@@ -1,0 +1,138 @@
+/**
+ * Supervised step: forward/backward of the SUMMED loss on this worker's
+ * shard, then the strategy's update: sum over workers, divide by the global
+ * batch (so uneven shards give exactly single-process gradients), clip by
+ * global norm, optimizer step (reducers/reducer.ts). Batch-norm moving
+ * statistics recorded in the pass are committed once it is done. With an
+ * Adversary (adversarial jobs), the step's loss has a clean and an
+ * adversarial pass (adversary.ts), and the evaluation attacks too.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { gather, type DataSplits } from '../../data/dataset.js';
+import { layoutOf, packTensors, readState, writeParams, writeState, type FlatLayout } from '../../tensor/flat.js';
+import type { JobSpec } from '../../spec/job-spec.js';
+import { countCorrect, lossAndCorrect, sumSoftmaxCrossEntropy } from '../../tensor/loss.js';
+import { setDropoutContext } from '../../tensor/layers/seeded-dropout.js';
+import { commitMovingStats, hasReplicaState, takePartWithoutSamples } from '../../tensor/layers/sync-batch-norm.js';
+import type { UpdateArgs } from '../../worker/reducers/reducer.js';
+import type { Adversary, TrainingPass } from '../adversarial/adversary.js';
+import type { EvalResult, StepCommand, StepProgram, StepResult } from '../../worker/step-program.js';
+
+export interface SupervisedDeps {
+  spec: JobSpec;
+  model: LayersModel;
+  data: DataSplits;
+  /** The flat parameters, shared with the comm thread; they start as the coordinator's initial values. */
+  params: Float32Array;
+  /** The flat gradient buffer, shared with the comm thread. */
+  grads: Float32Array;
+  /** Sends `grads` into the job's update; `params` hold the result when it resolves. */
+  update(args: UpdateArgs): Promise<void>;
+  /** Rank 0's values on every worker (all call it together). */
+  broadcastState(values: Float32Array): Promise<Float32Array>;
+  /** Adversarial jobs: attacks each shard and each evaluation slice. */
+  adversary?: Adversary;
+}
+
+const EVAL_BATCH = 1000;
+
+export class SupervisedProgram implements StepProgram {
+  private readonly layout: FlatLayout;
+  private readonly vars: tf.Variable[];
+
+  constructor(private readonly d: SupervisedDeps) {
+    this.layout = layoutOf(d.model);
+    if (d.params.length !== this.layout.total) throw new Error(`initial parameters: ${d.params.length} values for a model of ${this.layout.total}`);
+    if (d.grads.length !== this.layout.total) throw new Error(`gradient buffer: ${d.grads.length} values for a model of ${this.layout.total}`);
+    this.vars = d.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    writeParams(d.model, this.layout, d.params);
+  }
+
+  get paramCount(): number {
+    return this.layout.total;
+  }
+
+  async train(cmd: StepCommand): Promise<StepResult> {
+    const { model, data, spec, grads } = this.d;
+    const t0 = performance.now();
+    let lossSum = 0;
+    let correct = 0;
+    const n = cmd.indices.length;
+    if (n > 0) {
+      const batch = gather(data.train, cmd.indices);
+      const shape = [n, ...data.train.featureShape];
+      // The attack runs first, in inference mode, with the parameters every replica has.
+      const passes: TrainingPass[] = this.d.adversary?.passes(model, batch.x, batch.y, cmd) ?? [{ x: batch.x, weight: 1, scored: true }];
+      setDropoutContext(model, { seed: spec.seed, step: cmd.step, sampleIndices: cmd.indices });
+      const xs = passes.map((p) => tf.tensor(p.x, shape));
+      const y = tf.tensor1d(batch.y, 'int32');
+      let scored: tf.Tensor | undefined;
+      const { value, grads: g } = tf.variableGrads(() => {
+        const terms = passes.map((p, i) => {
+          const logits = model.apply(xs[i], { training: true }) as tf.Tensor;
+          if (p.scored) scored = tf.keep(logits);
+          const loss = sumSoftmaxCrossEntropy(logits, y, data.train.classes);
+          return p.weight === 1 ? loss : tf.mul(loss, p.weight);
+        });
+        return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
+      }, this.vars);
+      packTensors(this.vars.map((v) => g[v.name]), this.layout, grads);
+      lossSum = value.dataSync()[0];
+      correct = countCorrect(scored!, y);
+      tf.dispose([...xs, y, value, scored!, ...Object.values(g)]);
+      setDropoutContext(model, undefined);
+    } else {
+      // An empty shard still takes part in the collectives: the batch-norm
+      // sums each training pass makes, and the gradient sum.
+      takePartWithoutSamples(model, this.d.adversary?.passCount ?? 1);
+      grads.fill(0);
+    }
+    commitMovingStats(model);
+    const t1 = performance.now();
+    await this.d.update({ step: cmd.step, lr: cmd.lr, globalBatch: cmd.globalBatch });
+    const t2 = performance.now();
+    writeParams(model, this.layout, this.d.params);
+    return { lossSum, count: cmd.indices.length, correct, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
+  }
+
+  evaluate(indices: Int32Array): EvalResult {
+    const { model, data, adversary } = this.d;
+    writeParams(model, this.layout, this.d.params); // they may have been refreshed since the last step
+    const r: EvalResult = { lossSum: 0, correct: 0, count: indices.length };
+    const shape = data.test.featureShape;
+    const correctOn = (x: Float32Array, y: Int32Array) =>
+      tf.tidy(() => countCorrect(model.predict(tf.tensor(x, [y.length, ...shape])) as tf.Tensor, tf.tensor1d(y, 'int32')));
+    for (let a = 0; a < indices.length; a += EVAL_BATCH) {
+      const part = indices.subarray(a, Math.min(indices.length, a + EVAL_BATCH));
+      const batch = gather(data.test, part);
+      const clean = tf.tidy(() => {
+        const logits = model.predict(tf.tensor(batch.x, [part.length, ...shape])) as tf.Tensor;
+        return lossAndCorrect(logits, tf.tensor1d(batch.y, 'int32'), data.test.classes);
+      });
+      r.lossSum += clean.lossSum;
+      r.correct += clean.correct;
+      if (adversary) {
+        // The coordinator sends contiguous slices of the test set: part[0] keys the random starts.
+        const adv = adversary.evaluationInputs(model, batch.x, batch.y, part[0]);
+        if (adv.fgsm) r.fgsmCorrect = (r.fgsmCorrect ?? 0) + correctOn(adv.fgsm, batch.y);
+        if (adv.pgd) r.pgdCorrect = (r.pgdCorrect ?? 0) + correctOn(adv.pgd, batch.y);
+      }
+    }
+    return r;
+  }
+
+  state(): Float32Array {
+    return readState(this.d.model);
+  }
+
+  async agreeState(): Promise<void> {
+    // Synchronized batch-norm keeps the replicas' state identical: nothing to send.
+    if (hasReplicaState(this.d.model)) writeState(this.d.model, await this.d.broadcastState(readState(this.d.model)));
+  }
+
+  params(): Float32Array {
+    // The shared buffer may change under a later update: hand out a copy.
+    return this.d.params.slice();
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Loading a job file: parse YAML or JSON, apply command-line overrides, check
+ * against the schema, then check what the schema cannot (files that must exist).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import YAML from 'yaml';
+import type { ZodError, ZodIssue } from 'zod';
+import { JobSpecError } from '../util/errors.js';
+import { jobSpecSchema, type JobSpec } from './job-spec.js';
+
+export interface Overrides {
+  /** `key.path=value` pairs; values are parsed as YAML scalars or flow collections. */
+  set?: string[];
+  workers?: number;
+  strategy?: string;
+  backend?: string;
+  psShards?: number;
+  staleness?: number;
+}
+
+/** Reads, overrides and validates a job file. Throws JobSpecError naming the key and the file. */
+export function loadJobFile(file: string, overrides: Overrides = {}): JobSpec {
+  return parseJobSpec(readJobFile(file), file, overrides, dirname(resolve(file)));
+}
+
+/** A job file's content, parsed but not validated. */
+export function readJobFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new JobSpecError(file, [{ path: '', message: `cannot read the job file (${(err as NodeJS.ErrnoException).code ?? err})` }], { cause: err });
+  }
+  try {
+    return YAML.parse(text, { prettyErrors: true });
+  } catch (err) {
+    throw new JobSpecError(file, [{ path: '', message: `not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}` }], { cause: err });
+  }
+}
+
+/**
+ * A job file made ready to travel (dtrain submit): overrides applied and a
+ * model.topology file inlined, since the coordinator cannot read the
+ * submitter's files. The coordinator validates it.
+ */
+export function jobForSubmission(file: string, overrides: Overrides = {}): Record<string, unknown> {
+  const obj = jobObject(readJobFile(file), file);
+  applyOverrides(obj, overrides, file);
+  const model = obj.model as Record<string, unknown> | undefined;
+  if (model && typeof model === 'object' && typeof model.topology === 'string') model.topology = readTopology(resolve(dirname(resolve(file)), model.topology), file);
+  return obj;
+}
+
+/** Validates an already-parsed job object (from a file, or a message). */
+export function parseJobSpec(raw: unknown, file: string, overrides: Overrides = {}, baseDir = process.cwd()): JobSpec {
+  const obj = jobObject(raw, file);
+  applyOverrides(obj, overrides, file);
+  const parsed = jobSpecSchema.safeParse(obj);
+  if (!parsed.success) throw new JobSpecError(file, formatZodError(parsed.error));
+  const spec = parsed.data;
+  checkFiles(spec, file, baseDir);
+  return spec;
+}
+
+/** A copy of a parsed job, to override and check; a job that is not a mapping is refused. */
+function jobObject(raw: unknown, file: string): Record<string, unknown> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new JobSpecError(file, [{ path: '', message: 'a job must be a mapping of keys (name, data, model, train, cluster)' }]);
+  }
+  return structuredClone(raw) as Record<string, unknown>;
+}
+
+function applyOverrides(obj: Record<string, unknown>, o: Overrides, file: string): void {
+  for (const pair of o.set ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new JobSpecError(file, [{ path: pair, message: '--set takes key.path=value' }]);
+    const path = pair.slice(0, eq).trim();
+    let value: unknown;
+    try {
+      value = YAML.parse(pair.slice(eq + 1));
+    } catch {
+      value = pair.slice(eq + 1);
+    }
+    setPath(obj, path.split('.'), value, file);
+  }
+  const cluster = (name: string, v: unknown) => v !== undefined && setPath(obj, ['cluster', name], v, file);
+  cluster('workers', o.workers);
+  cluster('strategy', o.strategy);
+  cluster('backend', o.backend);
+  if (o.psShards !== undefined) setPath(obj, ['cluster', 'ps', 'shards'], o.psShards, file);
+  if (o.staleness !== undefined) setPath(obj, ['cluster', 'ps', 'staleness'], o.staleness, file);
+}
+
+function setPath(obj: Record<string, unknown>, keys: string[], value: unknown, file: string): void {
+  let cur: Record<string, unknown> = obj;
+  for (let i = 0; i < keys.length - 1; i++) {
+    const next = cur[keys[i]];
+    if (next === undefined) cur[keys[i]] = {};
+    else if (next === null || typeof next !== 'object' || Array.isArray(next)) {
+      throw new JobSpecError(file, [{ path: keys.slice(0, i + 1).join('.'), message: `is not a mapping, cannot set ${keys.join('.')}` }]);
+    }
+    cur = cur[keys[i]] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]] = value;
+}
+
+/** Turns zod issues into `key.path: message` lines a person can act on. */
+export function formatZodError(err: ZodError): { path: string; message: string }[] {
+  return err.issues.flatMap((issue) => formatIssue(issue, []));
+}
+
+function formatIssue(issue: ZodIssue, prefix: (string | number)[]): { path: string; message: string }[] {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union') {
+    // Report the branch that came closest: the one with the fewest complaints.
+    const best = [...issue.unionErrors].sort((a, b) => a.issues.length - b.issues.length)[0];
+    if (best) return best.issues.flatMap((i) => formatIssue(i, prefix));
+  }
+  const where = path.join('.');
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((k) => ({ path: [...path, k].join('.'), message: 'unknown key' }));
+    case 'invalid_type':
+      return [{ path: where, message: issue.received === 'undefined' ? 'is required' : `expected ${issue.expected}, got ${issue.received}` }];
+    case 'invalid_union_discriminator':
+      return [{ path: where, message: `must be one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}` }];
+    case 'invalid_enum_value':
+      return [{ path: where, message: `must be one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}, got ${JSON.stringify(issue.received)}` }];
+    default:
+      return [{ path: where, message: issue.message }];
+  }
+}
+
+function checkFiles(spec: JobSpec, file: string, baseDir: string): void {
+  if (spec.data.source === 'fashion-mnist') {
+    const dir = spec.data.path;
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      const hint = dir === '/usr/share/datasets/fashion-mnist' ? ' (install it: apt-get install dataset-fashion-mnist)' : '';
+      throw new JobSpecError(file, [{ path: 'data.path', message: `no such directory: ${dir}${hint}` }]);
+    }
+  }
+  // Relative to the job file, as topology files are; it must exist on the coordinator only (gan-eval.ts checks it there).
+  if (spec.type === 'gan' && spec.gan.classifier !== undefined) spec.gan.classifier = resolve(baseDir, spec.gan.classifier);
+  if (spec.type !== 'gan' && 'topology' in spec.model && typeof spec.model.topology === 'string') {
+    spec.model.topology = readTopology(resolve(baseDir, spec.model.topology), file);
+  }
+}
+
+/** A topology file's content: a bare topology, or a whole model.json. */
+function readTopology(p: string, file: string): Record<string, unknown> {
+  if (!existsSync(p)) throw new JobSpecError(file, [{ path: 'model.topology', message: `no such file: ${p}` }]);
+  let topo: unknown;
+  try {
+    topo = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (err) {
+    throw new JobSpecError(file, [{ path: 'model.topology', message: `${p} is not JSON: ${(err as Error).message}` }]);
+  }
+  const t = topo as Record<string, unknown>;
+  return (t.modelTopology ?? t) as Record<string, unknown>;
+}

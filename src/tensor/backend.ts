@@ -1,0 +1,72 @@
+/**
+ * Compute backends. tfjs-node(-gpu) download libtensorflow when installed, so
+ * they are optional and loaded dynamically; wasm and cpu always exist. The
+ * wasm backend gets dtrain's training kernels (src/tensor/kernels) before it
+ * starts, which is what makes it train CNNs and run several times faster.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from '../util/errors.js';
+import { registerWasmTrainingKernels } from './kernels/wasm.js';
+
+export type BackendRequest = 'auto' | 'cpu' | 'wasm' | 'tensorflow';
+
+export interface BackendChoice {
+  /** The tfjs backend name that is active: tensorflow, wasm or cpu. */
+  name: string;
+  /** Why this one, for the log. */
+  reason: string;
+}
+
+export const NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+/** Loads a package by a name the compiler cannot see, so a missing optional dependency is a runtime case. */
+export async function tryImport(pkg: string): Promise<boolean> {
+  try {
+    await import(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function activate(name: string): Promise<boolean> {
+  // Production mode: no debug checks, and no console banner urging tfjs-node
+  // (dtrain logs which backend it chose and why).
+  tf.enableProdMode();
+  if (name === 'wasm') registerWasmTrainingKernels();
+  try {
+    const ok = await tf.setBackend(name);
+    await tf.ready();
+    return ok && tf.getBackend() === name;
+  } catch {
+    return false;
+  }
+}
+
+/** The tfjs-node package installed here, if any. */
+export async function installedNodeBackend(): Promise<string | undefined> {
+  for (const pkg of NODE_PACKAGES) if (await tryImport(pkg)) return pkg;
+  return undefined;
+}
+
+export const TENSORFLOW_MISSING = 'backend "tensorflow" needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu, which are not installed: npm install @tensorflow/tfjs-node';
+
+/** Activates a backend: the one requested, or under `auto` the fastest installed (measured: `npm run bench -- compute`). */
+export async function initBackend(request: BackendRequest): Promise<BackendChoice> {
+  if (request === 'tensorflow') {
+    for (const pkg of NODE_PACKAGES) if ((await tryImport(pkg)) && (await activate('tensorflow'))) return { name: 'tensorflow', reason: `requested; ${pkg}` };
+    throw new BackendError(TENSORFLOW_MISSING);
+  }
+  if (request === 'cpu' || request === 'wasm') {
+    if (await activate(request)) return { name: request, reason: 'requested' };
+    throw new BackendError(`backend "${request}" failed to start`);
+  }
+  for (const pkg of NODE_PACKAGES) {
+    if ((await tryImport(pkg)) && (await activate('tensorflow'))) return { name: 'tensorflow', reason: `auto: ${pkg} is installed` };
+  }
+  if (await activate('wasm')) return { name: 'wasm', reason: 'auto: tfjs-node is not installed; wasm with dtrain kernels is the fastest installed backend' };
+  if (await activate('cpu')) return { name: 'cpu', reason: 'auto: tfjs-node is not installed and wasm failed to start' };
+  throw new BackendError('no tfjs backend could be started');
+}

@@ -1,0 +1,101 @@
+/**
+ * Message headers between coordinator, workers and ring peers, each checked
+ * at the boundary. A message that fails is dropped and counted by the caller.
+ */
+import { z } from 'zod';
+import { ProtocolError } from '../util/errors.js';
+import { decode, type Decoded, type Limits, DEFAULT_LIMITS, type TypedArray } from './codec.js';
+
+const int = z.number().int();
+const nonneg = int.nonnegative();
+const finite = z.number().finite();
+
+/** How a worker's collectives reach the others: its ring neighbour, or the parameter-server shards. */
+const collective = z.discriminatedUnion('strategy', [
+  z.object({ strategy: z.literal('ring'), right: z.string(), chunkBytes: int.positive() }),
+  z.object({
+    strategy: z.literal('ps'),
+    shards: z.array(z.object({ endpoint: z.string(), offset: nonneg, length: nonneg })).min(1),
+    staleness: nonneg.optional(),
+  }),
+]);
+export type CollectiveSetup = z.infer<typeof collective>;
+
+export const headerSchemas = {
+  // worker or ps shard → coordinator; `endpoint` is the worker's ring socket or the shard's server socket
+  join: z.object({ role: z.enum(['worker', 'ps']).default('worker'), host: z.string(), pid: int, endpoint: z.string() }),
+  ready: z.object({ rank: nonneg, backend: z.string(), backendReason: z.string(), paramCount: nonneg }),
+  stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, correct: nonneg, computeMs: finite, commMs: finite }),
+  evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, correct: nonneg, fgsmCorrect: nonneg.optional(), pgdCorrect: nonneg.optional() }),
+  params: z.object({ rank: nonneg }),
+  failed: z.object({ message: z.string() }),
+  pong: z.object({ t: finite }),
+  // coordinator → worker
+  // start: + the initial flat parameters and the initial state (batch-norm moving statistics)
+  start: z.object({ rank: nonneg, size: int.positive(), job: z.record(z.unknown()), collective }),
+  step: z.object({ step: nonneg, epoch: nonneg, lr: finite, globalBatch: int.positive(), offset: nonneg.default(0) }),
+  eval: z.object({ id: nonneg }),
+  fetchParams: z.object({}),
+  stop: z.object({ reason: z.string() }),
+  ping: z.object({ t: finite }),
+  // ring peer → ring peer
+  ring: z.object({ op: nonneg, step: nonneg, chunk: nonneg }),
+  // coordinator → ps shard: the slice it owns, its optimizer, and the mode; + the initial slice
+  psStart: z.object({
+    index: nonneg,
+    shards: int.positive(),
+    workers: int.positive(),
+    offset: nonneg,
+    length: nonneg,
+    optimizer: z.record(z.unknown()),
+    clipNorm: z.number().positive().optional(),
+    staleness: nonneg.optional(),
+    /** A shard that hears nothing from the coordinator this long stops. */
+    heartbeatTimeoutMs: int.positive(),
+  }),
+  // ps shard → coordinator
+  psReady: z.object({ index: nonneg }),
+  // worker → ps shard (op: the worker's collective counter, equal across workers)
+  psSum: z.object({ op: nonneg, rank: nonneg }),
+  psUpdate: z.object({ op: nonneg, rank: nonneg, step: nonneg, lr: finite, scale: finite }),
+  psClip: z.object({ op: nonneg, rank: nonneg, factor: finite }),
+  psPull: z.object({ op: nonneg, rank: nonneg }),
+  // ps shard → worker
+  psSlice: z.object({ op: nonneg }),
+  psNorm: z.object({ op: nonneg, sq: finite }),
+  psError: z.object({ op: nonneg, message: z.string() }),
+} as const;
+
+export type MessageType = keyof typeof headerSchemas;
+export type Header<T extends MessageType = MessageType> = T extends MessageType ? z.infer<(typeof headerSchemas)[T]> & { type: T } : never;
+
+/** Number of tensor frames each message type carries. */
+const tensorCount: Record<MessageType, number> = {
+  join: 0, ready: 0, stepDone: 0, evalDone: 0, params: 2, failed: 0, pong: 0,
+  start: 2, step: 1, eval: 1, fetchParams: 0, stop: 0, ping: 0, ring: 1,
+  psStart: 1, psReady: 0, psSum: 1, psUpdate: 1, psClip: 0, psPull: 0, psSlice: 1, psNorm: 0, psError: 0,
+};
+
+export interface Message<T extends MessageType = MessageType> {
+  header: Header<T>;
+  tensors: TypedArray[];
+}
+
+/** Decodes and validates a message; throws ProtocolError naming what is wrong. */
+export function parseMessage(frames: Uint8Array[], limits: Limits = DEFAULT_LIMITS): Message {
+  const d: Decoded = decode(frames, limits);
+  const type = d.header.type;
+  if (!(type in headerSchemas)) throw new ProtocolError(`unknown message type ${JSON.stringify(type)}`);
+  const t = type as MessageType;
+  const r = headerSchemas[t].safeParse(d.header);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new ProtocolError(`${t}: ${i.path.join('.') || 'header'}: ${i.message}`);
+  }
+  if (d.tensors.length !== tensorCount[t]) throw new ProtocolError(`${t}: expected ${tensorCount[t]} tensors, got ${d.tensors.length}`);
+  return { header: { ...r.data, type: t } as Header<MessageType>, tensors: d.tensors };
+}
+
+export function isType<T extends MessageType>(m: Message, t: T): m is Message<T> {
+  return m.header.type === t;
+}
