@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseJobSpec } from '../src/spec/job-file.js';
+import { parseJobSpec } from '../src/jobs/registry.js';
 import type { JobSpec } from '../src/spec/job-spec.js';
 import { FASHION_MNIST } from './helpers/cli.js';
 import { dtrainRun as run, equivalenceRuns, TOLERANCE } from './helpers/dtrain-run.js';

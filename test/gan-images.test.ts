@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { GanScore } from '../src/jobs/gan/coordinator.js';
 import { gather } from '../src/data/dataset.js';
 import { loadData } from '../src/data/load.js';
-import { parseJobSpec } from '../src/spec/job-file.js';
+import { parseJobSpec } from '../src/jobs/registry.js';
 import { fileLoadHandler } from '../src/tensor/models/save.js';
 import { runCli, writeJob } from './helpers/cli.js';
 import { equivalenceRuns } from './helpers/dtrain-run.js';

@@ -2,8 +2,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadJobFile } from '../src/spec/job-file.js';
-import { asSupervised, psSettings } from '../src/spec/job-spec.js';
+import { loadJobFile } from '../src/jobs/registry.js';
+import { asSupervised } from '../src/jobs/supervised/spec.js';
+import { psSettings } from '../src/spec/job-spec.js';
 import { JobSpecError } from '../src/util/errors.js';
 import { killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
 

@@ -2,7 +2,8 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canMove, isFinal, JOB_STATES, JobConflictError, JobStateError, moved, type JobRecord } from '../src/service/job-states.js';
+import { canMove, isFinal, JOB_STATES, JobConflictError, JobExistsError, JobStateError, moved, type JobRecord } from '../src/service/job-states.js';
+import { NotFoundError } from '../src/util/errors.js';
 import { JobStore, type JobEvent } from '../src/service/job-store.js';
 import { eventsSubject } from '../src/service/subjects.js';
 import { hasNatsServer, startNatsServer, type NatsServer } from './helpers/nats-server.js';
@@ -69,9 +70,14 @@ describe.skipIf(!hasNatsServer)('job store on nats-server', () => {
     const store = await JobStore.open(nc);
     await add(store, 'dup', 10);
     await expect(add(store, 'dup', 11)).rejects.toThrow();
+    await expect(add(store, 'dup', 12)).rejects.toMatchObject({ name: 'JobExistsError', code: 'JOB_EXISTS', id: 'dup' });
+    await expect(add(store, 'dup', 13)).rejects.toBeInstanceOf(JobExistsError);
     await store.move('dup', 'failed', { reason: 'bad' });
     await expect(store.move('dup', 'running')).rejects.toThrow(JobStateError);
+    await expect(store.move('dup', 'running')).rejects.toMatchObject({ code: 'JOB_STATE', from: 'failed', to: 'running' });
     await expect(store.move('nope', 'running')).rejects.toThrow(/no job nope/);
+    await expect(store.move('nope', 'running')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.move('nope', 'running')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('two writers moving the same job at once: one wins (compare-and-set on the revision), the history has one move', async () => {
@@ -85,6 +91,7 @@ describe.skipIf(!hasNatsServer)('job store on nats-server', () => {
       // The loser either read after the winner wrote (a move from running) or lost the compare-and-set.
       const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason as Error;
       expect(lost instanceof JobConflictError || lost instanceof JobStateError).toBe(true);
+      expect(['JOB_CONFLICT', 'JOB_STATE']).toContain((lost as JobConflictError | JobStateError).code);
       expect((await store.get('race'))?.history.map((h) => h.state)).toEqual(['queued', 'running']);
     } finally {
       await nc2.close();

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { OptimizerSpec } from '../src/spec/job-spec.js';
 import { trainSchema } from '../src/spec/job-spec.js';
-import { makeOptimizer } from '../src/tensor/optimizers.js';
+import { optimizerSchema } from '../src/spec/parts.js';
+import { makeOptimizer, optimizerRegistry } from '../src/tensor/optimizers/index.js';
 import { Rng } from '../src/util/rng.js';
 import { clipFactor, l2norm, lrAt } from '../src/tensor/schedule.js';
 import { relativeDiff } from './helpers/reference.js';
@@ -77,6 +78,17 @@ describe('flat optimizers follow tfjs-core', () => {
       }
       expect(Array.from(pa), JSON.stringify(raw)).toEqual(Array.from(pb));
     }
+  });
+
+  it('the registry knows every name the optimizer schema accepts, and each class states its own name', () => {
+    const schemaNames = optimizerSchema.options.map((o) => o.shape.name.value);
+    expect(Object.keys(optimizerRegistry).sort()).toEqual([...schemaNames].sort());
+    for (const name of schemaNames) {
+      const spec = optimizerSchema.parse({ name, lr: 0.1 });
+      expect(makeOptimizer(spec, 4).stateDict().name).toBe(name);
+    }
+    const bogus = { name: 'lbfgs', lr: 0.1 } as unknown as OptimizerSpec;
+    expect(() => makeOptimizer(bogus, 4)).toThrow(/unknown optimizer "lbfgs"/);
   });
 
   it('state dict round-trips: a restored optimizer continues identically', () => {

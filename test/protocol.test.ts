@@ -78,7 +78,7 @@ describe('control plane', () => {
     const peer = connect('peer-7');
     await peer.send([new Uint8Array([1, 2, 3])]);
     await peer.send(encode({ type: 'stepDone', step: 'x' }));
-    await peer.send(encode({ type: 'evalDone', id: 0, lossSum: 1, count: 2, correct: 1 }));
+    await peer.send(encode({ type: 'evalDone', id: 0, lossSum: 1, count: 2, counts: { correct: 1 } }));
     const m = await control.expect('peer-7', 'evalDone');
     expect(m.header.count).toBe(2);
     expect(control.dropped).toBe(2);

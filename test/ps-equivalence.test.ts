@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseJobSpec } from '../src/spec/job-file.js';
+import { parseJobSpec } from '../src/jobs/registry.js';
 import { FASHION_MNIST } from './helpers/cli.js';
 import { dtrainRun, equivalenceRuns, TOLERANCE } from './helpers/dtrain-run.js';
 import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';

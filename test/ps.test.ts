@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { StepGate } from '../src/coordinator/step-gate.js';
-import { makeOptimizer } from '../src/tensor/optimizers.js';
+import { makeOptimizer } from '../src/tensor/optimizers/index.js';
 import { encode } from '../src/wire/codec.js';
 import { parseMessage } from '../src/wire/messages.js';
 import { memoryHub } from '../src/wire/memory-transport.js';

@@ -1,9 +1,14 @@
 /** What a person gets from service-mode commands given bad flags, no NATS, or NATS without JetStream. */
 import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DtrainClient } from '../src/client/index.js';
+import { ApiError, DtrainClient, JobRefusedError } from '../src/client/index.js';
 import { JobStore } from '../src/service/job-store.js';
+import type { Failure } from '../src/service/protocol.js';
+import { JobService } from '../src/service/service.js';
 import { API } from '../src/service/subjects.js';
+import { NotFoundError } from '../src/util/errors.js';
+import { makeLogger } from '../src/util/log.js';
 import { freePort, killStarted, runCli, tempDir } from './helpers/cli.js';
 import { hasNatsServer, startNatsServer } from './helpers/nats-server.js';
 
@@ -100,7 +105,65 @@ describe('service-mode command errors', () => {
       expect((await client.list()).map((j) => [j.id, j.state])).toEqual([['kept', 'queued']]);
       expect(await client.status('kept')).toMatchObject({ id: 'kept', state: 'queued' });
       await expect(client.cancel('kept')).rejects.toThrow(/no coordinator answers dtrain.api.cancel/);
+      await expect(client.cancel('kept')).rejects.toMatchObject({ code: 'SERVICE' });
+      // Read from the store, an unknown id is NOT_FOUND too.
+      await expect(client.status('nope')).rejects.toBeInstanceOf(NotFoundError);
     } finally {
+      await client.close();
+      await nc.close();
+      await server.stop();
+    }
+  });
+
+  it.skipIf(!hasNatsServer)('every failure reply carries a code, and the client throws it: NOT_FOUND, JOB_STATE, JOB_SPEC, JOB_EXISTS, BAD_REQUEST', async () => {
+    const server = await startNatsServer();
+    const nc = await connect({ servers: server.url });
+    const client = await DtrainClient.fromConnection(nc);
+    let service: JobService | undefined;
+    const ask = async (subject: string, body: unknown) => (await nc.request(subject, typeof body === 'string' ? body : JSON.stringify(body), { timeout: 10_000 })).json<Failure>();
+    try {
+      // A job that has ended, recorded before the coordinator starts (it runs no job in this test).
+      const store = await JobStore.open(nc);
+      await store.add({ id: 'ended', name: 'ended', priority: 0, seq: 1, spec: {} });
+      await store.move('ended', 'cancelled', { reason: 'by the test' });
+      service = await JobService.start(nc, await jetstreamManager(nc), { bind: 'tcp://127.0.0.1:1', stateDir: tmp.dir, terminal: false, log: makeLogger({}), say: () => undefined });
+
+      // An unknown id: NOT_FOUND, on the wire and from the client (status answers NotFoundError, cancel an ApiError).
+      expect(await ask(API.status, { id: 'nope' })).toEqual({ ok: false, error: 'no job nope', code: 'NOT_FOUND' });
+      expect(await ask(API.cancel, { id: 'nope' })).toEqual({ ok: false, error: 'no job nope', code: 'NOT_FOUND' });
+      const status = await client.status('nope').catch((e: unknown) => e);
+      expect(status).toBeInstanceOf(NotFoundError);
+      expect(status).toMatchObject({ code: 'NOT_FOUND', message: 'no job nope' });
+      const cancelNone = await client.cancel('nope').catch((e: unknown) => e);
+      expect(cancelNone).toBeInstanceOf(ApiError);
+      expect(cancelNone).toMatchObject({ code: 'NOT_FOUND', message: 'no job nope' });
+
+      // A cancel of a job that has ended: JOB_STATE.
+      expect(await ask(API.cancel, { id: 'ended' })).toEqual({ ok: false, error: 'job ended is cancelled already', code: 'JOB_STATE' });
+      await expect(client.cancel('ended')).rejects.toMatchObject({ name: 'ApiError', code: 'JOB_STATE', message: 'job ended is cancelled already' });
+
+      // Malformed requests: BAD_REQUEST.
+      expect(await ask(API.status, '{oops')).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+      expect(await ask(API.status, {})).toEqual({ ok: false, error: 'the request needs "id"', code: 'BAD_REQUEST' });
+      expect(await ask(API.list, { state: 'sleeping' })).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+
+      // A refused submission: JOB_SPEC with the issues, through dtrain.api.submit and through the client.
+      const bad = { name: 'bad', type: 'supervised', data: { source: 'synthetic', kind: 'blobs', samples: 64, features: 2, classes: 2 }, model: { zoo: 'mlp', hidden: [4] }, train: { epochs: 'three' } };
+      const reply = await ask(API.submit, { id: 'bad1', job: bad });
+      expect(reply).toMatchObject({ ok: false, code: 'JOB_SPEC', issues: [{ key: 'train.epochs' }] });
+      expect(reply.error).toMatch(/^invalid job bad1: /);
+      const refused = await client.submit(bad, { id: 'bad2' }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(JobRefusedError);
+      expect(refused).toMatchObject({ code: 'JOB_SPEC', exitCode: 2, issues: [{ key: 'train.epochs' }] });
+      // A taken id: JOB_EXISTS, naming the id.
+      const good = { ...bad, train: { epochs: 1, batchSize: 16 } }; // valid: refused for its id alone
+      const taken = await client.submit(good, { id: 'ended' }).catch((e: unknown) => e);
+      expect(taken).toBeInstanceOf(JobRefusedError);
+      expect(taken).toMatchObject({ code: 'JOB_EXISTS', issues: [{ key: 'id', message: 'is taken' }] });
+      expect((taken as Error).message).toMatch(/^a job with id ended exists already \(submitted .+\); choose another id$/);
+      expect((await client.list()).map((j) => j.id)).toEqual(['ended']);
+    } finally {
+      await service?.stop('test over');
       await client.close();
       await nc.close();
       await server.stop();

@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadData } from '../src/data/load.js';
 import { layoutOf, readParams } from '../src/tensor/flat.js';
-import { parseJobSpec } from '../src/spec/job-file.js';
-import { asSupervised } from '../src/spec/job-spec.js';
+import { parseJobSpec } from '../src/jobs/registry.js';
+import { asSupervised } from '../src/jobs/supervised/spec.js';
 import { buildJobModel } from '../src/jobs/supervised/model.js';
 import { LocalUpdate } from '../src/worker/reducers/local-update.js';
 import type { UpdateArgs } from '../src/worker/reducers/reducer.js';
@@ -84,7 +84,7 @@ describe('supervised step program', () => {
     grads.fill(7); // stale values from an earlier step must not leak in
     const r = await p.train({ step: 0, epoch: 0, lr: 0.1, globalBatch: 30, indices: new Int32Array(0) });
     expect(called).toBe(1);
-    expect(r).toMatchObject({ count: 0, lossSum: 0, correct: 0 });
+    expect(r).toMatchObject({ count: 0, lossSum: 0, counts: { correct: 0 } });
     expect(Array.from(p.params())).toEqual(Array.from(initial));
   });
 
@@ -95,7 +95,7 @@ describe('supervised step program', () => {
     // An untrained 3-class model: mean loss near ln 3 per sample.
     expect(r.lossSum / 30).toBeGreaterThan(0.8);
     expect(r.lossSum / 30).toBeLessThan(1.6);
-    expect(r.correct).toBeGreaterThanOrEqual(0);
-    expect(r.correct).toBeLessThanOrEqual(30);
+    expect(r.counts.correct).toBeGreaterThanOrEqual(0);
+    expect(r.counts.correct).toBeLessThanOrEqual(30);
   });
 });

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { gather } from '../src/data/dataset.js';
 import { loadData } from '../src/data/load.js';
 import { readState } from '../src/tensor/flat.js';
-import { parseJobSpec } from '../src/spec/job-file.js';
+import { parseJobSpec } from '../src/jobs/registry.js';
 import { FASHION_MNIST } from './helpers/cli.js';
 import { dtrainRun, equivalenceRuns, savedModel, TOLERANCE } from './helpers/dtrain-run.js';
 import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';

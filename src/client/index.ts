@@ -15,16 +15,17 @@
 import { randomBytes } from 'node:crypto';
 import { createInbox, NoRespondersError, TimeoutError, type NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { DtrainError, errorMessage, ServiceError, UsageError } from '../util/errors.js';
+import { DtrainError, errorMessage, NotFoundError, ServiceError, UsageError } from '../util/errors.js';
 import { isFinal, type JobRecord, type JobState } from '../service/job-states.js';
 import { JobStore, type JobEvent } from '../service/job-store.js';
 import { ensureSubmissionStream } from '../service/intake.js';
 import { connectNats, DEFAULT_NATS } from '../service/nats-connect.js';
-import { brief, type Issue, type JobBrief, type JobProgress, type JobStatus, type Reply, type SubmitReply } from '../service/protocol.js';
+import { brief, INTERNAL, type Failure, type Issue, type JobBrief, type JobProgress, type JobStatus, type Reply, type SubmitReply } from '../service/protocol.js';
 import { publishSubmission } from '../service/submit.js';
 import { API, eventsSubject, JOB_ID, progressSubject, SUBMISSIONS_CONSUMER, SUBMISSIONS_STREAM } from '../service/subjects.js';
 
-export type { Issue, JobBrief, JobEvent, JobProgress, JobRecord, JobState, JobStatus };
+export type { Failure, Issue, JobBrief, JobEvent, JobProgress, JobRecord, JobState, JobStatus };
+export { DtrainError, NotFoundError, ServiceError, UsageError };
 
 export interface ConnectOptions {
   /** nats://HOST:PORT, several comma-separated (default nats://127.0.0.1:4222). */
@@ -62,15 +63,31 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
-/** The coordinator refused a job: `issues` name the bad keys. */
-export class JobRefusedError extends DtrainError {
-  override readonly code = 'JOB_REFUSED';
+/**
+ * A coordinator answered with a failure: `code` is the reply's (NOT_FOUND,
+ * JOB_STATE, RUNNING_ELSEWHERE, BAD_REQUEST, INTERNAL, …; see Failure in
+ * service/protocol.ts), `message` its error text. Decide by `code`.
+ */
+export class ApiError extends DtrainError {
+  override readonly code: string;
+  readonly issues: Issue[];
+  constructor(code: string, message: string, issues: Issue[] = [], options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.issues = issues;
+  }
+
+  /** The error for a failure reply. */
+  static of(f: Failure): ApiError {
+    return new ApiError(codeOf(f), f.error, f.issues ?? []);
+  }
+}
+
+/** The coordinator refused a job: `issues` name the bad keys; `code` is the reply's, JOB_SPEC (a bad job) or JOB_EXISTS (a taken id). */
+export class JobRefusedError extends ApiError {
   override readonly exitCode = 2;
-  constructor(
-    message: string,
-    readonly issues: Issue[],
-  ) {
-    super(message);
+  constructor(message: string, issues: Issue[], code = 'JOB_SPEC') {
+    super(code, message, issues);
   }
 }
 
@@ -122,20 +139,20 @@ export class DtrainClient {
       try {
         for await (const m of sub) answer = m.json<SubmitReply>();
       } catch (err) {
-        if (!(err instanceof TimeoutError) && !/timeout/i.test(errorMessage(err))) throw err;
+        if (!isTimeout(err)) throw err;
       }
       if (!answer) return { id, seq: ack.seq, job: undefined };
-      if (!answer.ok) throw new JobRefusedError(answer.error, answer.issues ?? []);
+      if (!answer.ok) throw new JobRefusedError(answer.error, answer.issues ?? [], codeOf(answer));
       return { id, seq: ack.seq, job: answer.job };
     } finally {
       sub.unsubscribe();
     }
   }
 
-  /** The job's record (spec, history, summary) and, while it runs, its last progress. With no coordinator up, read from the job store. */
+  /** The job's record (spec, history, summary) and, while it runs, its last progress. With no coordinator up, read from the job store. Throws NotFoundError (code NOT_FOUND) for an unknown id. */
   async status(id: string): Promise<JobStatus> {
     const r = await this.statusOrUndefined(id);
-    if (!r) throw new DtrainError(`no job ${id}`);
+    if (!r) throw new NotFoundError(`no job ${id}`);
     return r;
   }
 
@@ -148,7 +165,10 @@ export class DtrainClient {
     return r.jobs;
   }
 
-  /** Cancels a queued job, or stops a running one within a step; resolves once it has ended. */
+  /**
+   * Cancels a queued job, or stops a running one within a step; resolves once it has ended.
+   * A refusal is an ApiError: code NOT_FOUND (no such job), JOB_STATE (it has ended), RUNNING_ELSEWHERE.
+   */
   async cancel(id: string, reason?: string): Promise<JobBrief> {
     return (await this.request<{ job: JobBrief }>(API.cancel, { id, ...(reason ? { reason } : {}) }, undefined, CANCEL_TIMEOUT_MS)).job;
   }
@@ -214,11 +234,11 @@ export class DtrainClient {
       return (
         await this.request<{ job: JobStatus }>(API.status, { id }, async () => {
           const r = await (await JobStore.open(this.nc)).get(id);
-          return r ? { ok: true, job: r } : { ok: false, error: `no job ${id}` };
+          return r ? { ok: true, job: r } : { ok: false, error: `no job ${id}`, code: NOT_FOUND };
         })
       ).job;
     } catch (err) {
-      if (err instanceof DtrainError && err.message === `no job ${id}`) return undefined;
+      if (err instanceof DtrainError && err.code === NOT_FOUND) return undefined;
       throw err;
     }
   }
@@ -241,9 +261,22 @@ export class DtrainClient {
       else if (silent) throw new ServiceError(`no coordinator answered ${subject} in ${timeout / 1000} s`, { cause: err });
       else throw new ServiceError(`${subject}: ${errorMessage(err)}`, { cause: err });
     }
-    if (!answer.ok) throw new DtrainError(answer.error);
+    if (!answer.ok) throw ApiError.of(answer);
     return answer;
   }
+}
+
+/** A failure reply's code; one without (from a coordinator older than codes) reads as INTERNAL. */
+function codeOf(f: Failure): string {
+  return typeof f.code === 'string' && f.code !== '' ? f.code : INTERNAL;
+}
+
+/** The code of an unknown job id, in replies and on NotFoundError. */
+const NOT_FOUND = 'NOT_FOUND' satisfies NotFoundError['code'];
+
+/** A subscription or request that got no answer in time (nats-core's TimeoutError, or one it wraps). */
+function isTimeout(err: unknown): boolean {
+  return err instanceof TimeoutError || (err as { cause?: unknown } | null)?.cause instanceof TimeoutError;
 }
 
 /** Throws unless `id` can be a job id (a KV key and one subject token). */

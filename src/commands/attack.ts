@@ -10,16 +10,18 @@ import { runAttack } from '../jobs/adversarial/attack-session.js';
 import { JOB_FILE } from '../coordinator/session.js';
 import type { AttackKind } from '../jobs/adversarial/spec.js';
 import { initBackend } from '../tensor/backend.js';
-import { loadJobData } from '../data/load.js';
+import type { DataSplits } from '../data/dataset.js';
+import { loadData } from '../data/load.js';
 import { DtrainError, JobSpecError, UsageError } from '../util/errors.js';
 import { layoutOf, readAllParams, readState, stateLength, writeAllParams, writeState } from '../tensor/flat.js';
-import { loadJobFile, parseJobSpec } from '../spec/job-file.js';
-import type { AdversarialJob, DataSpec } from '../spec/job-spec.js';
+import type { DataSpec } from '../spec/job-spec.js';
+import type { AdversarialJob } from '../jobs/adversarial/spec.js';
+import { attackSummary } from '../jobs/adversarial/summary.js';
+import { loadJobFile, parseJobSpec } from '../jobs/registry.js';
 import { buildJobModel } from '../jobs/supervised/model.js';
 import { fileLoadHandler, findModelDir } from '../tensor/models/save.js';
 import { openJobOutput, type OutputFlags } from './job-output.js';
 import { requireLocalBackend, runWithLocalWorkers } from './run.js';
-import { printAttackSummary } from './summary-line.js';
 
 export interface AttackFlags extends OutputFlags {
   model: string;
@@ -56,13 +58,13 @@ export async function attackCommand(flags: AttackFlags): Promise<number> {
   ) as AdversarialJob;
   await requireLocalBackend(spec);
   await initBackend('cpu');
-  const data = loadJobData(spec);
+  const data = loadData(spec.data, spec.seed);
   const model = await loadSaved(modelDir, spec, data);
   const tag = evalAttacks.map((k) => (k === 'pgd' ? `pgd${flags.steps}` : k)).join('-');
   const output = openJobOutput(spec, { ...flags, out: flags.out ?? join(runDir, `attack-${tag}-eps${flags.epsilon}`) });
   output.progress.note(`${spec.name}: the model in ${modelDir}, ${data.test.size} test samples, ${flags.workers} worker(s), output in ${output.outDir}`);
   const summary = await runWithLocalWorkers(spec, output, (ctx) => runAttack(ctx, spec, model, data));
-  printAttackSummary(summary, output.outDir, flags.json);
+  if (!flags.json) process.stderr.write(attackSummary(summary, output.outDir));
   return 0;
 }
 
@@ -98,7 +100,7 @@ function dataOf(flags: AttackFlags, runDir: string): { data: DataSpec; seed: num
 }
 
 /** The saved model, rebuilt from its topology as the workers build it (which checks it fits the data), holding the saved values. */
-async function loadSaved(modelDir: string, spec: AdversarialJob, data: ReturnType<typeof loadJobData>): Promise<tfl.LayersModel> {
+async function loadSaved(modelDir: string, spec: AdversarialJob, data: DataSplits): Promise<tfl.LayersModel> {
   let model: tfl.LayersModel;
   try {
     model = await buildJobModel(spec, data);

@@ -5,7 +5,8 @@
 import { label } from '../coordinator/membership.js';
 import { runSession, type Session } from '../coordinator/session.js';
 import { UsageError } from '../util/errors.js';
-import { loadJobFile, type Overrides } from '../spec/job-file.js';
+import { jobTypeOf, loadJobFile } from '../jobs/registry.js';
+import type { Overrides } from '../spec/job-file.js';
 import { psSettings } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type OutputFlags } from './job-output.js';
 import { serviceCommand, type ServiceFlags } from './service.js';
@@ -24,6 +25,7 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
   if (jobFile === undefined) throw new UsageError('give a job file, or --nats URL --state-dir DIR for service mode');
   for (const f of ['stateDir', 'token', 'creds'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f === 'stateDir' ? 'state-dir' : f} belongs to service mode: add --nats URL`);
   const spec = loadJobFile(jobFile, flags);
+  const type = jobTypeOf(spec);
   const { outDir, log, progress } = openJobOutput(spec, flags);
   let session: Session | undefined;
   const removeHandlers = cancelOnSignals(() => session);
@@ -34,6 +36,7 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
       outDir,
       log,
       progress,
+      job: type.run,
       onBound: (endpoint, s) => {
         session = s;
         const shards = psSettings(spec.cluster)?.shards ?? 0;
@@ -42,7 +45,7 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
         s.membership.onJoin = (w, joined, expected) => progress.note(`${label(w)} joined (${joined}/${expected})`);
       },
     });
-    printSummary(summary, outDir, flags.json);
+    printSummary(summary, outDir, flags.json, type);
     return 0;
   } finally {
     removeHandlers();

@@ -4,7 +4,8 @@ import { label } from '../coordinator/membership.js';
 import { runSession, STOP_GRACE_MS, type Session, type SessionOptions, type Summary } from '../coordinator/session.js';
 import { BackendError } from '../util/errors.js';
 import { installedNodeBackend, TENSORFLOW_MISSING } from '../tensor/backend.js';
-import { loadJobFile, type Overrides } from '../spec/job-file.js';
+import { jobTypeOf, loadJobFile } from '../jobs/registry.js';
+import type { Overrides } from '../spec/job-file.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type JobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
@@ -18,7 +19,8 @@ export async function runCommand(jobFile: string, flags: RunFlags): Promise<numb
   const ps = psSettings(spec.cluster);
   const strategy = ps ? `ps (${ps.shards} shard(s), ${ps.staleness === undefined ? 'synchronous' : `staleness ${ps.staleness}`})` : spec.cluster.strategy;
   output.progress.note(`${spec.name}: ${spec.cluster.workers} worker(s), strategy ${strategy}, backend ${spec.cluster.backend}, output in ${output.outDir}`);
-  printSummary(await runWithLocalWorkers(spec, output), output.outDir, flags.json);
+  const type = jobTypeOf(spec);
+  printSummary(await runWithLocalWorkers(spec, output, type.run), output.outDir, flags.json, type);
   return 0;
 }
 
@@ -30,9 +32,9 @@ export async function requireLocalBackend(spec: JobSpec): Promise<void> {
 /**
  * Runs a session on this machine: an embedded coordinator, cluster.workers
  * worker processes and, for strategy ps, the shard processes; they are
- * reaped however the session ends. `job` replaces the training loop (dtrain attack).
+ * reaped however the session ends. `job` is the job type's coordinator side, or dtrain attack's evaluation.
  */
-export async function runWithLocalWorkers(spec: JobSpec, output: JobOutput, job?: SessionOptions['job']): Promise<Summary> {
+export async function runWithLocalWorkers(spec: JobSpec, output: JobOutput, job: SessionOptions['job']): Promise<Summary> {
   const { outDir, logFile, log, progress } = output;
   let workers: LocalWorker[] = [];
   let session: Session | undefined;

@@ -11,6 +11,7 @@ import { jobForSubmission, type Overrides } from '../spec/job-file.js';
 import { clientOf, type ClientFlags } from './client-flags.js';
 import { onStopSignals } from './job-output.js';
 import { printSummary } from './summary-line.js';
+import { jobTypeOf } from '../jobs/registry.js';
 
 export interface SubmitFlags extends ClientFlags, Pick<Overrides, 'set'> {
   id?: string;
@@ -67,7 +68,7 @@ export async function waitFor(client: DtrainClient, id: string, flags: { json?: 
   }
   progress.done();
   if (flags.json) process.stdout.write(`${JSON.stringify(last)}\n`);
-  else if (last.summary && last.state === 'succeeded') printSummary(last.summary as unknown as Summary, last.output ?? '', false);
+  else if (last.summary && last.state === 'succeeded') printSummary(last.summary as unknown as Summary, last.output ?? '', false, jobTypeOf({ type: String(last.spec.type), name: id }));
   else process.stderr.write(`job ${id} ${last.state}${last.reason ? `: ${last.reason}` : ''}\n`);
   return last.state === 'succeeded' ? 0 : 1;
 }

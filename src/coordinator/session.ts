@@ -2,6 +2,25 @@
  * One coordinator session: bind the control socket, wait for the workers,
  * run the job, write the outputs, stop the workers. `dtrain run` and
  * `dtrain coordinator` both go through here; `run` also spawns the workers.
+ *
+ * The job, as a message sequence (every job type follows it; the job
+ * type's coordinator side drives C–F with the plumbing in job-context.ts):
+ *   A. workers and ps shards join (Membership); ranks follow join order.
+ *   B. strategy ps: coordinator → each shard: `psStart` {its slice, the
+ *      optimizer, the mode} + the slice's initial values → `psReady`.
+ *   C. coordinator → each worker: `start` {job, rank, size, how to reach the
+ *      others: right ring neighbour, or the shards and their slices} + the
+ *      initial flat parameters and state; each answers `ready`.
+ *   D. per step: coordinator → each worker: `step` {step, epoch, lr,
+ *      globalBatch, the shard's offset in the batch} + its shard's sample
+ *      indices; workers compute, update through the ring or the shards,
+ *      and answer `stepDone` with the loss and the job type's counts.
+ *      Commands go out ahead of the answers (step-loop.ts).
+ *   E. `eval` with a slice of the test set each → `evalDone` (evaluation.ts).
+ *   F. `fetchParams` to rank 0 → `params` (parameters, then batch-norm
+ *      moving statistics); the job type saves its networks.
+ *   G. `stop` to every worker and shard.
+ * Any worker lost or failed rejects whatever is being awaited (ControlPlane).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,9 +29,7 @@ import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import type { Logger } from '../util/log.js';
 import { bindRouter } from '../wire/zmq-transport.js';
 import { ControlPlane } from './control.js';
-import { runGanJob, type GanScore } from '../jobs/gan/coordinator.js';
-import { runJob, type JobContext, type JobResult } from './job-loop.js';
-import type { RobustAccuracy } from './evaluation.js';
+import type { JobResult, JobRunner } from './job-context.js';
 import { Membership } from './membership.js';
 import { JsonlSink, MetricsHub } from './metrics.js';
 import type { Progress } from './progress.js';
@@ -25,32 +42,27 @@ export interface SessionOptions {
   progress: Progress;
   /** Called once the control socket is bound, with its endpoint (to start local workers). */
   onBound?: (endpoint: string, session: Session) => void;
-  /** What the session runs once workers join (default: the job type's training loop; `dtrain attack` gives its own). */
-  job?: (ctx: JobContext) => Promise<JobResult>;
+  /** What the session runs once workers join: the job type's coordinator side (src/jobs/registry.ts), or `dtrain attack`'s evaluation. */
+  job: JobRunner;
   /** Service mode: workers and shards beyond the job's needs wait for a later job instead of being stopped. */
   keepSpares?: boolean;
   /** Hears the summary as it is written, whether the job succeeded or not (service mode records it). */
   onSummary?: (s: Summary) => void;
 }
 
-export interface Summary {
+/**
+ * summary.json: how the job ended, where it ran, and the job's result; the
+ * job type's own sections (JobResult.sections) follow `eval`.
+ */
+export type Summary = {
   status: 'succeeded' | 'failed' | 'cancelled';
   job: string;
   workers: number;
   strategy: string;
-  backend: string;
-  steps: number;
-  epochs: number;
   wallSeconds: number;
   samplesPerSecond: number;
-  train: { loss: number; accuracy: number } | null;
-  eval: { loss: number; accuracy: number } | null;
-  gan?: GanScore;
-  adversarial?: RobustAccuracy;
-  /** Adversarial jobs on images: the gallery picture, in the output folder. */
-  gallery?: string;
   error?: string;
-}
+} & Pick<JobResult, 'backend' | 'steps' | 'epochs' | 'train' | 'eval'> & { [section: string]: unknown };
 
 export class Session {
   constructor(
@@ -84,7 +96,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   let error: unknown;
   try {
     const ctx = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir };
-    result = await (o.job ?? (o.spec.type === 'gan' ? runGanJob : runJob))(ctx);
+    result = await o.job(ctx);
   } catch (err) {
     error = control.failed ?? err; // the root cause, not the rejection it caused
   } finally {
@@ -122,10 +134,7 @@ function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, 
     samplesPerSecond: r && r.trainSeconds > 0 ? r.samples / r.trainSeconds : 0,
     train: r?.train ?? null,
     eval: r?.eval ?? null,
-    ...(r?.gan ? { gan: r.gan } : {}),
-    ...(r?.adversarial ? { adversarial: r.adversarial } : {}),
-    ...(r?.gallery ? { gallery: r.gallery } : {}),
+    ...r?.sections,
     ...(error ? { error: errorMessage(error) } : {}),
   };
 }
-

@@ -8,7 +8,7 @@
  */
 import type { Message } from '../wire/messages.js';
 import { shardBounds } from '../data/sharding.js';
-import type { JobContext } from './job-loop.js';
+import type { JobContext } from './job-context.js';
 import type { WorkerInfo } from './membership.js';
 import { StepGate } from './step-gate.js';
 

@@ -12,9 +12,9 @@
  * staleness another worker's update can land while a reply is in flight, so
  * there the reply is a copy.
  */
-import { errorMessage } from '../util/errors.js';
+import { DtrainError, errorMessage } from '../util/errors.js';
 import type { OptimizerSpec } from '../spec/job-spec.js';
-import { makeOptimizer, type FlatOptimizer } from '../tensor/optimizers.js';
+import { makeOptimizer, type FlatOptimizer } from '../tensor/optimizers/index.js';
 import { encode, type TypedArray } from '../wire/codec.js';
 import type { Header, Message } from '../wire/messages.js';
 import { hubMessages } from '../wire/receive.js';
@@ -33,7 +33,9 @@ export interface ShardConfig {
 }
 
 /** A round the workers disagree on: everyone in it, now or later, gets the error. */
-class RoundError extends Error {}
+export class RoundError extends DtrainError {
+  override readonly code = 'PS_ROUND';
+}
 
 interface Round {
   kind: 'psSum' | 'psUpdate';

@@ -5,11 +5,11 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
-import { errorMessage } from '../util/errors.js';
+import { DtrainError, errorMessage, NotFoundError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { JOB_STATES, type JobRecord, type JobState } from './job-states.js';
 import type { JobStore } from './job-store.js';
-import { brief, type CancelRequest, type Failure, type ListRequest, type StatusRequest } from './protocol.js';
+import { brief, failureOf, type CancelRequest, type ListRequest, type StatusRequest } from './protocol.js';
 import { publishSubmission } from './submit.js';
 import { API, API_QUEUE, JOB_ID } from './subjects.js';
 import type { JobStatus } from './protocol.js';
@@ -21,7 +21,10 @@ export interface ApiBackend {
   cancel(id: string, reason?: string): Promise<JobRecord>;
 }
 
-class BadRequest extends Error {}
+/** A request the API cannot take: not JSON, no job id, a bad state. */
+export class BadRequestError extends DtrainError {
+  override readonly code = 'BAD_REQUEST';
+}
 
 export function serveApi(nc: NatsConnection, service: ApiBackend, log: Logger): Subscription[] {
   const js = jetstream(nc);
@@ -35,7 +38,7 @@ export function serveApi(nc: NatsConnection, service: ApiBackend, log: Logger): 
           try {
             answer = await fn(parseBody(m), m);
           } catch (e) {
-            answer = { ok: false, error: errorMessage(e) } satisfies Failure;
+            answer = failureOf(e); // coded: the error's code, INTERNAL if it has none
           }
           if (answer !== undefined && m.reply) m.respond(JSON.stringify(answer));
         })();
@@ -44,18 +47,19 @@ export function serveApi(nc: NatsConnection, service: ApiBackend, log: Logger): 
   return [
     // The coordinator's intake answers on m.reply once the job is recorded or refused.
     handle(API.submit, async (_body, m) => {
-      if (!m.reply) throw new BadRequest('submit is a request: it needs a reply subject');
+      if (!m.reply) throw new BadRequestError('submit is a request: it needs a reply subject');
       await publishSubmission(js, m.data, m.reply);
       return undefined;
     }),
     handle(API.status, async (body) => {
       const { id } = withJobId<StatusRequest>(body);
       const job = await service.status(id);
-      return job ? { ok: true, job } : { ok: false, error: `no job ${id}` };
+      if (!job) throw new NotFoundError(`no job ${id}`);
+      return { ok: true, job };
     }),
     handle(API.list, async (body) => {
       const { state } = (body ?? {}) as ListRequest;
-      if (state !== undefined && !JOB_STATES.includes(state as JobState)) throw new BadRequest(`state must be one of ${JOB_STATES.join(', ')}`);
+      if (state !== undefined && !JOB_STATES.includes(state as JobState)) throw new BadRequestError(`state must be one of ${JOB_STATES.join(', ')}`);
       const jobs = (await service.store.list()).filter((r) => state === undefined || r.state === state);
       return { ok: true, jobs: jobs.map(brief) };
     }),
@@ -71,14 +75,14 @@ function parseBody(m: Msg): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(m.data));
   } catch {
-    throw new BadRequest('the request body is not JSON');
+    throw new BadRequestError('the request body is not JSON');
   }
 }
 
 /** A request naming a job: {id, ...}. */
 function withJobId<T extends { id: string }>(body: unknown): T {
   const v = (body as Record<string, unknown> | undefined)?.id;
-  if (typeof v !== 'string' || v === '') throw new BadRequest('the request needs "id"');
-  if (!JOB_ID.test(v)) throw new BadRequest(`${JSON.stringify(v)} is not a job id (letters, digits, "-" and "_" only)`);
+  if (typeof v !== 'string' || v === '') throw new BadRequestError('the request needs "id"');
+  if (!JOB_ID.test(v)) throw new BadRequestError(`${JSON.stringify(v)} is not a job id (letters, digits, "-" and "_" only)`);
   return body as T;
 }

@@ -8,13 +8,16 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { AckPolicy, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
-import { errorMessage } from '../util/errors.js';
+import { errorMessage, type JobSpecError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import type { JobRecord } from './job-states.js';
+import { JobExistsError, type JobRecord } from './job-states.js';
 import type { JobStore } from './job-store.js';
-import { brief, type SubmitReply } from './protocol.js';
+import { brief, failureOf, type SubmitReply } from './protocol.js';
 import { REPLY_HEADER, SUBMISSIONS_CONSUMER, SUBMISSIONS_STREAM, SUBMIT_SUBJECT } from './subjects.js';
 import { checkSubmission } from './validate.js';
+
+/** A refused submission's code: JobSpecError's, as `dtrain run` refuses a bad job file. */
+const JOB_SPEC = 'JOB_SPEC' satisfies JobSpecError['code'];
 
 /** How long the coordinator has to record a submission before the stream delivers it again. */
 const ACK_WAIT_MS = 60_000;
@@ -80,7 +83,7 @@ export class Intake {
     const checked = checkSubmission(m.data, m.seq);
     if (!checked.ok) {
       this.log.warn({ seq: m.seq, id: checked.id, issues: checked.issues }, 'refused a submission');
-      answer({ ok: false, error: checked.error, issues: checked.issues });
+      answer({ ok: false, error: checked.error, code: JOB_SPEC, issues: checked.issues });
       await m.ackAck();
       return;
     }
@@ -92,7 +95,7 @@ export class Intake {
       const existing = await this.store.get(id);
       if (!existing) throw err;
       if (existing.seq !== m.seq) {
-        answer({ ok: false, error: `a job with id ${id} exists already (submitted ${existing.history[0]?.at}); choose another id`, issues: [{ key: 'id', message: 'is taken' }] });
+        answer(failureOf(new JobExistsError(id, existing.history[0]?.at), [{ key: 'id', message: 'is taken' }]));
         await m.ackAck();
         return;
       }

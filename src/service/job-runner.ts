@@ -11,7 +11,7 @@ import { label } from '../coordinator/membership.js';
 import { Progress } from '../coordinator/progress.js';
 import { runSession, type Session } from '../coordinator/session.js';
 import { errorMessage, JobCancelledError } from '../util/errors.js';
-import { parseJobSpec } from '../spec/job-file.js';
+import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
 import { psSettings } from '../spec/job-spec.js';
 import { makeLogger } from '../util/log.js';
 import type { JobRecord } from './job-states.js';
@@ -76,6 +76,7 @@ export class RunningJob {
         outDir,
         log,
         progress,
+        job: jobTypeOf(spec).run,
         keepSpares: true,
         onSummary: (s) => (summary = s as unknown as Record<string, unknown>),
         onBound: (endpoint, s) => {

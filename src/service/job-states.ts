@@ -4,6 +4,8 @@
  * that cannot run it); the last three states are final. Every change is
  * recorded with its time and, for failed and cancelled, the reason.
  */
+import { DtrainError } from '../util/errors.js';
+
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
@@ -65,19 +67,22 @@ export function moved(r: JobRecord, to: JobState, at: Date, d: MoveDetails = {})
   return { ...r, ...details, state: to, history: [...r.history, change] };
 }
 
-export class JobStateError extends Error {
+/** The state machine does not allow the move (a cancel of a job that has ended, a start of a cancelled one). */
+export class JobStateError extends DtrainError {
+  override readonly code = 'JOB_STATE';
   constructor(
     readonly id: string,
     readonly from: JobState,
     readonly to: JobState,
+    message = `job ${id} is ${from}: it cannot become ${to}`,
   ) {
-    super(`job ${id} is ${from}: it cannot become ${to}`);
-    this.name = 'JobStateError';
+    super(message);
   }
 }
 
 /** Another writer changed the job between our read and our write (compare-and-set lost): read it again. */
-export class JobConflictError extends Error {
+export class JobConflictError extends DtrainError {
+  override readonly code = 'JOB_CONFLICT';
   constructor(
     readonly id: string,
     readonly from: JobState,
@@ -85,6 +90,25 @@ export class JobConflictError extends Error {
     options?: { cause?: unknown },
   ) {
     super(`job ${id} changed while it was being moved from ${from} to ${to}`, options);
-    this.name = 'JobConflictError';
+  }
+}
+
+/** A job with this id is recorded already (a submission chose a taken id). `submittedAt` is the recorded job's, when known. */
+export class JobExistsError extends DtrainError {
+  override readonly code = 'JOB_EXISTS';
+  constructor(
+    readonly id: string,
+    readonly submittedAt?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`a job with id ${id} exists already${submittedAt ? ` (submitted ${submittedAt})` : ''}; choose another id`, options);
+  }
+}
+
+/** The job runs, but on another coordinator: only that one can stop it (asking again may reach it). */
+export class RunningElsewhereError extends DtrainError {
+  override readonly code = 'RUNNING_ELSEWHERE';
+  constructor(readonly id: string) {
+    super(`job ${id} is running on another coordinator`);
   }
 }

@@ -7,7 +7,8 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { JobConflictError, moved, type JobRecord, type JobState, type MoveDetails } from './job-states.js';
+import { NotFoundError } from '../util/errors.js';
+import { JobConflictError, JobExistsError, moved, type JobRecord, type JobState, type MoveDetails } from './job-states.js';
 import { eventsSubject } from './subjects.js';
 
 export const JOBS_BUCKET = 'dtrain-jobs';
@@ -37,11 +38,18 @@ export class JobStore {
     return new JobStore(nc, kv, now);
   }
 
-  /** Records a new job as queued; fails if the id exists. */
+  /** Records a new job as queued; throws JobExistsError if the id exists. */
   async add(r: Omit<JobRecord, 'state' | 'history'>): Promise<JobRecord> {
     const at = this.now().toISOString();
     const record: JobRecord = { ...r, state: 'queued', history: [{ state: 'queued', at }] };
-    await this.kv.create(r.id, enc.encode(JSON.stringify(record)));
+    try {
+      await this.kv.create(r.id, enc.encode(JSON.stringify(record)));
+    } catch (err) {
+      if (err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)) {
+        throw new JobExistsError(r.id, undefined, { cause: err });
+      }
+      throw err;
+    }
     this.publish({ id: r.id, from: null, to: 'queued', at });
     return record;
   }
@@ -51,10 +59,13 @@ export class JobStore {
     return e && e.operation === 'PUT' ? (JSON.parse(dec.decode(e.value)) as JobRecord) : undefined;
   }
 
-  /** Moves a job to `to` if the state machine allows it from its current state; returns the new record. */
+  /**
+   * Moves a job to `to` if the state machine allows it from its current state; returns the new record.
+   * Throws NotFoundError (no such job), JobStateError (a move the machine does not allow) or JobConflictError (another writer won).
+   */
   async move(id: string, to: JobState, o: MoveDetails = {}): Promise<JobRecord> {
     const e = await this.kv.get(id);
-    if (!e || e.operation !== 'PUT') throw new Error(`no job ${id}`);
+    if (!e || e.operation !== 'PUT') throw new NotFoundError(`no job ${id}`);
     const before = JSON.parse(dec.decode(e.value)) as JobRecord;
     const after = moved(before, to, this.now(), o);
     try {

@@ -1,11 +1,12 @@
 /**
  * The JSON messages of service mode. A submission (on dtrain.submit, or a
  * request on dtrain.api.submit) is {job, id?, priority?}; every answer is
- * {ok: true, ...} or {ok: false, error, issues?}, issues naming the bad keys
- * of a refused job.
+ * {ok: true, ...} or {ok: false, error, code, issues?}, issues naming the bad
+ * keys of a refused job. A client decides by `code`, never by `error`'s text.
  */
 import { z } from 'zod';
 import type { ProgressEvent } from '../coordinator/progress.js';
+import { DtrainError, errorMessage } from '../util/errors.js';
 import type { JobRecord, JobState } from './job-states.js';
 import { JOB_ID } from './subjects.js';
 
@@ -27,7 +28,27 @@ export interface Issue {
   message: string;
 }
 
-export type Failure = { ok: false; error: string; issues?: Issue[] };
+/**
+ * A failure's `code`, for programs to decide by: the thrown error's code
+ * (src/util/errors.ts and job-states.ts), among them
+ *  - JOB_SPEC: a submission refused, `issues` naming the bad keys;
+ *  - JOB_EXISTS: a submission's id is taken (`issues` names the id);
+ *  - NOT_FOUND: no job has the id asked for;
+ *  - JOB_STATE: the job cannot make the move (a cancel of a job that has ended);
+ *  - RUNNING_ELSEWHERE: the job runs on another coordinator (asking again may reach it);
+ *  - BAD_REQUEST: the request is malformed (not JSON, no id, a bad state);
+ *  - INTERNAL: anything else (the coordinator's own failure).
+ */
+export type Failure = { ok: false; error: string; code: string; issues?: Issue[] };
+
+/** The code of a failure that no error class names. */
+export const INTERNAL = 'INTERNAL';
+
+/** The failure reply for a thrown error: its code if it is one of ours, INTERNAL otherwise. */
+export function failureOf(err: unknown, issues?: Issue[]): Failure {
+  return { ok: false, error: errorMessage(err), code: err instanceof DtrainError ? err.code : INTERNAL, ...(issues ? { issues } : {}) };
+}
+
 export type Reply<T> = ({ ok: true } & T) | Failure;
 
 /** A job without its spec and summary: what lists and answers carry. */

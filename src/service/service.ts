@@ -8,11 +8,11 @@
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
-import { DtrainError, errorMessage, JobCancelledError } from '../util/errors.js';
+import { errorMessage, JobCancelledError, NotFoundError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { serveApi } from './api-server.js';
 import { Intake } from './intake.js';
-import { JobConflictError, JobStateError, type JobRecord } from './job-states.js';
+import { JobConflictError, JobStateError, RunningElsewhereError, type JobRecord } from './job-states.js';
 import { JobStore } from './job-store.js';
 import { jobOutput, RunningJob, type RunnerContext } from './job-runner.js';
 import type { JobStatus } from './protocol.js';
@@ -127,7 +127,7 @@ export class JobService {
   async cancel(id: string, reason = 'cancelled by request'): Promise<JobRecord> {
     for (;;) {
       const r = await this.store.get(id);
-      if (!r) throw new DtrainError(`no job ${id}`);
+      if (!r) throw new NotFoundError(`no job ${id}`);
       if (r.state === 'queued') {
         try {
           return await this.store.move(id, 'cancelled', { reason });
@@ -136,8 +136,8 @@ export class JobService {
           throw err;
         }
       }
-      if (r.state !== 'running') throw new DtrainError(`job ${id} is ${r.state} already`);
-      if (this.current?.job.record.id !== id) throw new DtrainError(`job ${id} is running on another coordinator`);
+      if (r.state !== 'running') throw new JobStateError(id, r.state, 'cancelled', `job ${id} is ${r.state} already`);
+      if (this.current?.job.record.id !== id) throw new RunningElsewhereError(id);
       this.current.job.stop(new JobCancelledError(reason));
       return this.current.done;
     }

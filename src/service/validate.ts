@@ -4,7 +4,8 @@
  * refusal names every bad key.
  */
 import { JobSpecError } from '../util/errors.js';
-import { formatZodError, parseJobSpec } from '../spec/job-file.js';
+import { parseJobSpec } from '../jobs/registry.js';
+import { formatZodError } from '../spec/job-file.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { submissionSchema, type Issue } from './protocol.js';
 

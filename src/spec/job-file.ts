@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import YAML from 'yaml';
 import type { ZodError, ZodIssue } from 'zod';
 import { JobSpecError } from '../util/errors.js';
-import { jobSpecSchema, type JobSpec } from './job-spec.js';
+import { buildJobSpecSchema, type JobSpec, type JobTypeSpec } from './job-spec.js';
 
 export interface Overrides {
   /** `key.path=value` pairs; values are parsed as YAML scalars or flow collections. */
@@ -19,9 +19,31 @@ export interface Overrides {
   staleness?: number;
 }
 
-/** Reads, overrides and validates a job file. Throws JobSpecError naming the key and the file. */
-export function loadJobFile(file: string, overrides: Overrides = {}): JobSpec {
-  return parseJobSpec(readJobFile(file), file, overrides, dirname(resolve(file)));
+/** Loading and checking job files of the given job types (src/jobs/registry.ts gives the registered ones). */
+export interface JobFileReader {
+  /** Reads, overrides and validates a job file. Throws JobSpecError naming the key and the file. */
+  loadJobFile(file: string, overrides?: Overrides): JobSpec;
+  /** Checks an already-parsed job object (from a file, or a message); `file` names it in errors. */
+  parseJobSpec(raw: unknown, file: string, overrides?: Overrides, baseDir?: string): JobSpec;
+}
+
+export function jobFileReader(types: readonly JobTypeSpec[], defaultType: string): JobFileReader {
+  const schema = buildJobSpecSchema(types, defaultType);
+  const byName = new Map(types.map((t) => [t.name, t]));
+  const parseJobSpec = (raw: unknown, file: string, overrides: Overrides = {}, baseDir = process.cwd()): JobSpec => {
+    const obj = jobObject(raw, file);
+    applyOverrides(obj, overrides, file);
+    const parsed = schema.safeParse(obj);
+    if (!parsed.success) throw new JobSpecError(file, formatZodError(parsed.error));
+    const spec = parsed.data;
+    checkDataPath(spec, file);
+    byName.get(spec.type)?.resolveFiles?.(spec, baseDir, file);
+    return spec;
+  };
+  return {
+    parseJobSpec,
+    loadJobFile: (file, overrides = {}) => parseJobSpec(readJobFile(file), file, overrides, dirname(resolve(file))),
+  };
 }
 
 /** A job file's content, parsed but not validated. */
@@ -50,17 +72,6 @@ export function jobForSubmission(file: string, overrides: Overrides = {}): Recor
   const model = obj.model as Record<string, unknown> | undefined;
   if (model && typeof model === 'object' && typeof model.topology === 'string') model.topology = readTopology(resolve(dirname(resolve(file)), model.topology), file);
   return obj;
-}
-
-/** Validates an already-parsed job object (from a file, or a message). */
-export function parseJobSpec(raw: unknown, file: string, overrides: Overrides = {}, baseDir = process.cwd()): JobSpec {
-  const obj = jobObject(raw, file);
-  applyOverrides(obj, overrides, file);
-  const parsed = jobSpecSchema.safeParse(obj);
-  if (!parsed.success) throw new JobSpecError(file, formatZodError(parsed.error));
-  const spec = parsed.data;
-  checkFiles(spec, file, baseDir);
-  return spec;
 }
 
 /** A copy of a parsed job, to override and check; a job that is not a mapping is refused. */
@@ -132,7 +143,7 @@ function formatIssue(issue: ZodIssue, prefix: (string | number)[]): { path: stri
   }
 }
 
-function checkFiles(spec: JobSpec, file: string, baseDir: string): void {
+function checkDataPath(spec: JobSpec, file: string): void {
   if (spec.data.source === 'fashion-mnist') {
     const dir = spec.data.path;
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -140,15 +151,10 @@ function checkFiles(spec: JobSpec, file: string, baseDir: string): void {
       throw new JobSpecError(file, [{ path: 'data.path', message: `no such directory: ${dir}${hint}` }]);
     }
   }
-  // Relative to the job file, as topology files are; it must exist on the coordinator only (gan-eval.ts checks it there).
-  if (spec.type === 'gan' && spec.gan.classifier !== undefined) spec.gan.classifier = resolve(baseDir, spec.gan.classifier);
-  if (spec.type !== 'gan' && 'topology' in spec.model && typeof spec.model.topology === 'string') {
-    spec.model.topology = readTopology(resolve(baseDir, spec.model.topology), file);
-  }
 }
 
 /** A topology file's content: a bare topology, or a whole model.json. */
-function readTopology(p: string, file: string): Record<string, unknown> {
+export function readTopology(p: string, file: string): Record<string, unknown> {
   if (!existsSync(p)) throw new JobSpecError(file, [{ path: 'model.topology', message: `no such file: ${p}` }]);
   let topo: unknown;
   try {

@@ -1,12 +1,13 @@
 /**
- * The job file: one typed schema per concern, checked at load. Unknown keys,
- * wrong types and impossible values are errors that name the key and the file.
+ * The job file's common parts: one typed schema per concern (data, train,
+ * cluster), checked at load. Unknown keys, wrong types and impossible values
+ * are errors that name the key and the file. Each job type adds its own
+ * sections (src/jobs/<type>/spec.ts); buildJobSpecSchema makes the union of
+ * the registered types.
  */
 import { z } from 'zod';
 
-import { adversarialSchema } from '../jobs/adversarial/spec.js';
-import { discriminatorSchema, generatorSchema, ganSchema } from '../jobs/gan/spec.js';
-import { activation, batchNorm, optimizerSchema, positiveInt } from './parts.js';
+import { optimizerSchema, positiveInt } from './parts.js';
 
 export { optimizerSchema };
 
@@ -43,41 +44,6 @@ const synthetic = z
   .strict();
 
 export const dataSchema = z.discriminatedUnion('source', [fashionMnist, synthetic]);
-
-const dropoutRate = z.number().min(0).lt(1);
-
-const mlp = z
-  .object({
-    zoo: z.literal('mlp'),
-    hidden: z.array(positiveInt).default([256, 128]),
-    activation: activation.default('relu'),
-    /** Dropout rate after each hidden layer; masks are seeded per sample. */
-    dropout: dropoutRate.default(0),
-    batchNorm,
-  })
-  .strict();
-
-const cnn = z
-  .object({
-    zoo: z.literal('cnn'),
-    /** Filters of each conv block (3x3 conv + activation + 2x2 max-pool). */
-    conv: z.array(positiveInt).min(1).default([32, 64]),
-    kernelSize: positiveInt.default(3),
-    dense: z.array(positiveInt).default([128]),
-    activation: activation.default('relu'),
-    dropout: dropoutRate.default(0),
-    batchNorm,
-  })
-  .strict();
-
-const topology = z
-  .object({
-    /** A tfjs-layers model topology (model.json's `modelTopology`, or a file path to it). */
-    topology: z.union([z.string().min(1), z.record(z.unknown())]),
-  })
-  .strict();
-
-export const modelSchema = z.union([z.discriminatedUnion('zoo', [mlp, cnn]), topology]);
 
 const lrDecay = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }).strict(),
@@ -141,7 +107,9 @@ export const clusterSchema = z
   })
   .strict();
 
-const jobCommon = {
+
+/** The keys every job file has, whatever its type; a job type's schema spreads them. */
+export const jobCommon = {
   name: z
     .string()
     .min(1)
@@ -151,143 +119,65 @@ const jobCommon = {
   cluster: clusterSchema.default({}),
 };
 
-const supervisedJob = z
-  .object({
-    ...jobCommon,
-    type: z.literal('supervised'),
-    model: modelSchema,
-    train: trainSchema.default({}),
-  })
-  .strict();
-
-/** Adversarial training: a supervised job whose minibatches are attacked on every worker (see adversarial-spec.ts). */
-const adversarialJob = z
-  .object({
-    ...jobCommon,
-    type: z.literal('adversarial'),
-    model: modelSchema,
-    train: trainSchema.default({}),
-    adversarial: adversarialSchema.default({}),
-  })
-  .strict();
-
-/**
- * A GAN: `train` gives epochs (passes over the real data by the
- * discriminator steps), maxSteps (a cap on iterations), batchSize, lrDecay,
- * clipNorm and logEvery; each network's optimizer is in `gan`.
- */
-const ganJob = z
-  .object({
-    ...jobCommon,
-    type: z.literal('gan'),
-    generator: generatorSchema,
-    discriminator: discriminatorSchema,
-    gan: ganSchema.default({}),
-    train: trainSchema.omit({ optimizer: true }).default({}),
-  })
-  .strict();
-
-/** A job file without `type` is supervised. */
-const withType = (raw: unknown) => (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('type' in raw) ? { ...raw, type: 'supervised' } : raw);
-
-export const jobSpecSchema = z
-  .preprocess(withType, z.discriminatedUnion('type', [supervisedJob, adversarialJob, ganJob]))
-  .superRefine((spec, ctx) => {
-    if (spec.train.batchSize < spec.cluster.workers) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['train', 'batchSize'],
-        message: `the global batch (${spec.train.batchSize}) is smaller than cluster.workers (${spec.cluster.workers}): every worker needs at least one sample`,
-      });
-    }
-    if (spec.data.source === 'synthetic') {
-      if (spec.data.kind !== 'blobs' && spec.data.features !== 2) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          path: ['data', 'features'],
-          message: `${spec.data.kind} is 2-dimensional: features must be 2`,
-        });
-      }
-      if (spec.train.batchSize > spec.data.samples) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          path: ['train', 'batchSize'],
-          message: `larger than the data set (${spec.data.samples} samples)`,
-        });
-      }
-    }
-    if (spec.data.source === 'fashion-mnist' && spec.data.limit !== undefined && spec.train.batchSize > spec.data.limit) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['train', 'batchSize'],
-        message: `larger than data.limit (${spec.data.limit})`,
-      });
-    }
-    if (spec.cluster.ps !== undefined && spec.cluster.strategy !== 'ps') {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['cluster', 'ps'],
-        message: `applies only to strategy ps (cluster.strategy is ${spec.cluster.strategy})`,
-      });
-    }
-    if (spec.type === 'gan' && spec.cluster.strategy !== 'ring') {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['cluster', 'strategy'],
-        message: 'gan jobs run on strategy ring (the parameter-server shards hold one network and its optimizer)',
-      });
-    }
-    if (spec.type === 'gan') checkGanData(spec, ctx);
-    if (spec.type === 'gan') return;
-    if ('zoo' in spec.model && spec.model.batchNorm === 'sync' && psSettings(spec.cluster)?.staleness !== undefined) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['model', 'batchNorm'],
-        message: 'sync needs every worker on the same step, and cluster.ps.staleness lets them drift apart: use batchNorm local, or drop staleness',
-      });
-    }
-    if ('zoo' in spec.model && spec.model.zoo === 'cnn' && spec.data.source !== 'fashion-mnist') {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['model', 'zoo'],
-        message: 'the cnn needs image data (data.source: fashion-mnist)',
-      });
-    }
-  });
-
-/** What a GAN's networks and evaluation need of its data. */
-function checkGanData(spec: z.infer<typeof ganJob>, ctx: z.RefinementCtx): void {
-  const issue = (path: string[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
-  if (spec.data.source === 'synthetic') {
-    for (const net of ['generator', 'discriminator'] as const) {
-      if (spec[net].zoo === 'dcgan') issue([net, 'zoo'], `dcgan needs image data (data.source: fashion-mnist); ${spec.data.kind} samples are vectors: use mlp`);
-    }
-    if (spec.gan.classifier !== undefined) issue(['gan', 'classifier'], 'scores generated images: it needs image data (data.source: fashion-mnist)');
-  } else if (spec.generator.zoo === 'mlp' && spec.generator.output !== 'tanh') {
-    issue(['generator', 'output'], 'must be tanh for image data: GAN jobs scale images to [−1, 1]');
-  }
-}
-
-export type JobSpec = z.infer<typeof jobSpecSchema>;
-/** A job that trains one classifier on labels: supervised, or adversarial (whose batches are attacked first). */
-export type SupervisedJob = Extract<JobSpec, { type: 'supervised' | 'adversarial' }>;
-export type AdversarialJob = Extract<JobSpec, { type: 'adversarial' }>;
-export type GanJob = Extract<JobSpec, { type: 'gan' }>;
+/** What generic code (session, membership, workers, service) may read of any job: the common keys and the train keys every type has. */
+const anyJob = z.object({ ...jobCommon, type: z.string(), train: trainSchema.omit({ optimizer: true }) });
+export type JobSpec = z.infer<typeof anyJob>;
 export type DataSpec = JobSpec['data'];
-export type ModelSpec = SupervisedJob['model'];
-export type TrainSpec = JobSpec['train'];
-export type OptimizerSpec = SupervisedJob['train']['optimizer'];
+export type TrainSpec = z.infer<typeof trainSchema>;
+export type OptimizerSpec = z.infer<typeof optimizerSchema>;
 export type LrDecaySpec = TrainSpec['lrDecay'];
 export type ClusterSpec = JobSpec['cluster'];
+
+/** Reports a problem with a key: its path in the job and what is wrong. */
+export type IssueReporter = (path: (string | number)[], message: string) => void;
+
+/** What the job file needs of a job type: its schema and the checks the schema cannot express. */
+export interface JobTypeSpec {
+  /** The `type:` value of its job files. */
+  readonly name: string;
+  /** The whole job file of this type: jobCommon, `type: z.literal(name)` and its own sections, strict. */
+  readonly schema: z.AnyZodObject;
+  /** Checks across keys, after the common ones; `spec` has passed `schema`. */
+  check?(spec: JobSpec, issue: IssueReporter): void;
+  /** Resolves paths relative to the job file's folder, reads the files the job names (job-file.ts). */
+  resolveFiles?(spec: JobSpec, baseDir: string, file: string): void;
+}
+
+/**
+ * The job file's schema: the union of the given types' schemas (a file
+ * without `type` is of type `defaultType`), then the checks common to every
+ * type, then the type's own.
+ */
+export function buildJobSpecSchema(types: readonly JobTypeSpec[], defaultType: string): z.ZodType<JobSpec, z.ZodTypeDef, unknown> {
+  const byName = new Map(types.map((t) => [t.name, t]));
+  const withType = (raw: unknown) => (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('type' in raw) ? { ...raw, type: defaultType } : raw);
+  const schemas = types.map((t) => t.schema) as [z.AnyZodObject, ...z.AnyZodObject[]];
+  return z.preprocess(withType, z.discriminatedUnion('type', schemas)).superRefine((raw, ctx) => {
+    const spec = raw as JobSpec;
+    const issue: IssueReporter = (path, message) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+    checkCommon(spec, issue);
+    byName.get(spec.type)?.check?.(spec, issue);
+  }) as unknown as z.ZodType<JobSpec, z.ZodTypeDef, unknown>;
+}
+
+function checkCommon(spec: JobSpec, issue: IssueReporter): void {
+  if (spec.train.batchSize < spec.cluster.workers) {
+    issue(['train', 'batchSize'], `the global batch (${spec.train.batchSize}) is smaller than cluster.workers (${spec.cluster.workers}): every worker needs at least one sample`);
+  }
+  if (spec.data.source === 'synthetic') {
+    if (spec.data.kind !== 'blobs' && spec.data.features !== 2) issue(['data', 'features'], `${spec.data.kind} is 2-dimensional: features must be 2`);
+    if (spec.train.batchSize > spec.data.samples) issue(['train', 'batchSize'], `larger than the data set (${spec.data.samples} samples)`);
+  }
+  if (spec.data.source === 'fashion-mnist' && spec.data.limit !== undefined && spec.train.batchSize > spec.data.limit) {
+    issue(['train', 'batchSize'], `larger than data.limit (${spec.data.limit})`);
+  }
+  if (spec.cluster.ps !== undefined && spec.cluster.strategy !== 'ps') {
+    issue(['cluster', 'ps'], `applies only to strategy ps (cluster.strategy is ${spec.cluster.strategy})`);
+  }
+}
 
 /** The parameter-server settings of a job, defaults filled in; undefined for strategy ring. */
 export function psSettings(cluster: ClusterSpec): { shards: number; staleness?: number } | undefined {
   if (cluster.strategy !== 'ps') return undefined;
   return { shards: cluster.ps?.shards ?? 1, staleness: cluster.ps?.staleness };
-}
-
-/** The spec of a job that trains one classifier (supervised or adversarial); throws for other types. */
-export function asSupervised(spec: JobSpec): SupervisedJob {
-  if (spec.type === 'gan') throw new Error(`job ${spec.name} is of type ${spec.type}, not supervised or adversarial`);
-  return spec;
 }

@@ -83,3 +83,8 @@ export function errorMessage(err: unknown): string {
 export class ServiceError extends DtrainError {
   override readonly code = 'SERVICE';
 }
+
+/** Service mode: no job has the id asked for ("no job <id>"). */
+export class NotFoundError extends DtrainError {
+  override readonly code = 'NOT_FOUND';
+}

@@ -25,8 +25,9 @@ export const headerSchemas = {
   // worker or ps shard → coordinator; `endpoint` is the worker's ring socket or the shard's server socket
   join: z.object({ role: z.enum(['worker', 'ps']).default('worker'), host: z.string(), pid: int, endpoint: z.string() }),
   ready: z.object({ rank: nonneg, backend: z.string(), backendReason: z.string(), paramCount: nonneg }),
-  stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, correct: nonneg, computeMs: finite, commMs: finite }),
-  evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, correct: nonneg, fgsmCorrect: nonneg.optional(), pgdCorrect: nonneg.optional() }),
+  // counts: the job type's own sums over the worker's samples (e.g. correct)
+  stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, computeMs: finite, commMs: finite, counts: z.record(finite) }),
+  evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, counts: z.record(finite) }),
   params: z.object({ rank: nonneg }),
   failed: z.object({ message: z.string() }),
   pong: z.object({ t: finite }),

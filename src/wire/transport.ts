@@ -6,12 +6,15 @@
  *  - Hub: many peers, addressed by id (the coordinator's side).
  * `receive` rejects with ClosedError once the transport is closed.
  */
+import { DtrainError } from '../util/errors.js';
+
 export type Frames = Uint8Array[];
 
-export class ClosedError extends Error {
+/** The transport was closed: a receive or send on it ends. */
+export class ClosedError extends DtrainError {
+  override readonly code = 'CLOSED';
   constructor() {
     super('transport closed');
-    this.name = 'ClosedError';
   }
 }
 

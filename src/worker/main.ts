@@ -7,14 +7,9 @@
 import { hostname } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from '../tensor/backend.js';
-import { loadJobData } from '../data/load.js';
 import { errorMessage } from '../util/errors.js';
-import { parseJobSpec } from '../spec/job-file.js';
-import { asSupervised } from '../spec/job-spec.js';
 import type { Logger } from '../util/log.js';
 import { stateLength, writeState } from '../tensor/flat.js';
-import { buildJobModel } from '../jobs/supervised/model.js';
-import { buildGan } from '../jobs/gan/zoo.js';
 import { attachStatsSum, statsSumLength } from '../tensor/layers/sync-batch-norm.js';
 import { encode, type TypedArray } from '../wire/codec.js';
 import type { Message } from '../wire/messages.js';
@@ -22,10 +17,8 @@ import { CTL_INTS, type CommConfig, type FromComm, type ToComm } from './comm-pr
 import { Collectives } from './collectives.js';
 import { LocalUpdate } from './reducers/local-update.js';
 import { updatesLocally } from './reducers/make.js';
+import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
 import type { StepProgram } from './step-program.js';
-import { Adversary } from '../jobs/adversarial/adversary.js';
-import { GanProgram } from '../jobs/gan/program.js';
-import { SupervisedProgram } from '../jobs/supervised/program.js';
 
 export interface WorkerOptions {
   connect: string;
@@ -106,9 +99,8 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const h = m.header;
   const spec = parseJobSpec(h.job, `job ${String(h.job.name)}`);
   const backend = await initBackend(spec.cluster.backend);
-  const data = loadJobData(spec);
-  const gan = spec.type === 'gan' ? buildGan(spec.generator, spec.discriminator, spec.gan.latentDim, data.train.featureShape, spec.seed) : undefined;
-  const models = gan ? [gan.generator, gan.discriminator] : [await buildJobModel(asSupervised(spec), data)];
+  const job = await jobTypeOf(spec).buildWorker(spec);
+  const { models, rule } = job;
   log.info({ backend: backend.name, reason: backend.reason, rank: h.rank, size: h.size }, 'job started');
   const initial = m.tensors[0] as Float32Array;
   const grads = new SharedArrayBuffer(initial.length * 4);
@@ -118,28 +110,22 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const control = new SharedArrayBuffer(CTL_INTS * 4);
   new Float32Array(params).set(initial);
   const { port1, port2 } = new MessageChannel();
-  // A GAN updates each network on the compute thread with its own optimizer; the comm thread only sums.
-  const rule = { optimizer: spec.type === 'gan' ? spec.gan.discriminatorOptimizer : spec.train.optimizer, clipNorm: spec.train.clipNorm };
   toComm({ kind: 'setup', rank: h.rank, size: h.size, collective: h.collective, rule, grads, params, stats, control, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs }, [port2]);
   const buffers = { params: new Float32Array(params), grads: new Float32Array(grads), stats: new Float32Array(stats) };
   const local = updatesLocally(h.collective) ? new LocalUpdate(rule) : undefined;
   const collectives = new Collectives({ port: port1, ctl: new Int32Array(control), size: h.size, rank: h.rank, buffers, local });
   for (const model of models) attachStatsSum(model, (v) => collectives.sumStatsSync(v));
-  const common = { data, params: buffers.params, grads: buffers.grads, broadcastState: (v: Float32Array) => collectives.broadcastFromRank0(v) };
   // The coordinator's batch-norm moving statistics: a fresh model's, or a saved model's (dtrain attack).
   const state = m.tensors[1] as Float32Array;
   if (state.length !== stateLength(models)) throw new Error(`initial state: ${state.length} values for networks of ${stateLength(models)}`);
   writeState(models, state);
-  const program: StepProgram =
-    spec.type === 'gan'
-      ? new GanProgram({ ...common, spec, models: gan!, sumRange: (offset, length) => collectives.allReduceRange(offset, length) })
-      : new SupervisedProgram({
-          ...common,
-          spec,
-          model: models[0],
-          update: (args) => collectives.update(args),
-          adversary: spec.type === 'adversarial' ? new Adversary(spec, data.train.featureShape, data.train.classes) : undefined,
-        });
+  const program = job.program({
+    params: buffers.params,
+    grads: buffers.grads,
+    update: (args) => collectives.update(args),
+    sumRange: (offset, length) => collectives.allReduceRange(offset, length),
+    broadcastState: (v) => collectives.broadcastFromRank0(v),
+  });
   return { program, collectives, backend };
 }
 

@@ -1,8 +1,10 @@
 /**
- * A job type is a step program: given the models, the shard and the
- * collectives, it produces the updates. Adding a job type adds a file.
+ * A job type is a step program on each worker: given the models, the shard
+ * and the collectives, it produces the updates. Each job type builds its
+ * own (src/jobs/<type>/); the worker's loop drives any of them.
  */
 import type { TypedArray } from '../wire/codec.js';
+import type { UpdateArgs } from './reducers/reducer.js';
 
 export interface StepCommand {
   step: number;
@@ -16,21 +18,23 @@ export interface StepCommand {
   offset?: number;
 }
 
+/** Sums over a worker's samples that the coordinator adds up over the workers; the job type names them (e.g. `correct`). */
+export type Counts = Record<string, number>;
+
 export interface StepResult {
   lossSum: number;
   count: number;
-  correct: number;
   computeMs: number;
   commMs: number;
+  /** The job type's own per-step sums. */
+  counts: Counts;
 }
 
 export interface EvalResult {
   lossSum: number;
   count: number;
-  correct: number;
-  /** Adversarial jobs: samples still classified right under FGSM and under PGD-k at the job's ε. */
-  fgsmCorrect?: number;
-  pgdCorrect?: number;
+  /** The job type's own sums over the evaluated samples. */
+  counts: Counts;
 }
 
 export interface StepProgram {
@@ -43,4 +47,18 @@ export interface StepProgram {
   state(): Float32Array;
   /** Makes every replica's state rank 0's before an evaluation, where replicas can differ; all workers call it together. */
   agreeState(): Promise<void>;
+}
+
+/** What the worker gives a job type's step program: the shared buffers and the collectives over them. */
+export interface ProgramDeps {
+  /** The flat parameters of all the job's networks, shared with the comm thread; they start as the coordinator's initial values. */
+  params: Float32Array;
+  /** The flat gradient buffer, shared with the comm thread. */
+  grads: Float32Array;
+  /** Sends `grads` into the job's update (ring or ps, with the job's update rule); `params` hold the result when it resolves. */
+  update(args: UpdateArgs): Promise<void>;
+  /** Sums grads[offset, offset + length) over the workers, for a job type that updates each network itself. */
+  sumRange(offset: number, length: number): Promise<void>;
+  /** Rank 0's values on every worker (all call it together). */
+  broadcastState(values: Float32Array): Promise<Float32Array>;
 }

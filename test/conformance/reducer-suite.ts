@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { OptimizerSpec } from '../../src/spec/job-spec.js';
-import { makeOptimizer } from '../../src/tensor/optimizers.js';
+import { makeOptimizer } from '../../src/tensor/optimizers/index.js';
 import type { GradientReducer, UpdateRule } from '../../src/worker/reducers/reducer.js';
 import { relativeDiff } from '../helpers/reference.js';
 

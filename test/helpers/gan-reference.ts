@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gather } from '../../src/data/dataset.js';
 import { loadData } from '../../src/data/load.js';
 import { ganPlan, latentNoise, realSchedule } from '../../src/jobs/gan/plan.js';
-import type { GanJob } from '../../src/spec/job-spec.js';
+import type { GanJob } from '../../src/jobs/gan/spec.js';
 import { buildGan } from '../../src/jobs/gan/zoo.js';
 import { flatWeights, standardModel, tfOptimizer } from './reference.js';
 

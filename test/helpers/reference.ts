@@ -7,10 +7,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { trainingAttack } from '../../src/jobs/adversarial/spec.js';
+import { trainingAttack, type AdversarialJob } from '../../src/jobs/adversarial/spec.js';
 import { gather } from '../../src/data/dataset.js';
 import { loadData } from '../../src/data/load.js';
-import { asSupervised, type JobSpec, type OptimizerSpec } from '../../src/spec/job-spec.js';
+import { asSupervised } from '../../src/jobs/supervised/spec.js';
+import { type JobSpec, type OptimizerSpec } from '../../src/spec/job-spec.js';
 import { buildJobModel } from '../../src/jobs/supervised/model.js';
 import { setDropoutContext } from '../../src/tensor/layers/seeded-dropout.js';
 import { standardizeTopology } from '../../src/tensor/models/standard-topology.js';
@@ -66,11 +67,12 @@ export async function referenceTrain(job: JobSpec, opts: { noDropout?: boolean; 
     const lr = lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
     const x = tf.tensor(b.x, [idx.length, ...data.train.featureShape]);
     // Adversarial jobs: the clean and the attacked batch, each its own pass and mean loss, weighted.
+    const adv = spec.type === 'adversarial' ? (spec as AdversarialJob).adversarial : undefined;
     const passes: [tf.Tensor, number][] =
-      spec.type === 'adversarial'
+      adv
         ? [
-            [x, spec.adversarial.cleanWeight],
-            [referenceAttack(model, x, b.y, data.train.classes, trainingAttack(spec.adversarial, spec.data.source), { seed: spec.seed, step, offset: 0 }), spec.adversarial.advWeight],
+            [x, adv.cleanWeight],
+            [referenceAttack(model, x, b.y, data.train.classes, trainingAttack(adv, spec.data.source), { seed: spec.seed, step, offset: 0 }), adv.advWeight],
           ]
         : [[x, 1]];
     const { value, grads } = tf.variableGrads(() => {

@@ -11,19 +11,12 @@
  * global batch), so N workers equal one process.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { evaluationAttacks, trainingAttack, type AttackKind, type EvaluationAttacks } from './spec.js';
-import { attack, EVAL_PURPOSE, type AttackOptions } from './attacks.js';
-import type { AdversarialJob } from '../../spec/job-spec.js';
 import type { StepCommand } from '../../worker/step-program.js';
+import type { PassMaker, TrainingPass } from '../supervised/program.js';
+import { attack, EVAL_PURPOSE, type AttackOptions } from './attacks.js';
+import { correctUnder, evaluationAttacks, trainingAttack, type AdversarialJob, type AttackKind, type EvaluationAttacks } from './spec.js';
 
-export interface TrainingPass {
-  x: Float32Array;
-  weight: number;
-  /** The pass whose predictions the step's accuracy counts: the adversarial one when there is one. */
-  scored: boolean;
-}
-
-export class Adversary {
+export class Adversary implements PassMaker {
   private readonly train: AttackOptions;
   private readonly evaluation: EvaluationAttacks;
 
@@ -52,11 +45,11 @@ export class Adversary {
     return out;
   }
 
-  /** The evaluation's adversarial inputs (FGSM, PGD-k, as evalAttacks names) of test samples `first`, `first` + 1, …. */
-  evaluationInputs(model: LayersModel, x: Float32Array, y: Int32Array, first: number): Partial<Record<AttackKind, Float32Array>> {
+  /** The evaluation's adversarial inputs (FGSM, PGD-k, as evalAttacks names) of test samples `first`, `first` + 1, …, keyed by their count's name. */
+  evaluationInputs(model: LayersModel, x: Float32Array, y: Int32Array, first: number): Record<string, Float32Array> {
     const key = { seed: this.spec.seed, step: 0, offset: first, purpose: EVAL_PURPOSE };
-    const out: Partial<Record<AttackKind, Float32Array>> = {};
-    for (const [kind, opts] of Object.entries(this.evaluation) as [AttackKind, AttackOptions][]) out[kind] = attack(model, x, y, this.shape, this.classes, opts, key);
+    const out: Record<string, Float32Array> = {};
+    for (const [kind, opts] of Object.entries(this.evaluation) as [AttackKind, AttackOptions][]) out[correctUnder(kind)] = attack(model, x, y, this.shape, this.classes, opts, key);
     return out;
   }
 }

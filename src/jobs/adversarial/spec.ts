@@ -7,9 +7,13 @@
 import { z } from 'zod';
 import type { AttackOptions } from './attacks.js';
 import { positiveInt } from '../../spec/parts.js';
+import { classifierKeys, type SupervisedJob } from '../supervised/spec.js';
 
 export const attackKind = z.enum(['pgd', 'fgsm']);
 export type AttackKind = z.infer<typeof attackKind>;
+
+/** The name of the workers' count of test samples still classified right under an attack. */
+export const correctUnder = (kind: AttackKind) => `${kind}Correct`;
 
 export const adversarialSchema = z
   .object({
@@ -42,6 +46,17 @@ export const adversarialSchema = z
   });
 
 export type AdversarialSpec = z.infer<typeof adversarialSchema>;
+
+/** Adversarial training: a supervised job whose minibatches are attacked on every worker. */
+export const adversarialJobSchema = z
+  .object({
+    ...classifierKeys,
+    type: z.literal('adversarial'),
+    adversarial: adversarialSchema.default({}),
+  })
+  .strict();
+
+export type AdversarialJob = SupervisedJob & { type: 'adversarial'; adversarial: AdversarialSpec };
 
 /** The data range adversarial inputs are clipped to: the section's clip, else [0, 1] for images, else none. */
 export function clipRange(a: AdversarialSpec, dataSource: string): [number, number] {

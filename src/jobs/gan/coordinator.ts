@@ -19,15 +19,14 @@ import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../tensor/backend.js';
 import type { DataSplits } from '../../data/dataset.js';
-import { loadJobData } from '../../data/load.js';
 import { epochOfStep, ganPlan, phaseOf, realSchedule, stepLr } from './plan.js';
 import { writeSamplePicture } from './samples.js';
-import type { GanJob } from '../../spec/job-spec.js';
+import { loadGanData } from './data.js';
+import type { GanJob } from './spec.js';
 import { buildGan } from './zoo.js';
 import { saveModel } from '../../tensor/models/save.js';
 import { evaluateGan, loadClassifier, type GanEvaluation } from './evaluation.js';
-import type { JobContext, JobResult } from '../../coordinator/job-loop.js';
-import { fetchInto, startWorkers } from '../../coordinator/job-loop.js';
+import { fetchInto, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
 import { runSteps, type StepSource } from '../../coordinator/step-loop.js';
 
 /** Image pixels drawn 2 × 2 in the pictures (as `dtrain sample` does by default). */
@@ -43,15 +42,13 @@ export interface GanScore extends GanEvaluation {
   pictures: string[];
 }
 
-export async function runGanJob(ctx: JobContext): Promise<JobResult> {
-  const spec = ctx.spec as GanJob;
+export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResult> {
   await initBackend('cpu');
-  const data = loadJobData(spec);
+  const data = loadGanData(spec);
   const models = buildGan(spec.generator, spec.discriminator, spec.gan.latentDim, data.train.featureShape, spec.seed);
   // Before any worker starts: a classifier that cannot score this data fails the job now, not after training.
   const classifier = spec.gan.classifier === undefined ? undefined : await loadClassifier(spec.gan.classifier, data);
-  const { workers } = await ctx.control.guard(ctx.membership.waitForAll());
-  ctx.membership.startHeartbeats();
+  const { workers } = await waitForMembers(ctx);
   const networks = [models.generator, models.discriminator];
   const backend = await startWorkers(ctx, workers, networks, undefined);
   const B = spec.train.batchSize;
@@ -103,7 +100,7 @@ export async function runGanJob(ctx: JobContext): Promise<JobResult> {
   drawSamples('final');
   const score: GanScore = { ...last, iterations: plan.iterations, samples: spec.gan.evalSamples, pictures, ...(await evaluate(ctx, spec, models.generator, data, classifier)) };
   ctx.log.info(score, 'gan evaluated');
-  return { backend, steps: plan.totalSteps, epochs: (plan.iterations * plan.dSteps) / plan.realBatchesPerEpoch, samples, trainSeconds, train: null, eval: null, gan: score };
+  return { backend, steps: plan.totalSteps, epochs: (plan.iterations * plan.dSteps) / plan.realBatchesPerEpoch, samples, trainSeconds, train: null, eval: null, sections: { gan: score } };
 }
 
 /**

@@ -13,7 +13,7 @@ import { gather, type DataSplits } from '../../data/dataset.js';
 import { DEFAULT_MIXTURE_NOISE, modeCoverage, type ModeCoverage } from '../../data/mixtures.js';
 import { JobSpecError } from '../../util/errors.js';
 import { EVAL_PHASE, generate } from './samples.js';
-import type { GanJob } from '../../spec/job-spec.js';
+import type { GanJob } from './spec.js';
 import { fileLoadHandler } from '../../tensor/models/save.js';
 import { fitsShape } from '../../tensor/models/zoo.js';
 

@@ -6,7 +6,7 @@
  * epoch's short last one is dropped), and the noise for each sample comes
  * from (seed, iteration, phase, position in the global batch).
  */
-import type { GanJob } from '../../spec/job-spec.js';
+import type { GanJob } from './spec.js';
 import { hashInts, Rng, Stream } from '../../util/rng.js';
 import { lrAt } from '../../tensor/schedule.js';
 import { BatchSchedule } from '../../data/sharding.js';

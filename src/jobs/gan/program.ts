@@ -14,22 +14,17 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { gather, type DataSplits } from '../../data/dataset.js';
 import { layoutOf, packTensors, readState, writeParams, writeState, type FlatLayout } from '../../tensor/flat.js';
 import { ganPlan, latentNoise, phaseOf, type GanPlan } from './plan.js';
-import type { GanJob } from '../../spec/job-spec.js';
+import type { GanJob } from './spec.js';
 import type { GanModels } from './zoo.js';
 import { commitMovingStats, hasReplicaState } from '../../tensor/layers/sync-batch-norm.js';
 import { LocalUpdate } from '../../worker/reducers/local-update.js';
-import type { EvalResult, StepCommand, StepProgram, StepResult } from '../../worker/step-program.js';
+import type { EvalResult, ProgramDeps, StepCommand, StepProgram, StepResult } from '../../worker/step-program.js';
 
-export interface GanDeps {
+/** `params` and `grads` hold [generator | discriminator]; each network's range is summed by `sumRange` and updated here. */
+export interface GanDeps extends Pick<ProgramDeps, 'params' | 'grads' | 'sumRange' | 'broadcastState'> {
   spec: GanJob;
   models: GanModels;
   data: DataSplits;
-  /** [generator | discriminator] parameters and gradients, shared with the comm thread. */
-  params: Float32Array;
-  grads: Float32Array;
-  /** Sums grads[offset, offset + length) over the workers. */
-  sumRange(offset: number, length: number): Promise<void>;
-  broadcastState(values: Float32Array): Promise<Float32Array>;
 }
 
 interface Net {
@@ -108,12 +103,12 @@ export class GanProgram implements StepProgram {
     // cmd.lr is the network's own rate for this step (gan-plan.ts: stepLr).
     net.update.apply(this.range(this.deps.params, net), g, { step: at.iteration, lr: cmd.lr, globalBatch: cmd.globalBatch });
     writeParams(net.model, net.layout, this.range(this.deps.params, net));
-    return { lossSum, count: n, correct: 0, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
+    return { lossSum, count: n, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1, counts: {} };
   }
 
   /** GAN jobs are scored by the coordinator from generated samples: nothing to evaluate here. */
   evaluate(indices: Int32Array): EvalResult {
-    return { lossSum: 0, correct: 0, count: indices.length };
+    return { lossSum: 0, count: indices.length, counts: {} };
   }
 
   params(): Float32Array {

@@ -3,7 +3,9 @@
  * (Goodfellow et al.'s Algorithm 1: k discriminator steps, then one
  * generator step, each network with its own optimizer).
  */
+import { resolve } from 'node:path';
 import { z } from 'zod';
+import { jobCommon, trainSchema, type IssueReporter, type JobSpec } from '../../spec/job-spec.js';
 import { activation, batchNorm, optimizerSchema, positiveInt } from '../../spec/parts.js';
 
 /** The DCGAN paper's Adam: lr 2e-4, β1 0.5. */
@@ -97,3 +99,41 @@ export const ganSchema = z
 export type GeneratorSpec = z.infer<typeof generatorSchema>;
 export type DiscriminatorSpec = z.infer<typeof discriminatorSchema>;
 export type GanSpec = z.infer<typeof ganSchema>;
+
+/**
+ * A GAN job: `train` gives epochs (passes over the real data by the
+ * discriminator steps), maxSteps (a cap on iterations), batchSize, lrDecay,
+ * clipNorm and logEvery; each network's optimizer is in `gan`.
+ */
+export const ganJobSchema = z
+  .object({
+    ...jobCommon,
+    type: z.literal('gan'),
+    generator: generatorSchema,
+    discriminator: discriminatorSchema,
+    gan: ganSchema.default({}),
+    train: trainSchema.omit({ optimizer: true }).default({}),
+  })
+  .strict();
+
+export type GanJob = z.infer<typeof ganJobSchema>;
+
+/** What a GAN needs of the cluster and what its networks and evaluation need of its data. */
+export function checkGan(job: JobSpec, report: IssueReporter): void {
+  const spec = job as GanJob;
+  if (spec.cluster.strategy !== 'ring') report(['cluster', 'strategy'], 'gan jobs run on strategy ring (the parameter-server shards hold one network and its optimizer)');
+  if (spec.data.source === 'synthetic') {
+    for (const net of ['generator', 'discriminator'] as const) {
+      if (spec[net].zoo === 'dcgan') report([net, 'zoo'], `dcgan needs image data (data.source: fashion-mnist); ${spec.data.kind} samples are vectors: use mlp`);
+    }
+    if (spec.gan.classifier !== undefined) report(['gan', 'classifier'], 'scores generated images: it needs image data (data.source: fashion-mnist)');
+  } else if (spec.generator.zoo === 'mlp' && spec.generator.output !== 'tanh') {
+    report(['generator', 'output'], 'must be tanh for image data: GAN jobs scale images to [−1, 1]');
+  }
+}
+
+/** The classifier is relative to the job file, as topology files are; it must exist on the coordinator only (evaluation.ts checks it there). */
+export function resolveClassifier(job: JobSpec, baseDir: string): void {
+  const spec = job as GanJob;
+  if (spec.gan.classifier !== undefined) spec.gan.classifier = resolve(baseDir, spec.gan.classifier);
+}

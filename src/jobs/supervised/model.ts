@@ -1,6 +1,6 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { DataSplits } from '../../data/dataset.js';
-import type { SupervisedJob } from '../../spec/job-spec.js';
+import type { SupervisedJob } from './spec.js';
 import { buildModel } from '../../tensor/models/zoo.js';
 
 /** The job's model for its data: the same on every process that builds it. */

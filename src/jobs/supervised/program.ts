@@ -3,36 +3,46 @@
  * shard, then the strategy's update: sum over workers, divide by the global
  * batch (so uneven shards give exactly single-process gradients), clip by
  * global norm, optimizer step (reducers/reducer.ts). Batch-norm moving
- * statistics recorded in the pass are committed once it is done. With an
- * Adversary (adversarial jobs), the step's loss has a clean and an
- * adversarial pass (adversary.ts), and the evaluation attacks too.
+ * statistics recorded in the pass are committed once it is done. With a
+ * PassMaker (adversarial jobs), the step's loss has a clean and an
+ * adversarial pass, and the evaluation attacks too.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { gather, type DataSplits } from '../../data/dataset.js';
 import { layoutOf, packTensors, readState, writeParams, writeState, type FlatLayout } from '../../tensor/flat.js';
-import type { JobSpec } from '../../spec/job-spec.js';
 import { countCorrect, lossAndCorrect, sumSoftmaxCrossEntropy } from '../../tensor/loss.js';
 import { setDropoutContext } from '../../tensor/layers/seeded-dropout.js';
 import { commitMovingStats, hasReplicaState, takePartWithoutSamples } from '../../tensor/layers/sync-batch-norm.js';
-import type { UpdateArgs } from '../../worker/reducers/reducer.js';
-import type { Adversary, TrainingPass } from '../adversarial/adversary.js';
-import type { EvalResult, StepCommand, StepProgram, StepResult } from '../../worker/step-program.js';
+import type { Counts, EvalResult, ProgramDeps, StepCommand, StepProgram, StepResult } from '../../worker/step-program.js';
+import type { SupervisedJob } from './spec.js';
 
-export interface SupervisedDeps {
-  spec: JobSpec;
+/** One forward/backward pass of a step: its inputs and the weight of its loss term. */
+export interface TrainingPass {
+  x: Float32Array;
+  weight: number;
+  /** The pass whose predictions the step's accuracy counts. */
+  scored: boolean;
+}
+
+/**
+ * What a job type built on this one changes in the step (adversarial
+ * jobs: the attacked batch as a second pass) and adds to the evaluation.
+ */
+export interface PassMaker {
+  /** How many training passes a step makes: the empty-shard replay needs it. */
+  readonly passCount: number;
+  passes(model: LayersModel, x: Float32Array, y: Int32Array, cmd: StepCommand): TrainingPass[];
+  /** Extra inputs to evaluate test samples `first`, `first` + 1, … on, keyed by the name of the count of those still classified right. */
+  evaluationInputs(model: LayersModel, x: Float32Array, y: Int32Array, first: number): Record<string, Float32Array>;
+}
+
+export interface SupervisedDeps extends Pick<ProgramDeps, 'params' | 'grads' | 'update' | 'broadcastState'> {
+  spec: SupervisedJob;
   model: LayersModel;
   data: DataSplits;
-  /** The flat parameters, shared with the comm thread; they start as the coordinator's initial values. */
-  params: Float32Array;
-  /** The flat gradient buffer, shared with the comm thread. */
-  grads: Float32Array;
-  /** Sends `grads` into the job's update; `params` hold the result when it resolves. */
-  update(args: UpdateArgs): Promise<void>;
-  /** Rank 0's values on every worker (all call it together). */
-  broadcastState(values: Float32Array): Promise<Float32Array>;
   /** Adversarial jobs: attacks each shard and each evaluation slice. */
-  adversary?: Adversary;
+  passMaker?: PassMaker;
 }
 
 const EVAL_BATCH = 1000;
@@ -63,7 +73,7 @@ export class SupervisedProgram implements StepProgram {
       const batch = gather(data.train, cmd.indices);
       const shape = [n, ...data.train.featureShape];
       // The attack runs first, in inference mode, with the parameters every replica has.
-      const passes: TrainingPass[] = this.d.adversary?.passes(model, batch.x, batch.y, cmd) ?? [{ x: batch.x, weight: 1, scored: true }];
+      const passes: TrainingPass[] = this.d.passMaker?.passes(model, batch.x, batch.y, cmd) ?? [{ x: batch.x, weight: 1, scored: true }];
       setDropoutContext(model, { seed: spec.seed, step: cmd.step, sampleIndices: cmd.indices });
       const xs = passes.map((p) => tf.tensor(p.x, shape));
       const y = tf.tensor1d(batch.y, 'int32');
@@ -85,7 +95,7 @@ export class SupervisedProgram implements StepProgram {
     } else {
       // An empty shard still takes part in the collectives: the batch-norm
       // sums each training pass makes, and the gradient sum.
-      takePartWithoutSamples(model, this.d.adversary?.passCount ?? 1);
+      takePartWithoutSamples(model, this.d.passMaker?.passCount ?? 1);
       grads.fill(0);
     }
     commitMovingStats(model);
@@ -93,13 +103,14 @@ export class SupervisedProgram implements StepProgram {
     await this.d.update({ step: cmd.step, lr: cmd.lr, globalBatch: cmd.globalBatch });
     const t2 = performance.now();
     writeParams(model, this.layout, this.d.params);
-    return { lossSum, count: cmd.indices.length, correct, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
+    return { lossSum, count: cmd.indices.length, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1, counts: { correct } };
   }
 
   evaluate(indices: Int32Array): EvalResult {
-    const { model, data, adversary } = this.d;
+    const { model, data, passMaker } = this.d;
     writeParams(model, this.layout, this.d.params); // they may have been refreshed since the last step
-    const r: EvalResult = { lossSum: 0, correct: 0, count: indices.length };
+    let lossSum = 0;
+    const counts: Counts = { correct: 0 };
     const shape = data.test.featureShape;
     const correctOn = (x: Float32Array, y: Int32Array) =>
       tf.tidy(() => countCorrect(model.predict(tf.tensor(x, [y.length, ...shape])) as tf.Tensor, tf.tensor1d(y, 'int32')));
@@ -110,16 +121,14 @@ export class SupervisedProgram implements StepProgram {
         const logits = model.predict(tf.tensor(batch.x, [part.length, ...shape])) as tf.Tensor;
         return lossAndCorrect(logits, tf.tensor1d(batch.y, 'int32'), data.test.classes);
       });
-      r.lossSum += clean.lossSum;
-      r.correct += clean.correct;
-      if (adversary) {
+      lossSum += clean.lossSum;
+      counts.correct += clean.correct;
+      if (passMaker) {
         // The coordinator sends contiguous slices of the test set: part[0] keys the random starts.
-        const adv = adversary.evaluationInputs(model, batch.x, batch.y, part[0]);
-        if (adv.fgsm) r.fgsmCorrect = (r.fgsmCorrect ?? 0) + correctOn(adv.fgsm, batch.y);
-        if (adv.pgd) r.pgdCorrect = (r.pgdCorrect ?? 0) + correctOn(adv.pgd, batch.y);
+        for (const [name, x] of Object.entries(passMaker.evaluationInputs(model, batch.x, batch.y, part[0]))) counts[name] = (counts[name] ?? 0) + correctOn(x, batch.y);
       }
     }
-    return r;
+    return { lossSum, count: indices.length, counts };
   }
 
   state(): Float32Array {

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { JobSpecError } from '../../util/errors.js';
-import type { ModelSpec } from '../../spec/job-spec.js';
+import type { ModelSpec } from '../../spec/model.js';
 import { hashInts, Stream } from '../../util/rng.js';
 import { SeededDropout } from '../layers/seeded-dropout.js';
 import { SyncBatchNormalization } from '../layers/sync-batch-norm.js';

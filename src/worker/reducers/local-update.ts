@@ -4,7 +4,7 @@
  * runs it on the same sum, so replicas stay identical. Both scalings happen
  * inside the optimizer's one pass over the buffer.
  */
-import { makeOptimizer, type FlatOptimizer } from '../../tensor/optimizers.js';
+import { makeOptimizer, type FlatOptimizer } from '../../tensor/optimizers/index.js';
 import { clipFactor, l2norm } from '../../tensor/schedule.js';
 import type { UpdateArgs, UpdateRule } from './reducer.js';
 

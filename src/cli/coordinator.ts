@@ -1,0 +1,42 @@
+/** dtrain coordinator: run a job across machines, or (with --nats) serve submitted jobs. */
+import { Option } from 'commander';
+import { coordinatorCommand } from '../commands/coordinator.js';
+import { type CommandDefinition, positiveInt, psOptions, setOption, STRATEGY_CHOICES } from './options.js';
+
+export const defineCoordinator: CommandDefinition = (program, exit) => {
+  const coordinator = program
+    .command('coordinator')
+    .description('run a job across workers on several machines (starts when cluster.workers workers, and for strategy ps the shards, have joined); with --nats, run jobs submitted over NATS, one after another')
+    .argument('[job]', 'job file (YAML or JSON); not with --nats')
+    .requiredOption('--bind <endpoint>', 'control endpoint to listen on, e.g. tcp://0.0.0.0:5555 (a fixed port with --nats)')
+    .option('-o, --out <dir>', 'output folder (default runs/<job name>)')
+    .option('-w, --workers <n>', 'overrides cluster.workers', positiveInt('--workers'))
+    .addOption(new Option('--strategy <name>', 'overrides cluster.strategy').choices(STRATEGY_CHOICES));
+  psOptions(coordinator)
+    .addOption(setOption())
+    .option('--nats <url>', 'service mode: take jobs from this NATS server (JetStream on), e.g. nats://127.0.0.1:4222')
+    .option('--token <token>', 'service mode: NATS auth token')
+    .option('--creds <file>', 'service mode: NATS credentials file (.creds)')
+    .option('--state-dir <dir>', 'service mode: where jobs write their outputs (DIR/jobs/<id>/) and the coordinator its log')
+    .option('--json', 'JSON log lines on stdout')
+    .option('--no-progress', 'service mode: no progress bar on stderr')
+    .addHelpText(
+      'after',
+      `
+Service mode (--nats): jobs come from the JetStream work-queue stream
+DTRAIN_SUBMISSIONS (dtrain submit, or a DtrainClient). Each is checked
+(a refused job is answered with its errors), recorded in the KV bucket
+dtrain-jobs, then run on the connected workers, one job at a time, highest
+priority first, then in submission order. States: queued → running →
+succeeded | failed | cancelled, published on dtrain.jobs.<id>.events;
+progress on dtrain.jobs.<id>.progress; request/reply on dtrain.api.submit,
+status, list and cancel. Start workers with --serve so that they stay for
+the next job. A coordinator restarted after a crash runs the queued jobs
+and marks failed the job it was running.
+
+Examples:
+  dtrain coordinator configs/fashion-mnist-mlp.yaml --bind tcp://0.0.0.0:5555
+  dtrain coordinator --nats nats://127.0.0.1:4222 --bind tcp://127.0.0.1:5555 --state-dir /var/lib/dtrain`,
+    )
+    .action(async (job: string | undefined, flags) => exit(await coordinatorCommand(job, flags)));
+};

@@ -1,0 +1,52 @@
+/** What several command definitions share: number parsers, common options, and how an action hands back its exit code. */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_NATS } from '../service/nats-connect.js';
+
+/** Records the exit code of the command that ran; main returns it after parsing. */
+export type SetExitCode = (code: number) => void;
+/** Adds one subcommand, its options, help text and action, to the program. */
+export type CommandDefinition = (program: Command, exit: SetExitCode) => void;
+
+export const STRATEGY_CHOICES = ['ring', 'ps'] as const;
+export const BACKEND_CHOICES = ['auto', 'cpu', 'wasm', 'tensorflow'] as const;
+
+export const positiveInt = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
+  return n;
+};
+export const nonnegInt = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+  return n;
+};
+export const boundedInt = (name: string, lo: number, hi: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be a whole number from ${lo} to ${hi}`);
+  return n;
+};
+export const positiveNumber = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0`);
+  return n;
+};
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** run and coordinator: the parameter-server overrides. */
+export const psOptions = (c: Command) =>
+  c
+    .option('--ps-shards <k>', 'strategy ps: number of parameter-server shards (overrides cluster.ps.shards)', positiveInt('--ps-shards'))
+    .option('--staleness <s>', 'strategy ps: bounded-staleness mode, no worker more than s steps ahead (overrides cluster.ps.staleness)', nonnegInt('--staleness'));
+/** How submit, status, jobs and cancel reach NATS; each flag also comes from the environment. */
+export const natsOptions = (c: Command) =>
+  c
+    .addOption(new Option('--nats <url>', 'the NATS server of the service-mode coordinator').env('DTRAIN_NATS').default(DEFAULT_NATS))
+    .addOption(new Option('--token <token>', 'NATS auth token').env('DTRAIN_NATS_TOKEN'))
+    .addOption(new Option('--creds <file>', 'NATS credentials file (.creds)').env('DTRAIN_NATS_CREDS'));
+export const setOption = () => new Option('--set <key=value>', 'override a job-file key, e.g. train.optimizer.lr=0.01 (repeatable)').argParser(collect).default([]);
+/** run and attack: JSON log lines or a progress bar. */
+export const progressOptions = (c: Command) =>
+  c.option('--json', 'JSON log lines on stdout instead of a progress bar').option('--no-progress', 'no progress output');
+/** worker and ps: the hidden flags dtrain run passes to the processes it starts. */
+export const managedOptions = (c: Command) =>
+  c.addOption(new Option('--managed', 'started by dtrain run').hideHelp()).addOption(new Option('--json', 'JSON logs on stdout (the default)').hideHelp());

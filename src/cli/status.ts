@@ -1,0 +1,12 @@
+/** dtrain status: one service-mode job. */
+import { statusCommand } from '../commands/job-queries.js';
+import { type CommandDefinition, natsOptions } from './options.js';
+
+export const defineStatus: CommandDefinition = (program, exit) => {
+  const status = program
+    .command('status')
+    .description("a service-mode job's state, history, progress and summary")
+    .argument('<id>', 'job id')
+    .option('--json', 'the record as JSON');
+  natsOptions(status).action(async (id: string, flags) => exit(await statusCommand(id, flags)));
+};

@@ -1,0 +1,52 @@
+/**
+ * The coordinator's side of an adversarial job: a supervised job's
+ * (../supervised/coordinator.ts) whose evaluation also counts the test
+ * samples still classified right under attack, and which draws the gallery.
+ */
+import { join } from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { Dataset } from '../../data/dataset.js';
+import type { EvaluationSums } from '../../coordinator/evaluation.js';
+import type { JobContext } from '../../coordinator/job-context.js';
+import type { ClassifierExtension } from '../supervised/coordinator.js';
+import { GALLERY_FILE, hasGallery, writeGallery } from './gallery.js';
+import { correctUnder, evalStepSize, evaluationNames, type AdversarialJob } from './spec.js';
+
+export interface RobustAccuracy {
+  epsilon: number;
+  clean: number;
+  /** Test accuracy under FGSM (absent when evalAttacks leaves it out). */
+  fgsm?: number;
+  /** Test accuracy under PGD with `pgdSteps` steps from a random start (absent when evalAttacks leaves it out). */
+  pgd?: number;
+  pgdSteps: number;
+  /** The PGD step size. */
+  pgdStepSize: number;
+}
+
+/** summary.json's `adversarial` section from the evaluation's sums. */
+export function robustAccuracy(spec: AdversarialJob, sums: EvaluationSums): RobustAccuracy {
+  const a = spec.adversarial;
+  const r: RobustAccuracy = { epsilon: a.epsilon, clean: (sums.counts.correct ?? 0) / sums.count, pgdSteps: a.evalSteps, pgdStepSize: evalStepSize(a) };
+  for (const kind of a.evalAttacks) r[kind] = (sums.counts[correctUnder(kind)] ?? 0) / sums.count;
+  return r;
+}
+
+/** The supervised job's loop with the attacks' accuracy and the gallery added. */
+export function adversarialExtension(spec: AdversarialJob): ClassifierExtension {
+  return {
+    evaluationNote: (testSize) => `evaluating on ${testSize} test samples: clean, ${evaluationNames(spec.adversarial)} at ε ${spec.adversarial.epsilon}`,
+    sections: (ctx, { sums, model, data }) => {
+      const gallery = galleryOf(ctx, model, data.test, spec);
+      return { adversarial: robustAccuracy(spec, sums), ...(gallery ? { gallery } : {}) };
+    },
+  };
+}
+
+/** Writes the adversarial gallery of the first test images into the output folder (images only); returns its file name. */
+export function galleryOf(ctx: JobContext, model: LayersModel, test: Dataset, spec: AdversarialJob): string | undefined {
+  if (!hasGallery(test)) return undefined;
+  const n = writeGallery(model, test, spec, join(ctx.outDir, GALLERY_FILE));
+  ctx.log.info({ file: GALLERY_FILE, images: n }, 'gallery written');
+  return GALLERY_FILE;
+}

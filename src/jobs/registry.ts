@@ -1,0 +1,27 @@
+/**
+ * The job types dtrain knows. Adding one adds a folder and one line here
+ * (docs/job-types.md). Only entry points import this file: the CLI
+ * commands, the worker's main loop and the service's intake and runner;
+ * they hand the job type's parts to the generic code.
+ */
+import { jobFileReader } from '../spec/job-file.js';
+import type { JobSpec } from '../spec/job-spec.js';
+import { JobSpecError } from '../util/errors.js';
+import { adversarial } from './adversarial/index.js';
+import { gan } from './gan/index.js';
+import type { JobType } from './job-type.js';
+import { supervised } from './supervised/index.js';
+
+export const JOB_TYPES: readonly JobType[] = [supervised, adversarial, gan];
+
+/** The type of a job file that names none. */
+export const DEFAULT_JOB_TYPE = supervised.name;
+
+export const { loadJobFile, parseJobSpec } = jobFileReader(JOB_TYPES, DEFAULT_JOB_TYPE);
+
+/** The registered type of a checked job. */
+export function jobTypeOf(spec: Pick<JobSpec, 'type' | 'name'>): JobType {
+  const t = JOB_TYPES.find((j) => j.name === spec.type);
+  if (!t) throw new JobSpecError(`job ${spec.name}`, [{ path: 'type', message: `unknown job type ${JSON.stringify(spec.type)}` }]);
+  return t;
+}

@@ -1,0 +1,83 @@
+/**
+ * The coordinator's side of a job that trains one classifier (supervised,
+ * and adversarial through a ClassifierExtension): build the model, start
+ * the shards and workers, run the steps of the epochs' batch schedule,
+ * evaluate on the test set, save the model to DIR/model.
+ */
+import { join } from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { DataSplits } from '../../data/dataset.js';
+import { loadData } from '../../data/load.js';
+import { BatchSchedule, planSteps } from '../../data/sharding.js';
+import { fetchInto, startShards, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
+import { evaluateTestSet, type EvaluationSums } from '../../coordinator/evaluation.js';
+import { runSteps, type StepSource } from '../../coordinator/step-loop.js';
+import { psSettings } from '../../spec/job-spec.js';
+import { initBackend } from '../../tensor/backend.js';
+import { readAllParams } from '../../tensor/flat.js';
+import { saveModel } from '../../tensor/models/save.js';
+import { lrAt } from '../../tensor/schedule.js';
+import { buildJobModel } from './model.js';
+import type { SupervisedJob } from './spec.js';
+
+/** What a job type built on the supervised one adds around the evaluation. */
+export interface ClassifierExtension {
+  /** A note shown before the test-set evaluation starts. */
+  evaluationNote?(testSize: number): string;
+  /** Its summary.json sections, from the evaluation's sums and the trained model (which it may draw). */
+  sections(ctx: JobContext, e: { sums: EvaluationSums; model: LayersModel; data: DataSplits }): Record<string, unknown>;
+}
+
+/** Test loss and accuracy from the evaluation's sums (the workers count `correct`). */
+export function testResult(sums: EvaluationSums): { loss: number; accuracy: number } {
+  return { loss: sums.lossSum / sums.count, accuracy: (sums.counts.correct ?? 0) / sums.count };
+}
+
+export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, extension?: ClassifierExtension): Promise<JobResult> {
+  const { log } = ctx;
+  // Build before the workers are waited for: this is the coordinator's one
+  // long synchronous stretch, and no heartbeat is due yet.
+  await initBackend('cpu');
+  const data = loadData(spec.data, spec.seed);
+  const model = await buildJobModel(spec, data);
+  const { workers, shards } = await waitForMembers(ctx);
+  const initial = readAllParams([model]);
+  const collective = await startShards(ctx, shards, initial, spec.train, psSettings(spec.cluster)?.staleness);
+  const backend = await startWorkers(ctx, workers, [model], collective);
+  const plan = planSteps(data.train.size, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);
+  const schedule = new BatchSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);
+  log.info({ steps: plan.totalSteps, stepsPerEpoch: plan.stepsPerEpoch, workers: workers.length, shards: shards.length, backend }, 'training');
+  const lr = (step: number) => lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
+  let window = { loss: 0, correct: 0, count: 0 };
+  let last = { loss: NaN, accuracy: NaN };
+  const source: StepSource = {
+    totalSteps: plan.totalSteps,
+    command: (step) => {
+      const batch = schedule.batch(step);
+      return { header: { step, epoch: schedule.epochOf(step), lr: lr(step), globalBatch: batch.length }, batch };
+    },
+  };
+  const t0 = performance.now();
+  const samples = await runSteps(ctx, workers, source, psSettings(spec.cluster)?.staleness, (step, done, rate) => {
+    for (const d of done) {
+      window.loss += d.header.lossSum;
+      window.correct += d.header.counts.correct ?? 0;
+      window.count += d.header.count;
+    }
+    ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: window.loss / window.count, samplesPerSecond: rate });
+    if ((step + 1) % spec.train.logEvery === 0 || step + 1 === plan.totalSteps) {
+      last = { loss: window.loss / window.count, accuracy: window.correct / window.count };
+      ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), loss: last.loss, accuracy: last.accuracy, samplesPerSecond: rate, commMs: Math.max(...done.map((d) => d.header.commMs)) }, step + 1);
+      window = { loss: 0, correct: 0, count: 0 };
+    }
+  });
+  const trainSeconds = (performance.now() - t0) / 1000;
+  ctx.progress.done();
+  const note = extension?.evaluationNote?.(data.test.size);
+  if (note) ctx.progress.note(note);
+  const sums = await evaluateTestSet(ctx, workers, data.test.size);
+  await fetchInto(ctx, workers[0], [model]);
+  await saveModel(model, join(ctx.outDir, 'model'));
+  const sections = extension?.sections(ctx, { sums, model, data });
+  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: testResult(sums), ...(sections ? { sections } : {}) };
+}

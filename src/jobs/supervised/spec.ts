@@ -1,0 +1,41 @@
+/** The job file of a supervised job: the common keys, a classifier `model` and `train` with its optimizer. */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { readTopology } from '../../spec/job-file.js';
+import { jobCommon, psSettings, trainSchema, type IssueReporter, type JobSpec } from '../../spec/job-spec.js';
+import { modelSchema } from '../../spec/model.js';
+
+/** The keys of a job that trains one classifier; adversarial jobs add theirs. */
+export const classifierKeys = {
+  ...jobCommon,
+  model: modelSchema,
+  train: trainSchema.default({}),
+};
+
+export const supervisedJobSchema = z.object({ ...classifierKeys, type: z.literal('supervised') }).strict();
+
+/** A job that trains one classifier on labels: supervised, or a type built on it (adversarial). */
+export type SupervisedJob = Omit<z.infer<typeof supervisedJobSchema>, 'type'> & { type: string };
+
+/** The spec of a job that trains one classifier; throws for other types. */
+export function asSupervised(spec: JobSpec): SupervisedJob {
+  if (!('model' in spec)) throw new Error(`job ${spec.name} is of type ${spec.type}, which trains no classifier`);
+  return spec as SupervisedJob;
+}
+
+/** What a classifier's model needs of the data and the cluster. */
+export function checkClassifier(spec: JobSpec, issue: IssueReporter): void {
+  const { model, cluster, data } = asSupervised(spec);
+  if ('zoo' in model && model.batchNorm === 'sync' && psSettings(cluster)?.staleness !== undefined) {
+    issue(['model', 'batchNorm'], 'sync needs every worker on the same step, and cluster.ps.staleness lets them drift apart: use batchNorm local, or drop staleness');
+  }
+  if ('zoo' in model && model.zoo === 'cnn' && data.source !== 'fashion-mnist') {
+    issue(['model', 'zoo'], 'the cnn needs image data (data.source: fashion-mnist)');
+  }
+}
+
+/** A model.topology file, relative to the job file, is read into the spec (workers cannot read the submitter's files). */
+export function inlineTopology(spec: JobSpec, baseDir: string, file: string): void {
+  const { model } = asSupervised(spec);
+  if ('topology' in model && typeof model.topology === 'string') model.topology = readTopology(resolve(baseDir, model.topology), file);
+}

@@ -1,0 +1,44 @@
+/**
+ * The classifier models a job file can name (supervised and adversarial
+ * jobs' `model`): a zoo model (mlp, cnn) or a tfjs-layers topology.
+ */
+import { z } from 'zod';
+
+import { activation, batchNorm, positiveInt } from './parts.js';
+
+const dropoutRate = z.number().min(0).lt(1);
+
+const mlp = z
+  .object({
+    zoo: z.literal('mlp'),
+    hidden: z.array(positiveInt).default([256, 128]),
+    activation: activation.default('relu'),
+    /** Dropout rate after each hidden layer; masks are seeded per sample. */
+    dropout: dropoutRate.default(0),
+    batchNorm,
+  })
+  .strict();
+
+const cnn = z
+  .object({
+    zoo: z.literal('cnn'),
+    /** Filters of each conv block (3x3 conv + activation + 2x2 max-pool). */
+    conv: z.array(positiveInt).min(1).default([32, 64]),
+    kernelSize: positiveInt.default(3),
+    dense: z.array(positiveInt).default([128]),
+    activation: activation.default('relu'),
+    dropout: dropoutRate.default(0),
+    batchNorm,
+  })
+  .strict();
+
+const topology = z
+  .object({
+    /** A tfjs-layers model topology (model.json's `modelTopology`, or a file path to it). */
+    topology: z.union([z.string().min(1), z.record(z.unknown())]),
+  })
+  .strict();
+
+export const modelSchema = z.union([z.discriminatedUnion('zoo', [mlp, cnn]), topology]);
+
+export type ModelSpec = z.infer<typeof modelSchema>;
