@@ -19,7 +19,7 @@ import { encode, type TypedArray } from '../wire/codec.js';
 import type { Header, Message } from '../wire/messages.js';
 import { hubMessages } from '../wire/receive.js';
 import type { Hub } from '../wire/transport.js';
-import { addInto } from '../worker/reducers/ring.js';
+import { addInto } from '../tensor/vector.js';
 
 export interface ShardConfig {
   index: number;

@@ -120,8 +120,8 @@ export const jobCommon = {
 };
 
 /** What generic code (session, membership, workers, service) may read of any job: the common keys and the train keys every type has. */
-const anyJob = z.object({ ...jobCommon, type: z.string(), train: trainSchema.omit({ optimizer: true }) });
-export type JobSpec = z.infer<typeof anyJob>;
+export const anyJobSchema = z.object({ ...jobCommon, type: z.string(), train: trainSchema.omit({ optimizer: true }) });
+export type JobSpec = z.infer<typeof anyJobSchema>;
 export type DataSpec = JobSpec['data'];
 export type TrainSpec = z.infer<typeof trainSchema>;
 export type OptimizerSpec = z.infer<typeof optimizerSchema>;

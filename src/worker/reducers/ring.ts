@@ -26,6 +26,7 @@ import { parseMessage } from '../../wire/messages.js';
 import { ClosedError, type Channel } from '../../wire/transport.js';
 import { LocalUpdate } from './local-update.js';
 import type { DropHandler, GradientReducer, UpdateArgs, UpdateRule } from './reducer.js';
+import { addInto } from '../../tensor/vector.js';
 
 export interface RingOptions {
   rank: number;
@@ -39,19 +40,6 @@ export interface RingOptions {
 }
 
 const mod = (a: number, n: number) => ((a % n) + n) % n;
-
-/** dst += src, element-wise; unrolled by four, about twice as fast as the plain loop in V8. */
-export function addInto(dst: Float32Array, src: Float32Array): void {
-  const n = dst.length;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    dst[i] += src[i];
-    dst[i + 1] += src[i + 1];
-    dst[i + 2] += src[i + 2];
-    dst[i + 3] += src[i + 3];
-  }
-  for (; i < n; i++) dst[i] += src[i];
-}
 
 export class RingReducer implements GradientReducer {
   private op = 0;
