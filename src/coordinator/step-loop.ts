@@ -60,7 +60,14 @@ export async function runSteps(
     });
     await Promise.all(sends);
   };
-  const nextReport = (w: number) => control.expect(workers[w].peer, 'stepDone').then((m) => ({ w, m }));
+  const nextReport = (w: number) => {
+    const report = control.expect(workers[w].peer, 'stepDone').then((m) => ({ w, m }));
+    // Awaited by the race below; if the loop has already thrown, a later
+    // rejection (the session failing the control plane) must not surface as
+    // an unhandled rejection, which would end the coordinator process.
+    report.catch(() => undefined);
+    return report;
+  };
   const pending = new Map(workers.map((_, w) => [w, nextReport(w)]));
   await sendReleased();
   while (pending.size > 0) {

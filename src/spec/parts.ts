@@ -1,4 +1,4 @@
-/** Schema pieces shared by the job types' sections (job-spec.ts, gan-spec.ts). */
+/** Schema pieces shared by the common job keys and the job types' sections (job-spec.ts, model.ts, jobs/<type>/spec.ts). */
 import { z } from 'zod';
 
 export const positiveInt = z.number().int().positive();

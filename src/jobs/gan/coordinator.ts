@@ -12,7 +12,7 @@
  *     next discriminator step, which leaves the generator's weights as they
  *     were and moves only its batch-norm moving statistics);
  *   - there is no `eval`: the coordinator draws samples from the trained
- *     generator itself and scores them (gan-eval.ts);
+ *     generator itself and scores them (evaluation.ts);
  *   - the networks are saved to DIR/generator and DIR/discriminator.
  */
 import { join } from 'node:path';

@@ -100,7 +100,7 @@ export class GanProgram implements StepProgram {
     const t1 = performance.now();
     await this.deps.sumRange(net.offset, net.layout.total);
     const t2 = performance.now();
-    // cmd.lr is the network's own rate for this step (gan-plan.ts: stepLr).
+    // cmd.lr is the network's own rate for this step (plan.ts: stepLr).
     net.update.apply(this.range(this.deps.params, net), g, { step: at.iteration, lr: cmd.lr, globalBatch: cmd.globalBatch });
     writeParams(net.model, net.layout, this.range(this.deps.params, net));
     return { lossSum, count: n, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1, counts: {} };
