@@ -7,12 +7,13 @@ export const defineRun: CommandDefinition = (program, exit) => {
   const run = program
     .command('run')
     .description('train a job on this machine: an embedded coordinator, N worker processes and, for strategy ps, K shard processes')
-    .argument('<job>', 'job file (YAML or JSON)')
+    .argument('[job]', 'job file (YAML or JSON); none with --resume')
     .option('-w, --workers <n>', 'number of worker processes (overrides cluster.workers)', positiveInt('--workers'))
     .addOption(new Option('--strategy <name>', 'gradient strategy (overrides cluster.strategy)').choices(STRATEGY_CHOICES));
   psOptions(run)
     .addOption(new Option('--backend <name>', 'tfjs backend (overrides cluster.backend)').choices(BACKEND_CHOICES))
     .option('-o, --out <dir>', 'output folder (default runs/<job name>)')
+    .option('--resume <dir>', "continue the run whose output folder is DIR from its latest checkpoint (the job is DIR's; with the same worker count the result equals an undisturbed run's)")
     .addOption(setOption());
   progressOptions(run)
     .addHelpText(
@@ -23,10 +24,12 @@ Examples:
   dtrain run configs/fashion-mnist-mlp.yaml --workers 2    # 0.89 test accuracy in about a minute
   dtrain run configs/fashion-mnist-mlp.yaml --workers 3 --strategy ps --ps-shards 2 --staleness 2
   dtrain run job.yaml --set train.optimizer.lr=0.01 --set train.epochs=3 --out runs/try
+  dtrain run --resume runs/fashion-mnist-mlp                # after Ctrl-C, a crash or kill -9
 
-Writes DIR/summary.json, DIR/model/ (tfjs LayersModel), DIR/metrics.jsonl and DIR/log.jsonl;
+Writes DIR/summary.json, DIR/model/ (tfjs LayersModel), DIR/metrics.jsonl, DIR/log.jsonl and
+DIR/checkpoints/ (train.checkpoint: every epoch end and 10 minutes, the newest 2 kept);
 GAN jobs write DIR/generator/, DIR/discriminator/ and DIR/samples/ instead of DIR/model/.
 Exit codes: 0 done, 1 the job failed, 2 invalid job file or flags, 130 interrupted.`,
     )
-    .action(async (job: string, flags) => exit(await runCommand(job, flags)));
+    .action(async (job: string | undefined, flags) => exit(await runCommand(job, flags)));
 };

@@ -20,20 +20,20 @@ export interface JobOutput {
   progress: Progress;
 }
 
-/** Creates DIR (default runs/<job name>) and starts DIR/log.jsonl afresh. */
-export function openJobOutput(spec: JobSpec, flags: OutputFlags): JobOutput {
+/** Creates DIR (default runs/<job name>) and starts DIR/log.jsonl afresh, or goes on with it (`append`: a resumed run). */
+export function openJobOutput(spec: JobSpec, flags: OutputFlags, append = false): JobOutput {
   const outDir = flags.out ?? join('runs', spec.name);
   mkdirSync(outDir, { recursive: true });
   const logFile = join(outDir, 'log.jsonl');
-  writeFileSync(logFile, '');
+  if (!append) writeFileSync(logFile, '');
   const log = makeLogger({ file: logFile, json: flags.json });
   const progress = new Progress(flags.json || flags.progress === false ? undefined : process.stderr, spec.name);
   return { outDir, logFile, log, progress };
 }
 
-/** SIGINT and SIGTERM cancel the running session; returns the function that removes the handlers. */
+/** SIGINT and SIGTERM cancel the running session, after a checkpoint while steps run; returns the function that removes the handlers. */
 export function cancelOnSignals(session: () => Session | undefined): () => void {
-  return onStopSignals((sig) => session()?.fail(new JobCancelledError(`interrupted by ${sig}`)));
+  return onStopSignals((sig) => session()?.interrupt(new JobCancelledError(`interrupted by ${sig}`)));
 }
 
 /** Calls `h` on each SIGINT or SIGTERM, with its name; returns the function that removes the handlers. */

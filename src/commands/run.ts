@@ -2,26 +2,46 @@
 import { reapWorkers, spawnWorkers, type LocalWorker } from '../coordinator/local-workers.js';
 import { label } from '../coordinator/membership.js';
 import { runSession, STOP_GRACE_MS, type Session, type SessionOptions, type Summary } from '../coordinator/session.js';
-import { BackendError } from '../util/errors.js';
+import { join, resolve } from 'node:path';
+import { CHECKPOINTS, latestCheckpoint, readCheckpoint, type LoadedCheckpoint } from '../coordinator/checkpoints.js';
+import { BackendError, UsageError } from '../util/errors.js';
 import { installedNodeBackend, TENSORFLOW_MISSING } from '../tensor/backend.js';
-import { jobTypeOf, loadJobFile } from '../jobs/registry.js';
+import { jobTypeOf, loadJobFile, parseJobSpec } from '../jobs/registry.js';
 import type { Overrides } from '../spec/job-file.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type JobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
 
-export interface RunFlags extends Overrides, OutputFlags {}
+export interface RunFlags extends Overrides, OutputFlags {
+  /** A run's folder: continue it from its latest checkpoint. */
+  resume?: string;
+}
 
-export async function runCommand(jobFile: string, flags: RunFlags): Promise<number> {
-  const spec = loadJobFile(jobFile, flags);
+export async function runCommand(jobFile: string | undefined, flags: RunFlags): Promise<number> {
+  const { spec, resume } = jobOf(jobFile, flags);
   await requireLocalBackend(spec);
-  const output = openJobOutput(spec, flags);
+  const output = openJobOutput(spec, { ...flags, out: flags.resume ?? flags.out }, resume !== undefined);
+  if (resume) output.progress.note(`resuming from ${resume.dir} (step ${resume.step})`);
   const ps = psSettings(spec.cluster);
   const strategy = ps ? `ps (${ps.shards} shard(s), ${ps.staleness === undefined ? 'synchronous' : `staleness ${ps.staleness}`})` : spec.cluster.strategy;
   output.progress.note(`${spec.name}: ${spec.cluster.workers} worker(s), strategy ${strategy}, backend ${spec.cluster.backend}, output in ${output.outDir}`);
   const type = jobTypeOf(spec);
-  printSummary(await runWithLocalWorkers(spec, output, type.run), output.outDir, flags.json, type);
+  printSummary(await runWithLocalWorkers(spec, output, type.run, resume), output.outDir, flags.json, type);
   return 0;
+}
+
+/** The job file's job, or the job of the run being resumed with its latest checkpoint. */
+function jobOf(jobFile: string | undefined, flags: RunFlags): { spec: JobSpec; resume?: LoadedCheckpoint } {
+  if (flags.resume === undefined) {
+    if (jobFile === undefined) throw new UsageError('give a job file, or --resume DIR to continue a run');
+    return { spec: loadJobFile(jobFile, flags) };
+  }
+  if (jobFile !== undefined) throw new UsageError('--resume DIR continues the job in DIR: give no job file with it');
+  if (flags.out !== undefined && resolve(flags.out) !== resolve(flags.resume)) throw new UsageError('--resume DIR writes to DIR: --out cannot name another folder');
+  const dir = latestCheckpoint(flags.resume);
+  if (!dir) throw new UsageError(`no checkpoint to resume from in ${join(flags.resume, CHECKPOINTS)} (is ${flags.resume} a run's output folder?)`);
+  const resume = readCheckpoint(dir);
+  return { spec: parseJobSpec(resume.job, join(dir, 'job.json'), flags), resume };
 }
 
 /** The workers run here: a backend that is not installed is known before anything starts (even the output folder). */
@@ -34,7 +54,7 @@ export async function requireLocalBackend(spec: JobSpec): Promise<void> {
  * worker processes and, for strategy ps, the shard processes; they are
  * reaped however the session ends. `job` is the job type's coordinator side, or dtrain attack's evaluation.
  */
-export async function runWithLocalWorkers(spec: JobSpec, output: JobOutput, job: SessionOptions['job']): Promise<Summary> {
+export async function runWithLocalWorkers(spec: JobSpec, output: JobOutput, job: SessionOptions['job'], resume?: LoadedCheckpoint): Promise<Summary> {
   const { outDir, logFile, log, progress } = output;
   let workers: LocalWorker[] = [];
   let session: Session | undefined;
@@ -48,6 +68,7 @@ export async function runWithLocalWorkers(spec: JobSpec, output: JobOutput, job:
       log,
       progress,
       job,
+      ...(resume ? { resume } : {}),
       onBound: (endpoint, s) => {
         session = s;
         const start = (role: 'worker' | 'ps', count: number) =>

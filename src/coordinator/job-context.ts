@@ -4,12 +4,16 @@
  * and the workers with the initial parameters, fetching rank 0's values.
  * The message sequence these take part in is written down in session.ts.
  */
+import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { JobSpec } from '../spec/job-spec.js';
-import { readAllParams, readState, writeAllParams, writeState } from '../tensor/flat.js';
+import { readAllParams, readState, stateLength, writeAllParams, writeState } from '../tensor/flat.js';
+import { fileLoadHandler } from '../tensor/models/save.js';
+import { joinStates, packStates, sliceState, unpackStates, type OptimizerState } from '../tensor/optimizers/index.js';
 import type { Logger } from '../util/log.js';
 import type { CollectiveSetup } from '../wire/messages.js';
 import type { UpdateRule } from '../worker/reducers/reducer.js';
+import type { Checkpoints, LoadedCheckpoint } from './checkpoints.js';
 import type { ControlPlane } from './control.js';
 import type { MemberInfo, Membership, WorkerInfo } from './membership.js';
 import type { MetricsSink } from './metrics.js';
@@ -24,6 +28,12 @@ export interface JobContext {
   log: Logger;
   /** The run's folder: trained models are written under it (tfjs LayersModel format). */
   outDir: string;
+  /** The run's checkpoints: when one is due, where the last one is. */
+  checkpoints: Checkpoints;
+  /** Set when the run resumes from a checkpoint: the job type starts from its state and step. */
+  resume?: LoadedCheckpoint;
+  /** Steps completed so far (the summary of a job that ends early reports them). */
+  steps: { done: number };
 }
 
 /** A job's outcome; the session adds how it ended and the cluster it ran on to make summary.json. */
@@ -54,19 +64,28 @@ export async function waitForMembers(ctx: JobContext): Promise<{ workers: Worker
  * parameters with their initial values and the update rule, and says how
  * workers reach them. Undefined (strategy ring) when there are no shards.
  */
-export async function startShards(ctx: JobContext, shards: MemberInfo[], initial: Float32Array, rule: UpdateRule, staleness: number | undefined): Promise<CollectiveSetup | undefined> {
+export async function startShards(
+  ctx: JobContext,
+  shards: MemberInfo[],
+  initial: Float32Array,
+  rule: UpdateRule,
+  staleness: number | undefined,
+  optimizer?: OptimizerState | null,
+): Promise<CollectiveSetup | undefined> {
   if (shards.length === 0) return undefined;
   const k = shards.length;
   const slices = shards.map((s) => {
     const offset = Math.floor((s.rank * initial.length) / k);
     return { endpoint: s.endpoint, offset, length: Math.floor(((s.rank + 1) * initial.length) / k) - offset };
   });
-  const { optimizer, clipNorm } = rule;
+  const { clipNorm } = rule;
   await Promise.all(
     shards.map((s, i) => {
       const { offset, length } = slices[i];
-      const header = { type: 'psStart', index: s.rank, shards: k, workers: ctx.spec.cluster.workers, offset, length, optimizer, heartbeatTimeoutMs: ctx.spec.cluster.heartbeatTimeoutMs } as const;
-      return ctx.control.send(s.peer, { ...header, ...(clipNorm === undefined ? {} : { clipNorm }), ...(staleness === undefined ? {} : { staleness }) }, [initial.subarray(offset, offset + length)]);
+      // Resuming: the shard's part of the whole optimizer state (the optimizers are element-wise).
+      const resumed = packStates([optimizer ? sliceState(optimizer, offset, length) : null]);
+      const header = { type: 'psStart', index: s.rank, shards: k, workers: ctx.spec.cluster.workers, offset, length, optimizer: rule.optimizer, heartbeatTimeoutMs: ctx.spec.cluster.heartbeatTimeoutMs, optimizerState: resumed.meta[0] } as const;
+      return ctx.control.send(s.peer, { ...header, ...(clipNorm === undefined ? {} : { clipNorm }), ...(staleness === undefined ? {} : { staleness }) }, [initial.subarray(offset, offset + length), resumed.data]);
     }),
   );
   await Promise.all(shards.map((s) => ctx.control.expect(s.peer, 'psReady')));
@@ -74,13 +93,18 @@ export async function startShards(ctx: JobContext, shards: MemberInfo[], initial
   return { strategy: 'ps', shards: slices, ...(staleness === undefined ? {} : { staleness }) };
 }
 
-/** Starts the job on every worker with the coordinator's parameters and state (batch-norm moving statistics) of `networks`. */
-export async function startWorkers(ctx: JobContext, workers: WorkerInfo[], networks: LayersModel[], ps: CollectiveSetup | undefined): Promise<string> {
+/**
+ * Starts the job on every worker with the coordinator's parameters and state
+ * (batch-norm moving statistics) of `networks`, and, resuming, the optimizer
+ * states the workers apply.
+ */
+export async function startWorkers(ctx: JobContext, workers: WorkerInfo[], networks: LayersModel[], ps: CollectiveSetup | undefined, optimizers: (OptimizerState | null)[] = []): Promise<string> {
   const job = JSON.parse(JSON.stringify(ctx.spec)) as Record<string, unknown>;
   const initial = readAllParams(networks);
   const state = readState(networks);
   const ring = (w: WorkerInfo): CollectiveSetup => ({ strategy: 'ring', right: workers[(w.rank + 1) % workers.length].endpoint, chunkBytes: ctx.spec.cluster.chunkBytes });
-  await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'start', rank: w.rank, size: workers.length, job, collective: ps ?? ring(w) }, [initial, state])));
+  const resumed = packStates(optimizers);
+  await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'start', rank: w.rank, size: workers.length, job, collective: ps ?? ring(w), optimizers: resumed.meta }, [initial, state, resumed.data])));
   const ready = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'ready')));
   const backends = [...new Set(ready.map((r) => r.header.backend))];
   for (const reason of new Set(ready.map((r) => `${r.header.backend} (${r.header.backendReason})`))) ctx.progress.note(`backend: ${reason}`);
@@ -90,10 +114,90 @@ export async function startWorkers(ctx: JobContext, workers: WorkerInfo[], netwo
   return backends.join('+');
 }
 
-/** Rank 0's current parameters and batch-norm statistics, into the coordinator's copy of the job's networks (in flat-buffer order). */
-export async function fetchInto(ctx: JobContext, rank0: WorkerInfo, models: LayersModel[]): Promise<void> {
-  await ctx.control.send(rank0.peer, { type: 'fetchParams' });
+/**
+ * Rank 0's current parameters and batch-norm statistics, into the
+ * coordinator's copy of the job's networks (in flat-buffer order); returns
+ * the optimizer states rank 0 applies itself.
+ */
+export async function fetchInto(ctx: JobContext, rank0: WorkerInfo, models: LayersModel[], refresh = true): Promise<(OptimizerState | null)[]> {
+  await ctx.control.send(rank0.peer, { type: 'fetchParams', refresh });
   const p = await ctx.control.expect(rank0.peer, 'params');
   writeAllParams(models, p.tensors[0] as Float32Array);
   writeState(models, p.tensors[1] as Float32Array);
+  return unpackStates({ meta: p.header.optimizers, data: p.tensors[2] as Float32Array });
+}
+
+/** The parameter servers' parameters and optimizer state, joined from their slices (between steps, when no round is open). */
+export async function fetchShardState(ctx: JobContext, shards: MemberInfo[]): Promise<{ params: Float32Array; optimizer: OptimizerState }> {
+  await Promise.all(shards.map((s) => ctx.control.send(s.peer, { type: 'psFetch' })));
+  const replies = await Promise.all(shards.map((s) => ctx.control.expect(s.peer, 'psState')));
+  const parts = replies.map((r) => unpackStates({ meta: [r.header.optimizerState], data: r.tensors[1] as Float32Array })[0]);
+  if (parts.some((p) => !p)) throw new Error('a ps shard sent no optimizer state');
+  const slices = replies.map((r) => r.tensors[0] as Float32Array);
+  const params = new Float32Array(slices.reduce((n, p) => n + p.length, 0));
+  slices.reduce((at, p) => (params.set(p, at), at + p.length), 0);
+  return { params, optimizer: joinStates(parts as OptimizerState[]) };
+}
+
+/**
+ * The state a checkpoint keeps of the job's networks: rank 0's parameters
+ * and batch-norm state into `models`, and the optimizer states wherever
+ * they live (the workers in strategy ring, the shards in strategy ps).
+ */
+export async function fetchCheckpointState(ctx: JobContext, workers: WorkerInfo[], shards: MemberInfo[], models: LayersModel[]): Promise<{ optimizers: (OptimizerState | null)[]; optimizersAt: 'workers' | 'shards' }> {
+  if (shards.length === 0) return { optimizers: await fetchInto(ctx, workers[0], models), optimizersAt: 'workers' };
+  await fetchInto(ctx, workers[0], models, false); // the batch-norm state; the parameters are the shards'
+  const { params, optimizer } = await fetchShardState(ctx, shards);
+  writeAllParams(models, params);
+  return { optimizers: [optimizer], optimizersAt: 'shards' };
+}
+
+/** What a job type checkpoints besides its networks' values and the optimizers. */
+export interface CheckpointParts {
+  workers: WorkerInfo[];
+  shards: MemberInfo[];
+  /** The coordinator's copies of the job's networks, by folder name, in flat-buffer order. */
+  networks: Record<string, LayersModel>;
+  /** The job type's own loop state (metric windows, pictures…), as JSON. */
+  loop(): Record<string, unknown>;
+}
+
+/**
+ * Called by a job type once `step` is done and reported: takes a checkpoint
+ * if one is due there (the step loop has held the next step's commands),
+ * and ends the job if it was interrupted.
+ */
+export async function checkpointAfter(ctx: JobContext, step: number, parts: CheckpointParts): Promise<void> {
+  if (!ctx.checkpoints.due(step)) return;
+  const models = Object.values(parts.networks);
+  const { optimizers, optimizersAt } = await fetchCheckpointState(ctx, parts.workers, parts.shards, models);
+  await ctx.checkpoints.save({ step: step + 1, spec: ctx.spec, networks: parts.networks, optimizers, optimizersAt, loop: parts.loop() });
+  const stop = ctx.checkpoints.stopping;
+  if (stop) {
+    await ctx.checkpoints.flush();
+    ctx.progress.note(`checkpoint at step ${step + 1}: resume with dtrain run --resume ${ctx.outDir}`);
+    throw stop;
+  }
+}
+
+/**
+ * Resuming: the checkpoint's networks into the freshly built `networks`
+ * (values and batch-norm state), and the optimizer states for where this
+ * run applies them. Throws if the checkpoint's optimizers live elsewhere
+ * (it was taken under the other strategy).
+ */
+export async function restoreCheckpoint(ctx: JobContext, networks: Record<string, LayersModel>, hasShards: boolean): Promise<{ workers: (OptimizerState | null)[]; shards: OptimizerState | null }> {
+  const r = ctx.resume;
+  if (!r) return { workers: [], shards: null };
+  for (const [name, model] of Object.entries(networks)) {
+    const saved = await tfl.loadLayersModel(fileLoadHandler(r.network(name)));
+    const params = readAllParams([saved]);
+    if (params.length !== readAllParams([model]).length || stateLength(saved) !== stateLength(model)) throw new Error(`${r.network(name)}: the checkpoint's ${name} does not match the job's`);
+    writeAllParams([model], params);
+    writeState(model, readState(saved));
+    saved.dispose();
+  }
+  const at = hasShards ? 'shards' : 'workers';
+  if (r.optimizersAt !== at) throw new Error(`${r.dir}: its optimizer states are on the ${r.optimizersAt}, this run keeps them on the ${at}: resume with the strategy it ran with`);
+  return hasShards ? { workers: [], shards: r.optimizers[0] ?? null } : { workers: r.optimizers, shards: null };
 }

@@ -8,10 +8,13 @@ export interface MetricsSink {
   close(): void;
 }
 
-/** One JSON object per line, `{step, ...metrics}`. */
+/** One JSON object per line, `{step, ...metrics}`; the file starts with `earlier` (a resumed run's lines so far). */
 export class JsonlSink implements MetricsSink {
-  constructor(private readonly file: string) {
-    writeFileSync(file, '');
+  constructor(
+    private readonly file: string,
+    earlier: string | Uint8Array = '',
+  ) {
+    writeFileSync(file, earlier);
   }
   log(metrics: Metrics, step: number): void {
     appendFileSync(this.file, `${JSON.stringify({ step, ...metrics })}\n`);

@@ -29,7 +29,8 @@ import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import type { Logger } from '../util/log.js';
 import { bindRouter } from '../wire/zmq-transport.js';
 import { ControlPlane } from './control.js';
-import type { JobResult, JobRunner } from './job-context.js';
+import { checkpointMetrics, Checkpoints, type LoadedCheckpoint } from './checkpoints.js';
+import type { JobContext, JobResult, JobRunner } from './job-context.js';
 import { Membership } from './membership.js';
 import { JsonlSink, MetricsHub } from './metrics.js';
 import type { Progress } from './progress.js';
@@ -48,6 +49,8 @@ export interface SessionOptions {
   keepSpares?: boolean;
   /** Hears the summary as it is written, whether the job succeeded or not (service mode records it). */
   onSummary?: (s: Summary) => void;
+  /** Resume from this checkpoint (its job is `spec`): the job type starts from its state and step. */
+  resume?: LoadedCheckpoint;
 }
 
 /**
@@ -64,14 +67,30 @@ export type Summary = {
   error?: string;
 } & Pick<JobResult, 'backend' | 'steps' | 'epochs' | 'train' | 'eval'> & { [section: string]: unknown };
 
+/** How long an interrupted job may take to reach its checkpoint before it is stopped without one. */
+export const INTERRUPT_GRACE_MS = 30_000;
+
 export class Session {
+  private interrupted = false;
   constructor(
     readonly control: ControlPlane,
     readonly membership: Membership,
+    private readonly checkpoints: Checkpoints,
   ) {}
-  /** Ends the job with `err` (a lost worker, Ctrl-C). */
+  /** Ends the job with `err` now (a lost worker, a cancel). */
   fail(err: Error): void {
     this.control.fail(err);
+  }
+  /**
+   * Ctrl-C, SIGTERM: while steps run, the job takes a checkpoint at the next
+   * step boundary and then ends with `err`; otherwise, or the second time,
+   * it ends now.
+   */
+  interrupt(err: Error): void {
+    if (this.interrupted || !this.checkpoints.active) return this.fail(err);
+    this.interrupted = true;
+    this.checkpoints.interrupt(err);
+    setTimeout(() => this.fail(err), INTERRUPT_GRACE_MS).unref();
   }
 }
 
@@ -89,17 +108,21 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   const control = new ControlPlane(await bindRouter(o.bind), o.log);
   const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log, o.keepSpares);
   const loop = control.run();
-  const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'))]);
-  o.log.info({ endpoint: control.endpoint, job: o.spec.name, workers: o.spec.cluster.workers }, 'coordinator listening');
-  o.onBound?.(control.endpoint, new Session(control, membership));
+  const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : '')]);
+  const checkpoints = new Checkpoints(o.outDir, o.spec.train.checkpoint, o.log);
+  o.log.info({ endpoint: control.endpoint, job: o.spec.name, workers: o.spec.cluster.workers, ...(o.resume ? { resume: o.resume.dir } : {}) }, 'coordinator listening');
+  o.onBound?.(control.endpoint, new Session(control, membership, checkpoints));
   let result: JobResult | undefined;
   let error: unknown;
+  const steps = { done: o.resume?.step ?? 0 };
   try {
-    const ctx = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir };
+    const ctx: JobContext = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir, checkpoints, steps, ...(o.resume ? { resume: o.resume } : {}) };
     result = await o.job(ctx);
   } catch (err) {
     error = control.failed ?? err; // the root cause, not the rejection it caused
   } finally {
+    checkpoints.active = false;
+    await checkpoints.flush().catch((err: unknown) => o.log.warn({ err: errorMessage(err) }, 'a checkpoint could not be written'));
     o.progress.done();
     membership.stop();
     metrics.close();
@@ -110,7 +133,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
     control.close();
     await loop;
   }
-  const summary = summarize(o, result, error, (performance.now() - started) / 1000);
+  const summary = summarize(o, result, error, (performance.now() - started) / 1000, { steps: steps.done, checkpoint: checkpoints.latest });
   writeFileSync(join(o.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   o.onSummary?.(summary);
   if (error) {
@@ -121,14 +144,20 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   return summary;
 }
 
-function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, wallSeconds: number): Summary {
+/** How far a job that ended early got: the steps done and the checkpoint to resume from. */
+interface Reached {
+  steps: number;
+  checkpoint: string | undefined;
+}
+
+function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, wallSeconds: number, reached: Reached): Summary {
   return {
     status: error ? (error instanceof JobCancelledError ? 'cancelled' : 'failed') : 'succeeded',
     job: o.spec.name,
     workers: o.spec.cluster.workers,
     strategy: o.spec.cluster.strategy,
     backend: r?.backend ?? 'unknown',
-    steps: r?.steps ?? 0,
+    steps: r?.steps ?? reached.steps,
     epochs: r?.epochs ?? 0,
     wallSeconds,
     samplesPerSecond: r && r.trainSeconds > 0 ? r.samples / r.trainSeconds : 0,
@@ -136,5 +165,6 @@ function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, 
     eval: r?.eval ?? null,
     ...r?.sections,
     ...(error ? { error: errorMessage(error) } : {}),
+    ...(error && reached.checkpoint ? { checkpoint: reached.checkpoint } : {}),
   };
 }

@@ -11,20 +11,32 @@ export class StepGate {
   /** Steps finished by every worker. */
   completed = 0;
 
+  /**
+   * `first`: the step to start from (a resumed run's). `barrier(t)`: no
+   * command for a step after t goes out until every worker has finished t
+   * (a checkpoint is taken there); asked once t is the last step that may
+   * go out before later ones.
+   */
   constructor(
     workers: number,
     private readonly total: number,
     private readonly ahead: number,
+    first = 0,
+    private readonly barrier: (step: number) => boolean = () => false,
   ) {
-    if (workers < 1 || ahead < 0) throw new RangeError(`gate of ${workers} workers, ${ahead} ahead`);
-    this.done = new Array<number>(workers).fill(0);
-    this.sent = new Array<number>(workers).fill(0);
+    if (workers < 1 || ahead < 0 || first < 0) throw new RangeError(`gate of ${workers} workers, ${ahead} ahead, from step ${first}`);
+    this.done = new Array<number>(workers).fill(first);
+    this.sent = new Array<number>(workers).fill(first);
+    this.completed = first;
   }
 
   /** Commands that may go out now, as [worker, step], in step order; marks them sent. */
   release(): [number, number][] {
     const out: [number, number][] = [];
-    const limit = Math.min(this.total - 1, this.completed + this.ahead);
+    let limit = Math.min(this.total - 1, this.completed + this.ahead);
+    for (let t = this.completed; t < limit; t++) {
+      if (this.barrier(t)) limit = t;
+    }
     for (let t = Math.min(...this.sent); t <= limit; t++) {
       for (let w = 0; w < this.sent.length; w++) {
         if (this.sent[w] === t) {

@@ -34,17 +34,20 @@ const PIPELINE_DEPTH = 2;
  * until the promise it may return settles. Returns the samples trained on.
  */
 export async function runSteps(
-  ctx: Pick<JobContext, 'control'>,
+  ctx: Pick<JobContext, 'control'> & Partial<Pick<JobContext, 'steps' | 'checkpoints'>>,
   workers: WorkerInfo[],
   source: StepSource,
   staleness: number | undefined,
   onStep: (step: number, done: Message<'stepDone'>[], samplesPerSecond: number) => void | Promise<void>,
+  first = 0,
 ): Promise<number> {
   const { control } = ctx;
   const total = source.totalSteps;
   const t0 = performance.now();
   let samples = 0;
-  const gate = new StepGate(workers.length, total, staleness ?? PIPELINE_DEPTH - 1);
+  // A step after which a checkpoint is due is a barrier: its onStep takes the checkpoint before anything later goes out.
+  const barrier = (step: number) => ctx.checkpoints?.due(step) ?? false;
+  const gate = new StepGate(workers.length, total, staleness ?? PIPELINE_DEPTH - 1, first, barrier);
   const commands = new Map<number, { header: StepHeader; batch: Int32Array; unsent: number }>();
   const reports = new Map<number, Message<'stepDone'>[]>();
   const sendReleased = async () => {
@@ -68,7 +71,7 @@ export async function runSteps(
     report.catch(() => undefined);
     return report;
   };
-  const pending = new Map(workers.map((_, w) => [w, nextReport(w)]));
+  const pending = new Map(first < total ? workers.map((_, w) => [w, nextReport(w)]) : []);
   await sendReleased();
   while (pending.size > 0) {
     const { w, m } = await Promise.race(pending.values());
@@ -82,6 +85,7 @@ export async function runSteps(
       reports.delete(step);
       samples += done.reduce((n, d) => n + d.header.count, 0);
       await onStep(step, done, samples / ((performance.now() - t0) / 1000));
+      if (ctx.steps) ctx.steps.done = step + 1;
     }
     await sendReleased();
   }

@@ -14,6 +14,7 @@ import { parseMessage, type Header, type Message } from '../wire/messages.js';
 import { ClosedError, type Hub } from '../wire/transport.js';
 import { repeatJoin } from '../wire/join.js';
 import { bindRouter, connectDealer } from '../wire/zmq-transport.js';
+import { packStates, unpackStates } from '../tensor/optimizers/index.js';
 import { PsShard } from './shard.js';
 
 export interface PsOptions {
@@ -73,6 +74,10 @@ export async function runPs(o: PsOptions): Promise<number> {
       else if (h.type === 'stop') {
         o.log.info({ reason: h.reason, applied: shard?.applied ?? 0 }, 'stopping');
         return 0;
+      } else if (h.type === 'psFetch') {
+        if (!shard) throw new Error('psFetch arrived before psStart');
+        const states = packStates([shard.optimizerState()]);
+        await coordinator.send(encode({ type: 'psState', index: shard.index, optimizerState: states.meta[0] }, [shard.params.slice(), states.data]));
       } else if (h.type === 'psStart') {
         if (shard) throw new Error('psStart arrived twice');
         shard = start(m as Message<'psStart'>, server, drop);
@@ -103,5 +108,6 @@ function start(m: Message<'psStart'>, server: Hub, drop: (r: string) => void): P
   const initial = m.tensors[0];
   if (!(initial instanceof Float32Array) || initial.length !== h.length) throw new Error(`psStart: expected ${h.length} float32 initial values`);
   const optimizer = optimizerSchema.parse(h.optimizer);
-  return new PsShard(server, { index: h.index, workers: h.workers, optimizer, clipNorm: h.clipNorm, staleness: h.staleness, initial }, drop);
+  const [optimizerState] = unpackStates({ meta: [h.optimizerState], data: m.tensors[1] as Float32Array });
+  return new PsShard(server, { index: h.index, workers: h.workers, optimizer, clipNorm: h.clipNorm, staleness: h.staleness, initial, ...(optimizerState ? { optimizerState } : {}) }, drop);
 }

@@ -14,7 +14,7 @@
  */
 import { DtrainError, errorMessage } from '../util/errors.js';
 import type { OptimizerSpec } from '../spec/job-spec.js';
-import { makeOptimizer, type FlatOptimizer } from '../tensor/optimizers/index.js';
+import { makeOptimizer, type FlatOptimizer, type OptimizerState } from '../tensor/optimizers/index.js';
 import { encode, type TypedArray } from '../wire/codec.js';
 import type { Header, Message } from '../wire/messages.js';
 import { hubMessages } from '../wire/receive.js';
@@ -30,6 +30,8 @@ export interface ShardConfig {
   staleness?: number;
   /** The shard's initial parameter slice. */
   initial: Float32Array;
+  /** Resuming: the optimizer state of the slice. */
+  optimizerState?: OptimizerState;
 }
 
 /** A round the workers disagree on: everyone in it, now or later, gets the error. */
@@ -67,7 +69,17 @@ export class PsShard {
   ) {
     this.params = cfg.initial.slice();
     this.optimizer = makeOptimizer(cfg.optimizer, this.params.length);
+    if (cfg.optimizerState) this.optimizer.loadStateDict(cfg.optimizerState);
     this.peers = new Array<string | undefined>(cfg.workers);
+  }
+
+  get index(): number {
+    return this.cfg.index;
+  }
+
+  /** The slice's optimizer state (a checkpoint takes it between steps, when no round is open). */
+  optimizerState(): OptimizerState {
+    return this.optimizer.stateDict();
   }
 
   /** Serves requests until the hub closes. */

@@ -57,6 +57,19 @@ const lrDecay = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('cosine'), floor: z.number().min(0).max(1).default(0) }).strict(),
 ]);
 
+const checkpointSchema = z
+  .object({
+    /** Every this many steps (default: only at epoch ends and by time). */
+    every: positiveInt.optional(),
+    /** At least every this many minutes (0: not by time). */
+    minutes: z.number().nonnegative().default(10),
+    /** At the end of every epoch. */
+    epochEnd: z.boolean().default(true),
+    /** How many to keep, newest first; 0 turns checkpoints off. */
+    keep: z.number().int().min(0).max(1000).default(2),
+  })
+  .strict();
+
 export const trainSchema = z
   .object({
     epochs: positiveInt.default(1),
@@ -70,6 +83,8 @@ export const trainSchema = z
     clipNorm: z.number().positive().optional(),
     /** Write a metrics line every N steps. */
     logEvery: positiveInt.default(10),
+    /** Checkpoints in DIR/checkpoints/, to resume from (`dtrain run --resume DIR`). */
+    checkpoint: checkpointSchema.default({}),
   })
   .strict();
 

@@ -21,6 +21,11 @@ const collective = z.discriminatedUnion('strategy', [
 ]);
 export type CollectiveSetup = z.infer<typeof collective>;
 
+/** An optimizer state's description; its slots travel in a tensor frame (tensor/optimizers/state-blob.ts). Null: not stepped yet. */
+const optimizerMeta = z
+  .object({ name: z.string(), iteration: nonneg, scalars: z.record(finite).optional(), slots: z.array(z.string()), size: nonneg })
+  .nullable();
+
 export const headerSchemas = {
   // worker or ps shard → coordinator; `endpoint` is the worker's ring socket or the shard's server socket
   join: z.object({ role: z.enum(['worker', 'ps']).default('worker'), host: z.string(), pid: int, endpoint: z.string() }),
@@ -28,15 +33,19 @@ export const headerSchemas = {
   // counts: the job type's own sums over the worker's samples (e.g. correct)
   stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, computeMs: finite, commMs: finite, counts: z.record(finite) }),
   evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, counts: z.record(finite) }),
-  params: z.object({ rank: nonneg }),
+  // params: + the flat parameters, the state, the optimizer states the worker applies itself (ring; a GAN's per network)
+  params: z.object({ rank: nonneg, optimizers: z.array(optimizerMeta) }),
   failed: z.object({ message: z.string() }),
   pong: z.object({ t: finite }),
   // coordinator → worker
-  // start: + the initial flat parameters and the initial state (batch-norm moving statistics)
-  start: z.object({ rank: nonneg, size: int.positive(), job: z.record(z.unknown()), collective }),
+  // start: + the initial flat parameters, the initial state (batch-norm moving statistics) and the optimizer
+  // states to resume from (empty: fresh optimizers)
+  start: z.object({ rank: nonneg, size: int.positive(), job: z.record(z.unknown()), collective, optimizers: z.array(optimizerMeta).default([]) }),
   step: z.object({ step: nonneg, epoch: nonneg, lr: finite, globalBatch: int.positive(), offset: nonneg.default(0) }),
   eval: z.object({ id: nonneg }),
-  fetchParams: z.object({}),
+  // refresh: bring the parameters up to the shards' first (strategy ps); a checkpoint takes them from the shards
+  // instead, since a pull by rank 0 alone would put its collective counter out of step with the others'
+  fetchParams: z.object({ refresh: z.boolean().default(true) }),
   stop: z.object({ reason: z.string() }),
   ping: z.object({ t: finite }),
   // ring peer → ring peer
@@ -53,9 +62,15 @@ export const headerSchemas = {
     staleness: nonneg.optional(),
     /** A shard that hears nothing from the coordinator this long stops. */
     heartbeatTimeoutMs: int.positive(),
+    /** Resuming: the slice's optimizer state, whose slots are the second frame. */
+    optimizerState: optimizerMeta.default(null),
   }),
+  // coordinator → ps shard, between steps (a checkpoint): the slice and its optimizer state → psState
+  psFetch: z.object({}),
   // ps shard → coordinator
   psReady: z.object({ index: nonneg }),
+  // + the slice's parameters and its optimizer state's slots
+  psState: z.object({ index: nonneg, optimizerState: optimizerMeta }),
   // worker → ps shard (op: the worker's collective counter, equal across workers)
   psSum: z.object({ op: nonneg, rank: nonneg }),
   psUpdate: z.object({ op: nonneg, rank: nonneg, step: nonneg, lr: finite, scale: finite }),
@@ -72,9 +87,9 @@ export type Header<T extends MessageType = MessageType> = T extends MessageType 
 
 /** Number of tensor frames each message type carries. */
 const tensorCount: Record<MessageType, number> = {
-  join: 0, ready: 0, stepDone: 0, evalDone: 0, params: 2, failed: 0, pong: 0,
-  start: 2, step: 1, eval: 1, fetchParams: 0, stop: 0, ping: 0, ring: 1,
-  psStart: 1, psReady: 0, psSum: 1, psUpdate: 1, psClip: 0, psPull: 0, psSlice: 1, psNorm: 0, psError: 0,
+  join: 0, ready: 0, stepDone: 0, evalDone: 0, params: 3, failed: 0, pong: 0,
+  start: 3, step: 1, eval: 1, fetchParams: 0, stop: 0, ping: 0, ring: 1,
+  psStart: 2, psFetch: 0, psReady: 0, psState: 2, psSum: 1, psUpdate: 1, psClip: 0, psPull: 0, psSlice: 1, psNorm: 0, psError: 0,
 };
 
 export interface Message<T extends MessageType = MessageType> {

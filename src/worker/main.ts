@@ -13,6 +13,7 @@ import { stateLength, writeState } from '../tensor/flat.js';
 import { attachStatsSum, statsSumLength } from '../tensor/layers/sync-batch-norm.js';
 import { encode, type TypedArray } from '../wire/codec.js';
 import type { Message } from '../wire/messages.js';
+import { packStates, unpackStates, type PackedStates } from '../tensor/optimizers/index.js';
 import { CTL_INTS, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
 import { Collectives } from './collectives.js';
 import { LocalUpdate } from './reducers/local-update.js';
@@ -41,6 +42,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const send = (header: Record<string, unknown>, tensors: TypedArray[] = []) => toComm({ kind: 'send', frames: encode(header, tensors) });
   o.log.info({ connect: o.connect, identity }, 'worker started');
 
+  let built: Built | undefined;
   let program: StepProgram | undefined;
   let collectives: Collectives | undefined;
   let rank = -1;
@@ -50,7 +52,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       if (m.kind === 'fatal') throw new Error(m.message);
       const h = m.message.header;
       if (h.type === 'start') {
-        const built = await buildProgram(m.message as Message<'start'>, toComm, o.log);
+        built = await buildProgram(m.message as Message<'start'>, toComm, o.log);
         program = built.program;
         collectives = built.collectives;
         rank = h.rank;
@@ -63,8 +65,9 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         await need(program).agreeState();
         send({ type: 'evalDone', id: h.id, ...need(program).evaluate(m.message.tensors[0] as Int32Array) });
       } else if (h.type === 'fetchParams') {
-        await need(collectives).refresh();
-        send({ type: 'params', rank }, [need(program).params(), need(program).state()]);
+        if (h.refresh) await need(collectives).refresh();
+        const states = packStates(need(built).optimizers.map((u) => u.stateDict()));
+        send({ type: 'params', rank, optimizers: states.meta }, [need(program).params(), need(program).state(), states.data]);
       } else if (h.type === 'stop') {
         o.log.info({ reason: h.reason }, 'stopping');
         return 0;
@@ -93,6 +96,8 @@ interface Built {
   program: StepProgram;
   collectives: Collectives;
   backend: BackendChoice;
+  /** Every optimizer this worker applies, in checkpoint order: the local update's (ring), then the program's own. */
+  optimizers: LocalUpdate[];
 }
 
 async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<Built> {
@@ -126,7 +131,16 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
     sumRange: (offset, length) => collectives.allReduceRange(offset, length),
     broadcastState: (v) => collectives.broadcastFromRank0(v),
   });
-  return { program, collectives, backend };
+  const optimizers = [...(local ? [local] : []), ...(program.ownOptimizers ?? [])];
+  if (h.optimizers.length > 0) resumeOptimizers(optimizers, h.optimizers, m.tensors[2] as Float32Array);
+  return { program, collectives, backend, optimizers };
+}
+
+/** A resumed job's optimizer states, from the `start` message, into this worker's optimizers. */
+function resumeOptimizers(optimizers: LocalUpdate[], meta: PackedStates['meta'], data: Float32Array): void {
+  const states = unpackStates({ meta, data });
+  if (states.length !== optimizers.length) throw new Error(`resuming: ${states.length} optimizer states for ${optimizers.length} optimizers`);
+  optimizers.forEach((u, i) => u.loadStateDict(states[i]));
 }
 
 type Inboxed = Exclude<FromComm, { kind: 'log' }>;

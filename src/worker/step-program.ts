@@ -4,6 +4,7 @@
  * own (src/jobs/<type>/); the worker's loop drives any of them.
  */
 import type { TypedArray } from '../wire/codec.js';
+import type { LocalUpdate } from './reducers/local-update.js';
 import type { UpdateArgs } from './reducers/reducer.js';
 
 export interface StepCommand {
@@ -47,6 +48,8 @@ export interface StepProgram {
   state(): Float32Array;
   /** Makes every replica's state rank 0's before an evaluation, where replicas can differ; all workers call it together. */
   agreeState(): Promise<void>;
+  /** The optimizers the program applies itself (a GAN's, one per network), whose state a checkpoint keeps. */
+  readonly ownOptimizers?: LocalUpdate[];
 }
 
 /** What the worker gives a job type's step program: the shared buffers and the collectives over them. */

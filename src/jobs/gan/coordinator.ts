@@ -19,14 +19,15 @@ import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../tensor/backend.js';
 import type { DataSplits } from '../../data/dataset.js';
-import { epochOfStep, ganPlan, phaseOf, realSchedule, stepLr } from './plan.js';
+import { epochOfStep, ganPlan, phaseOf, realSchedule, stepLr, type GanPhase } from './plan.js';
+import type { Message } from '../../wire/messages.js';
 import { writeSamplePicture } from './samples.js';
 import { loadGanData } from './data.js';
 import type { GanJob } from './spec.js';
 import { buildGan } from './zoo.js';
 import { saveModel } from '../../tensor/models/save.js';
 import { evaluateGan, loadClassifier, type GanEvaluation } from './evaluation.js';
-import { fetchInto, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
+import { checkpointAfter, fetchInto, restoreCheckpoint, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
 import { runSteps, type StepSource } from '../../coordinator/step-loop.js';
 
 /** Image pixels drawn 2 × 2 in the pictures (as `dtrain sample` does by default). */
@@ -48,9 +49,10 @@ export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResul
   const models = buildGan(spec.generator, spec.discriminator, spec.gan.latentDim, data.train.featureShape, spec.seed);
   // Before any worker starts: a classifier that cannot score this data fails the job now, not after training.
   const classifier = spec.gan.classifier === undefined ? undefined : await loadClassifier(spec.gan.classifier, data);
+  const resumed = await restoreCheckpoint(ctx, { ...models }, false);
   const { workers } = await waitForMembers(ctx);
   const networks = [models.generator, models.discriminator];
-  const backend = await startWorkers(ctx, workers, networks, undefined);
+  const backend = await startWorkers(ctx, workers, networks, undefined, resumed.workers);
   const B = spec.train.batchSize;
   const plan = ganPlan(data.train.size, B, spec.train.epochs, spec.gan.dSteps, spec.train.maxSteps);
   if (plan.iterations === 0) throw new Error(`no whole iteration: ${data.train.size} samples in batches of ${B} give ${plan.realBatchesPerEpoch} a epoch, fewer than gan.dSteps (${spec.gan.dSteps}) over ${spec.train.epochs} epoch(s)`);
@@ -65,23 +67,19 @@ export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResul
       return { header, batch: at.discriminator ? real.batch(at.realBatch) : noiseOnly };
     },
   };
-  const pictures: string[] = [];
+  // The loop's state a checkpoint keeps: the pictures so far, the loss window, the last logged losses.
+  const kept = ctx.resume?.loop as { pictures: string[]; win: { d: number; dn: number; g: number; gn: number }; last: { dLoss: number; gLoss: number } } | undefined;
+  const pictures: string[] = kept?.pictures ?? [];
   const drawSamples = (name: string) => {
     const file = join('samples', `${name}.png`);
     writeSamplePicture(models.generator, spec.seed, spec.gan.gridSamples, join(ctx.outDir, file), PICTURE_ZOOM);
     pictures.push(file);
   };
-  const win = { d: 0, dn: 0, g: 0, gn: 0 };
-  let last = { dLoss: NaN, gLoss: NaN };
-  const t0 = performance.now();
-  const samples = await runSteps(ctx, workers, source, undefined, async (step, done, rate) => {
-    const at = phaseOf(plan, step);
-    const sum = done.reduce((s, r) => s + r.header.lossSum, 0);
-    if (at.discriminator) [win.d, win.dn] = [win.d + sum, win.dn + B];
-    else [win.g, win.gn] = [win.g + sum, win.gn + B];
+  const win = kept?.win ?? { d: 0, dn: 0, g: 0, gn: 0 };
+  let last = kept?.last ?? { dLoss: NaN, gLoss: NaN };
+  /** After a generator step: the iteration's metrics and, every gan.sampleEvery iterations, a picture. */
+  const endIteration = async (step: number, at: GanPhase, done: Message<'stepDone'>[], rate: number) => {
     const iteration = at.iteration + 1;
-    ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: win.dn ? win.d / win.dn : NaN, samplesPerSecond: rate });
-    if (at.discriminator) return;
     if (iteration % spec.train.logEvery === 0 || iteration === plan.iterations) {
       last = { dLoss: win.d / win.dn, gLoss: win.g / win.gn };
       ctx.metrics.log({ iteration, epoch: epochOfStep(real, plan, at), ...last, samplesPerSecond: rate, commMs: Math.max(...done.map((r) => r.header.commMs)) }, step + 1);
@@ -91,7 +89,21 @@ export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResul
       await fetchInto(ctx, workers[0], networks);
       drawSamples(`iteration-${String(iteration).padStart(6, '0')}`);
     }
-  });
+  };
+  const checkpointed = { workers, shards: [], networks: { ...models }, loop: () => ({ pictures, win, last }) };
+  // An epoch is realBatchesPerEpoch discriminator steps, each iteration dSteps of them and one generator step.
+  ctx.checkpoints.start(plan.totalSteps, Math.max(1, Math.round(plan.realBatchesPerEpoch / plan.dSteps)) * (plan.dSteps + 1));
+  const t0 = performance.now();
+  const samples = await runSteps(ctx, workers, source, undefined, async (step, done, rate) => {
+    const at = phaseOf(plan, step);
+    const sum = done.reduce((s, r) => s + r.header.lossSum, 0);
+    if (at.discriminator) [win.d, win.dn] = [win.d + sum, win.dn + B];
+    else [win.g, win.gn] = [win.g + sum, win.gn + B];
+    ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: win.dn ? win.d / win.dn : NaN, samplesPerSecond: rate });
+    if (!at.discriminator) await endIteration(step, at, done, rate);
+    await checkpointAfter(ctx, step, checkpointed);
+  }, ctx.resume?.step);
+  ctx.checkpoints.finish();
   const trainSeconds = (performance.now() - t0) / 1000;
   ctx.progress.done();
   await fetchInto(ctx, workers[0], networks);

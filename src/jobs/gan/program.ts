@@ -65,6 +65,10 @@ export class GanProgram implements StepProgram {
     return this.g.layout.total + this.d.layout.total;
   }
 
+  get ownOptimizers(): LocalUpdate[] {
+    return [this.g.update, this.d.update];
+  }
+
   async train(cmd: StepCommand): Promise<StepResult> {
     const { spec, data } = this.deps;
     const t0 = performance.now();

@@ -9,7 +9,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { DataSplits } from '../../data/dataset.js';
 import { loadData } from '../../data/load.js';
 import { BatchSchedule, planSteps } from '../../data/sharding.js';
-import { fetchInto, startShards, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
+import { checkpointAfter, fetchInto, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
 import { evaluateTestSet, type EvaluationSums } from '../../coordinator/evaluation.js';
 import { runSteps, type StepSource } from '../../coordinator/step-loop.js';
 import { psSettings } from '../../spec/job-spec.js';
@@ -40,16 +40,20 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   await initBackend('cpu');
   const data = loadData(spec.data, spec.seed);
   const model = await buildJobModel(spec, data);
+  const ps = psSettings(spec.cluster);
+  const resumed = await restoreCheckpoint(ctx, { model }, ps !== undefined);
   const { workers, shards } = await waitForMembers(ctx);
   const initial = readAllParams([model]);
-  const collective = await startShards(ctx, shards, initial, spec.train, psSettings(spec.cluster)?.staleness);
-  const backend = await startWorkers(ctx, workers, [model], collective);
+  const collective = await startShards(ctx, shards, initial, spec.train, ps?.staleness, resumed.shards);
+  const backend = await startWorkers(ctx, workers, [model], collective, resumed.workers);
   const plan = planSteps(data.train.size, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);
   const schedule = new BatchSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);
   log.info({ steps: plan.totalSteps, stepsPerEpoch: plan.stepsPerEpoch, workers: workers.length, shards: shards.length, backend }, 'training');
   const lr = (step: number) => lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
-  let window = { loss: 0, correct: 0, count: 0 };
-  let last = { loss: NaN, accuracy: NaN };
+  // The metric window and the last logged figures: a checkpoint keeps them, so a resumed run logs what an undisturbed one does.
+  const kept = ctx.resume?.loop as { window: { loss: number; correct: number; count: number }; last: { loss: number; accuracy: number } } | undefined;
+  let window = kept?.window ?? { loss: 0, correct: 0, count: 0 };
+  let last = kept?.last ?? { loss: NaN, accuracy: NaN };
   const source: StepSource = {
     totalSteps: plan.totalSteps,
     command: (step) => {
@@ -58,7 +62,9 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
     },
   };
   const t0 = performance.now();
-  const samples = await runSteps(ctx, workers, source, psSettings(spec.cluster)?.staleness, (step, done, rate) => {
+  const checkpointed = { workers, shards, networks: { model }, loop: () => ({ window, last }) };
+  ctx.checkpoints.start(plan.totalSteps, plan.stepsPerEpoch);
+  const samples = await runSteps(ctx, workers, source, ps?.staleness, async (step, done, rate) => {
     for (const d of done) {
       window.loss += d.header.lossSum;
       window.correct += d.header.counts.correct ?? 0;
@@ -70,7 +76,9 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
       ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), loss: last.loss, accuracy: last.accuracy, samplesPerSecond: rate, commMs: Math.max(...done.map((d) => d.header.commMs)) }, step + 1);
       window = { loss: 0, correct: 0, count: 0 };
     }
-  });
+    await checkpointAfter(ctx, step, checkpointed);
+  }, ctx.resume?.step);
+  ctx.checkpoints.finish();
   const trainSeconds = (performance.now() - t0) / 1000;
   ctx.progress.done();
   const note = extension?.evaluationNote?.(data.test.size);

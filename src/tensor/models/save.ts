@@ -11,24 +11,50 @@ import { standardizeTopology } from './standard-topology.js';
 
 const WEIGHTS_FILE = 'weights.bin';
 
+/** A model as the two files of the tfjs LayersModel format: model.json's text and weights.bin's bytes. */
+export interface ModelFiles {
+  json: string;
+  weights: Buffer;
+}
+
+function toFiles(artifacts: tf.io.ModelArtifacts): ModelFiles {
+  const weights = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+  const json = {
+    modelTopology: standardizeTopology(artifacts.modelTopology),
+    format: 'layers-model',
+    generatedBy: 'dtrain',
+    convertedBy: null,
+    weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: artifacts.weightSpecs ?? [] }],
+  };
+  return { json: JSON.stringify(json), weights: Buffer.from(weights) };
+}
+
 export function fileSaveHandler(dir: string): tf.io.IOHandler {
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
       mkdirSync(dir, { recursive: true });
-      const weights = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-      const json = {
-        modelTopology: standardizeTopology(artifacts.modelTopology),
-        format: 'layers-model',
-        generatedBy: 'dtrain',
-        convertedBy: null,
-        weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: artifacts.weightSpecs ?? [] }],
-      };
-      writeFileSync(join(dir, WEIGHTS_FILE), Buffer.from(weights));
-      writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
+      const files = toFiles(artifacts);
+      writeFileSync(join(dir, WEIGHTS_FILE), files.weights);
+      writeFileSync(join(dir, 'model.json'), files.json);
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: files.weights.byteLength } };
     },
   };
 }
+
+/** The model's files as they are now, in memory (a checkpoint writes them later, off the step path). */
+export async function modelFiles(model: LayersModel): Promise<ModelFiles> {
+  let files: ModelFiles | undefined;
+  await model.save({
+    save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
+      files = toFiles(artifacts);
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: files.weights.byteLength } };
+    },
+  });
+  return files!;
+}
+
+/** The names of a saved model's two files. */
+export const MODEL_FILES = { json: 'model.json', weights: WEIGHTS_FILE } as const;
 
 export function fileLoadHandler(dir: string): tf.io.IOHandler {
   return {

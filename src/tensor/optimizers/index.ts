@@ -10,3 +10,5 @@ export { Adam } from './adam.js';
 export { Momentum } from './momentum.js';
 export { Rmsprop } from './rmsprop.js';
 export { Sgd } from './sgd.js';
+
+export { joinStates, packStates, sliceState, unpackStates, type OptimizerStateMeta, type PackedStates } from './state-blob.js';

@@ -4,7 +4,7 @@
  * runs it on the same sum, so replicas stay identical. Both scalings happen
  * inside the optimizer's one pass over the buffer.
  */
-import { makeOptimizer, type FlatOptimizer } from '../../tensor/optimizers/index.js';
+import { makeOptimizer, type FlatOptimizer, type OptimizerState } from '../../tensor/optimizers/index.js';
 import { clipFactor, l2norm } from '../../tensor/schedule.js';
 import type { UpdateArgs, UpdateRule } from './reducer.js';
 
@@ -17,5 +17,21 @@ export class LocalUpdate {
     const inv = 1 / u.globalBatch;
     const clip = this.rule.clipNorm === undefined ? 1 : clipFactor(inv * l2norm(summed), this.rule.clipNorm);
     this.optimizer.step(params, summed, u.lr, inv * clip);
+  }
+
+  /** The optimizer's state; null before the first step (the optimizer is made then, fresh). */
+  stateDict(): OptimizerState | null {
+    return this.optimizer?.stateDict() ?? null;
+  }
+
+  /** Resumes from a checkpoint's state (null: fresh, as before any step). */
+  loadStateDict(state: OptimizerState | null): void {
+    if (!state) {
+      this.optimizer = undefined;
+      return;
+    }
+    const slots = Object.values(state.slots);
+    this.optimizer = makeOptimizer(this.rule.optimizer, slots.length > 0 ? slots[0].length : 0);
+    this.optimizer.loadStateDict(state);
   }
 }
