@@ -84,8 +84,8 @@ export async function runSteps(
       const done = reports.get(step)!;
       reports.delete(step);
       samples += done.reduce((n, d) => n + d.header.count, 0);
+      if (ctx.steps) ctx.steps.done = step + 1; // every worker has finished it
       await onStep(step, done, samples / ((performance.now() - t0) / 1000));
-      if (ctx.steps) ctx.steps.done = step + 1;
     }
     await sendReleased();
   }
