@@ -2,9 +2,10 @@
 import { benchAdversarial } from './adversarial.js';
 import { benchAllreduce } from './allreduce.js';
 import { benchCompute } from './compute.js';
+import { benchRecovery } from './recovery.js';
 import { benchSyncbn } from './syncbn.js';
 
-const benches: Record<string, (args: string[]) => Promise<void>> = { adversarial: benchAdversarial, allreduce: benchAllreduce, compute: benchCompute, syncbn: benchSyncbn };
+const benches: Record<string, (args: string[]) => Promise<void>> = { adversarial: benchAdversarial, allreduce: benchAllreduce, compute: benchCompute, recovery: benchRecovery, syncbn: benchSyncbn };
 
 const [name, ...args] = process.argv.slice(2);
 const run = benches[name ?? ''];

@@ -169,9 +169,12 @@ export interface CheckpointParts {
  */
 export async function checkpointAfter(ctx: JobContext, step: number, parts: CheckpointParts): Promise<void> {
   if (!ctx.checkpoints.due(step)) return;
+  const t0 = performance.now();
   const models = Object.values(parts.networks);
   const { optimizers, optimizersAt } = await fetchCheckpointState(ctx, parts.workers, parts.shards, models);
   await ctx.checkpoints.save({ step: step + 1, spec: ctx.spec, networks: parts.networks, optimizers, optimizersAt, loop: parts.loop() });
+  // The time the steps were held: fetching the state and copying it (the files are written in the background).
+  ctx.log.info({ step: step + 1, heldMs: performance.now() - t0 }, 'checkpoint taken');
   const stop = ctx.checkpoints.stopping;
   if (stop) {
     await ctx.checkpoints.flush();

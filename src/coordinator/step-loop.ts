@@ -34,7 +34,7 @@ const PIPELINE_DEPTH = 2;
  * until the promise it may return settles. Returns the samples trained on.
  */
 export async function runSteps(
-  ctx: Pick<JobContext, 'control'> & Partial<Pick<JobContext, 'steps' | 'checkpoints'>>,
+  ctx: Pick<JobContext, 'control'> & Partial<Pick<JobContext, 'steps' | 'checkpoints' | 'log'>>,
   workers: WorkerInfo[],
   source: StepSource,
   staleness: number | undefined,
@@ -85,6 +85,7 @@ export async function runSteps(
       reports.delete(step);
       samples += done.reduce((n, d) => n + d.header.count, 0);
       if (ctx.steps) ctx.steps.done = step + 1; // every worker has finished it
+      if (step === first) ctx.log?.info({ step: step + 1 }, 'first step done');
       await onStep(step, done, samples / ((performance.now() - t0) / 1000));
     }
     await sendReleased();
