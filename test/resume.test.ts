@@ -149,6 +149,31 @@ describe('dtrain run --resume after kill -9 of the whole run', () => {
   });
 });
 
+describe('a lost worker', () => {
+  it('fails the job, which keeps its last checkpoint and names it with the steps done; --resume finishes it exactly', async () => {
+    const ref = await undisturbed(blobs('ring'), 'lost-worker-ref');
+    const file = writeJob(tmp.dir, 'lost-worker.json', blobs('ring'));
+    const out = join(tmp.dir, 'lost-worker');
+    const run = startRun([file, '--out', out]);
+    await until(() => checkpointsOf(out).length >= 1, 'a checkpoint', 60_000);
+    const worker = readFileSync(join(out, 'log.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"worker joined"'))
+      .map((l) => JSON.parse(l) as { rank: number; memberPid: number })
+      .find((w) => w.rank === 1)!;
+    process.kill(worker.memberPid, 'SIGKILL');
+    expect(await run.exit).toBe(1);
+    groups.delete(run.child.pid!);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { status: string; steps: number; checkpoint: string; error: string };
+    expect(summary.status).toBe('failed');
+    expect(summary.error).toMatch(new RegExp(`worker #1 \\(pid ${worker.memberPid} on [^)]+\\) lost`));
+    expect(summary.steps).toBeGreaterThanOrEqual(40);
+    expect(summary.checkpoint).toBe(join(out, 'checkpoints', checkpointsOf(out).sort().pop()!));
+    await resume(out);
+    expect(await weightsOf(out)).toEqual(ref.weights);
+  });
+});
+
 describe('Ctrl-C', () => {
   it('writes a checkpoint before it ends; the summary names it and the steps done; --resume finishes the job exactly', async () => {
     const ref = await undisturbed(blobs('ring'), 'int-ref');
