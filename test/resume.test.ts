@@ -79,7 +79,16 @@ function metricsOf(out: string): unknown[] {
     });
 }
 
-async function undisturbed(job: Record<string, unknown>, tag: string, flags: string[] = []): Promise<{ out: string; weights: Float32Array[] }> {
+/** Undisturbed runs, by job and flags: several tests compare with the same one. */
+const references = new Map<string, Promise<{ out: string; weights: Float32Array[] }>>();
+
+function undisturbed(job: Record<string, unknown>, tag: string, flags: string[] = []): Promise<{ out: string; weights: Float32Array[] }> {
+  const key = JSON.stringify([job, flags]);
+  if (!references.has(key)) references.set(key, runUndisturbed(job, tag, flags));
+  return references.get(key)!;
+}
+
+async function runUndisturbed(job: Record<string, unknown>, tag: string, flags: string[]): Promise<{ out: string; weights: Float32Array[] }> {
   const file = writeJob(tmp.dir, `${tag}.json`, job);
   const out = join(tmp.dir, tag);
   const r = await runCli(['run', file, ...flags, '--out', out, '--no-progress']);
@@ -149,18 +158,71 @@ describe('dtrain run --resume after kill -9 of the whole run', () => {
   });
 });
 
-describe('a lost worker', () => {
+/** The `joined` log lines of a run's members of one kind. */
+function members(out: string, what: 'worker' | 'ps shard'): { rank: number; memberPid: number }[] {
+  return readFileSync(join(out, 'log.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`"${what} joined"`))
+    .map((l) => JSON.parse(l) as { rank: number; memberPid: number });
+}
+
+interface Recovered {
+  status: string;
+  steps: number;
+  recoveries: { step: number; lost: string; action: string; seconds: number }[];
+}
+
+/** Starts the job, kills one member of the first session at a random step after `checkpoints` checkpoints, and waits for the run to end. */
+async function loseMember(job: Record<string, unknown>, tag: string, flags: string[], what: 'worker' | 'ps shard', checkpoints: number): Promise<{ out: string; code: number | null; victim: number }> {
+  const file = writeJob(tmp.dir, `${tag}.json`, job);
+  const out = join(tmp.dir, tag);
+  const run = startRun([file, ...flags, '--out', out]);
+  await until(() => checkpointsOf(out).length >= checkpoints, `${checkpoints} checkpoint(s) of ${tag}`, 60_000);
+  await sleep(Math.floor(Math.random() * 300));
+  const all = members(out, what);
+  const victim = all[Math.floor(Math.random() * all.length)];
+  process.kill(victim.memberPid, 'SIGKILL');
+  const code = await run.exit;
+  groups.delete(run.child.pid!);
+  console.log(`${tag}: killed ${what} #${victim.rank} (pid ${victim.memberPid})`);
+  return { out, code, victim: victim.memberPid };
+}
+
+describe('dtrain run restarts a job whose worker or shard is lost, from its latest checkpoint', () => {
+  it('a random worker of 3 killed at a random step: every step done, the weights of an undisturbed run', async () => {
+    const three = ['--workers', '3'];
+    const ref = await undisturbed(blobs('ring'), 'restart-ref', three);
+    const { out, code, victim } = await loseMember(blobs('ring'), 'restart-worker', three, 'worker', 1 + Math.floor(Math.random() * 3));
+    expect(code).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Recovered;
+    expect(summary).toMatchObject({ status: 'succeeded', steps: 480 });
+    expect(summary.recoveries).toHaveLength(1);
+    expect(summary.recoveries[0].lost).toMatch(new RegExp(`worker #\\d \\(pid ${victim} on [^)]+\\)`));
+    expect(summary.recoveries[0].action).toMatch(/^restarted from checkpoint step \d+$/);
+    expect(summary.recoveries[0].seconds).toBeGreaterThan(0);
+    expect(await weightsOf(out)).toEqual(ref.weights);
+  });
+
+  it('a ps shard of 2 killed: the job goes on from the checkpoint and ends with the same weights', async () => {
+    const ps = ['--strategy', 'ps', '--ps-shards', '2'];
+    const ref = await undisturbed(blobs('ps'), 'restart-ps-ref', ps);
+    const { out, code } = await loseMember(blobs('ps'), 'restart-shard', ps, 'ps shard', 1);
+    expect(code).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Recovered;
+    expect(summary.recoveries.map((r) => r.lost)).toEqual([expect.stringMatching(/^ps shard #\d/)]);
+    expect(await weightsOf(out)).toEqual(ref.weights);
+  });
+});
+
+describe('a lost worker with cluster.maxRestarts 0', () => {
   it('fails the job, which keeps its last checkpoint and names it with the steps done; --resume finishes it exactly', async () => {
     const ref = await undisturbed(blobs('ring'), 'lost-worker-ref');
-    const file = writeJob(tmp.dir, 'lost-worker.json', blobs('ring'));
+    const noRestart = { ...blobs('ring'), cluster: { ...blobs('ring').cluster, maxRestarts: 0 } };
+    const file = writeJob(tmp.dir, 'lost-worker.json', noRestart);
     const out = join(tmp.dir, 'lost-worker');
     const run = startRun([file, '--out', out]);
     await until(() => checkpointsOf(out).length >= 1, 'a checkpoint', 60_000);
-    const worker = readFileSync(join(out, 'log.jsonl'), 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('"worker joined"'))
-      .map((l) => JSON.parse(l) as { rank: number; memberPid: number })
-      .find((w) => w.rank === 1)!;
+    const worker = members(out, 'worker').find((w) => w.rank === 1)!;
     process.kill(worker.memberPid, 'SIGKILL');
     expect(await run.exit).toBe(1);
     groups.delete(run.child.pid!);

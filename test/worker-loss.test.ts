@@ -16,7 +16,8 @@ const longJob = {
   data: { source: 'synthetic', kind: 'blobs', samples: 20000, features: 16, classes: 4 },
   model: { zoo: 'mlp', hidden: [64, 64] },
   train: { epochs: 1000, batchSize: 64, optimizer: { name: 'sgd', lr: 0.01 } },
-  cluster: { backend: 'cpu' },
+  // The failure path: no restart from a checkpoint (restarts are tested in resume.test.ts).
+  cluster: { backend: 'cpu', maxRestarts: 0 },
 };
 
 function alive(pid: number): boolean {

@@ -4,7 +4,8 @@ import { label } from '../coordinator/membership.js';
 import { runSession, STOP_GRACE_MS, type Session, type SessionOptions, type Summary } from '../coordinator/session.js';
 import { join, resolve } from 'node:path';
 import { CHECKPOINTS, latestCheckpoint, readCheckpoint, type LoadedCheckpoint } from '../coordinator/checkpoints.js';
-import { BackendError, UsageError } from '../util/errors.js';
+import { readFileSync } from 'node:fs';
+import { BackendError, UsageError, WorkerLostError } from '../util/errors.js';
 import { installedNodeBackend, TENSORFLOW_MISSING } from '../tensor/backend.js';
 import { jobTypeOf, loadJobFile, parseJobSpec } from '../jobs/registry.js';
 import type { Overrides } from '../spec/job-file.js';
@@ -26,8 +27,53 @@ export async function runCommand(jobFile: string | undefined, flags: RunFlags): 
   const strategy = ps ? `ps (${ps.shards} shard(s), ${ps.staleness === undefined ? 'synchronous' : `staleness ${ps.staleness}`})` : spec.cluster.strategy;
   output.progress.note(`${spec.name}: ${spec.cluster.workers} worker(s), strategy ${strategy}, backend ${spec.cluster.backend}, output in ${output.outDir}`);
   const type = jobTypeOf(spec);
-  printSummary(await runWithLocalWorkers(spec, output, type.run, resume), output.outDir, flags.json, type);
+  printSummary(await runRestarting(spec, output, type.run, resume), output.outDir, flags.json, type);
   return 0;
+}
+
+/** Fills in `r.seconds` at the restarted run's first step. */
+function timeToFirstStep(output: JobOutput, r: Recovery | undefined): void {
+  if (!r) return;
+  const lostAt = performance.now();
+  output.progress.listener = (e) => {
+    if (e.kind !== 'step') return;
+    r.seconds = Math.round(performance.now() - lostAt) / 1000;
+    output.progress.listener = undefined;
+  };
+}
+
+/** A lost worker or shard, and how the run went on: summary.json's `recoveries`. */
+export interface Recovery {
+  /** Steps done when it was lost. */
+  step: number;
+  lost: string;
+  action: string;
+  /** From the loss to the restarted run's first step. */
+  seconds: number;
+}
+
+/**
+ * Runs the job; when a worker or ps shard is lost, runs it again with fresh
+ * processes from its latest checkpoint (the same computation: see
+ * Failures and recovery), at most cluster.maxRestarts times.
+ */
+async function runRestarting(spec: JobSpec, output: JobOutput, job: SessionOptions['job'], resume: LoadedCheckpoint | undefined): Promise<Summary> {
+  const recoveries: Recovery[] = [];
+  for (;;) {
+    timeToFirstStep(output, recoveries.at(-1));
+    try {
+      return await runWithLocalWorkers(spec, output, job, resume, { recoveries });
+    } catch (err) {
+      if (!(err instanceof WorkerLostError) || recoveries.length >= spec.cluster.maxRestarts) throw err;
+      const from = latestCheckpoint(output.outDir);
+      const step = (JSON.parse(readFileSync(join(output.outDir, 'summary.json'), 'utf8')) as { steps: number }).steps;
+      resume = from ? readCheckpoint(from) : undefined;
+      const action = resume ? `restarted from checkpoint step ${resume.step}` : 'restarted from the start (no checkpoint yet)';
+      recoveries.push({ step, lost: err.member, action, seconds: NaN });
+      output.log.warn({ lost: err.member, step, action, restart: recoveries.length, of: spec.cluster.maxRestarts }, 'member lost: restarting');
+      output.progress.note(`${err.member} lost at step ${step}: ${action} (${recoveries.length}/${spec.cluster.maxRestarts})`);
+    }
+  }
 }
 
 /** The job file's job, or the job of the run being resumed with its latest checkpoint. */
@@ -54,7 +100,7 @@ export async function requireLocalBackend(spec: JobSpec): Promise<void> {
  * worker processes and, for strategy ps, the shard processes; they are
  * reaped however the session ends. `job` is the job type's coordinator side, or dtrain attack's evaluation.
  */
-export async function runWithLocalWorkers(spec: JobSpec, output: JobOutput, job: SessionOptions['job'], resume?: LoadedCheckpoint): Promise<Summary> {
+export async function runWithLocalWorkers(spec: JobSpec, output: JobOutput, job: SessionOptions['job'], resume?: LoadedCheckpoint, summaryExtras?: Record<string, unknown>): Promise<Summary> {
   const { outDir, logFile, log, progress } = output;
   let workers: LocalWorker[] = [];
   let session: Session | undefined;
@@ -69,6 +115,7 @@ export async function runWithLocalWorkers(spec: JobSpec, output: JobOutput, job:
       progress,
       job,
       ...(resume ? { resume } : {}),
+      ...(summaryExtras ? { summaryExtras } : {}),
       onBound: (endpoint, s) => {
         session = s;
         const start = (role: 'worker' | 'ps', count: number) =>

@@ -51,6 +51,8 @@ export interface SessionOptions {
   onSummary?: (s: Summary) => void;
   /** Resume from this checkpoint (its job is `spec`): the job type starts from its state and step. */
   resume?: LoadedCheckpoint;
+  /** More fields for summary.json, after the job's own (dtrain run's `recoveries`). */
+  summaryExtras?: Record<string, unknown>;
 }
 
 /**
@@ -166,5 +168,6 @@ function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, 
     ...r?.sections,
     ...(error ? { error: errorMessage(error) } : {}),
     ...(error && reached.checkpoint ? { checkpoint: reached.checkpoint } : {}),
+    ...o.summaryExtras,
   };
 }
