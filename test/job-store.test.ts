@@ -9,9 +9,9 @@ import { eventsSubject } from '../src/service/subjects.js';
 import { hasNatsServer, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 
 describe('job state machine', () => {
-  it('queued → running → succeeded | failed | cancelled; queued may be cancelled or failed; final states stay', () => {
+  it('queued → running → succeeded | failed | cancelled; queued may be cancelled or failed; running may go back to queued (to resume); final states stay', () => {
     const allowed = JOB_STATES.flatMap((from) => JOB_STATES.filter((to) => canMove(from, to)).map((to) => `${from}→${to}`));
-    expect(allowed.sort()).toEqual(['queued→cancelled', 'queued→failed', 'queued→running', 'running→cancelled', 'running→failed', 'running→succeeded']);
+    expect(allowed.sort()).toEqual(['queued→cancelled', 'queued→failed', 'queued→running', 'running→cancelled', 'running→failed', 'running→queued', 'running→succeeded']);
     expect(JOB_STATES.filter(isFinal)).toEqual(['succeeded', 'failed', 'cancelled']);
   });
 

@@ -5,7 +5,7 @@
  * jobs submitted by other processes (the public client module, the CLI, and
  * a bare NATS request as a service in another language would send).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
@@ -40,6 +40,12 @@ const long = (name: string) => ({
   ...quick(name, 1),
   train: { ...quick(name, 1).train, maxSteps: 1_000_000, epochs: 100_000 },
   cluster: { ...quick(name, 1).cluster, heartbeatTimeoutMs: 2000 },
+});
+/** A job that checkpoints every 20 steps and runs long enough to be caught mid-way; workers left in it by a killed coordinator give up soon. */
+const resumable = (name: string) => ({
+  ...quick(name, 4),
+  train: { ...quick(name, 4).train, epochs: 100, maxSteps: 400, checkpoint: { every: 20, keep: 2 } },
+  cluster: { ...quick(name, 4).cluster, heartbeatTimeoutMs: 2000 },
 });
 /** Why jobs ended as they did: the message of a failed state assertion. */
 const why = (rs: JobRecord[]) => JSON.stringify(rs.map((r) => [r.id, r.state, r.reason ?? null]));
@@ -202,12 +208,13 @@ describe.skipIf(!hasNatsServer)('service mode', () => {
     expect(again.stderr).toContain('job svc-long is cancelled already');
   });
 
-  it('a coordinator killed with jobs queued, started again, runs them; the job it was running is failed with the reason', async () => {
-    await client.submit(long('svc-crash'), { id: 'svc-crash' });
+  it('a coordinator killed with jobs queued, started again, runs them; the job it was running resumes from its checkpoint and ends as an undisturbed run', async () => {
+    await client.submit(resumable('svc-crash'), { id: 'svc-crash' });
     await client.submit(quick('svc-after-1', 7), { id: 'svc-after-1' });
     await client.submit(quick('svc-after-2', 8), { id: 'svc-after-2' });
     const from = progress.length;
-    await waitUntil(() => progress.slice(from).some((p) => p.id === 'svc-crash' && p.kind === 'step'));
+    const checkpoints = join(cluster.stateDir, 'jobs', 'svc-crash', 'checkpoints');
+    await waitUntil(() => progress.slice(from).some((p) => p.id === 'svc-crash' && p.kind === 'step') && existsSync(checkpoints) && readdirSync(checkpoints).some((d) => d.startsWith('step-')));
     await cluster.killCoordinator();
     expect((await client.list('queued')).map((j) => j.id)).toEqual(['svc-after-1', 'svc-after-2']); // read from the store: no coordinator answers
     // Submitted while no coordinator runs: kept in the stream.
@@ -216,8 +223,19 @@ describe.skipIf(!hasNatsServer)('service mode', () => {
     expect(whileDown.stderr).toContain('no coordinator has taken it yet, it waits in the queue');
     await cluster.startCoordinator();
     const done = await Promise.all(['svc-crash', 'svc-after-1', 'svc-after-2', 'svc-while-down'].map((id) => client.watch(id)));
-    expect(done.map((r) => r.state), why(done)).toEqual(['failed', 'succeeded', 'succeeded', 'succeeded']);
-    expect(done[0].reason).toMatch(/the coordinator stopped while this job ran/);
+    expect(done.map((r) => r.state), why(done)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    const crashed = done[0].history.map((h) => h.state);
+    expect(crashed).toEqual(['queued', 'running', 'queued', 'running', 'succeeded']);
+    expect(done[0].history[2].reason).toMatch(/the coordinator stopped while this job ran; it resumes from its checkpoint at step \d+/);
+    // The same computation as an undisturbed run of the job.
+    const local = await runCli(['run', writeJob(tmp.dir, 'crash-local.json', resumable('svc-crash')), '--out', join(tmp.dir, 'crash-local'), '--no-progress']);
+    expect(local.code, local.stderr).toBe(0);
+    const mine = JSON.parse(readFileSync(join(tmp.dir, 'crash-local', 'summary.json'), 'utf8')) as { eval: { loss: number } };
+    const theirs = done[0].summary as { steps: number; eval: { loss: number; accuracy: number } };
+    expect(theirs.steps).toBe(400);
+    expect(theirs.eval.loss).toBeCloseTo(mine.eval.loss, 6);
+    // The second run started from the checkpoint, not from step 0.
+    expect(readFileSync(join(cluster.stateDir, 'jobs', 'svc-crash', 'log.jsonl'), 'utf8')).toMatch(/"resume":"[^"]*step-\d{7}"/);
     expect(at(done[2], 'running')).toBeGreaterThanOrEqual(at(done[1], 'succeeded'));
     expect(at(done[3], 'running')).toBeGreaterThanOrEqual(at(done[2], 'succeeded'));
   });

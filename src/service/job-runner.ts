@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { label } from '../coordinator/membership.js';
 import { Progress } from '../coordinator/progress.js';
+import { latestCheckpoint, readCheckpoint } from '../coordinator/checkpoints.js';
 import { runSession, type Session } from '../coordinator/session.js';
 import { errorMessage, JobCancelledError } from '../util/errors.js';
 import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
@@ -70,7 +71,12 @@ export class RunningJob {
     let summary: Record<string, unknown> | undefined;
     try {
       const spec = parseJobSpec(r.spec, `job ${r.id}`);
+      // A job queued again after its coordinator died goes on from its latest checkpoint.
+      const from = latestCheckpoint(outDir);
+      const resume = from ? readCheckpoint(from) : undefined;
+      if (resume) progress.note(`${r.id}: resuming from ${from} (step ${resume.step})`);
       await runSession({
+        ...(resume ? { resume } : {}),
         spec,
         bind: ctx.bind,
         outDir,

@@ -1,8 +1,10 @@
 /**
  * A service-mode job's life: queued → running → succeeded | failed |
  * cancelled. A queued job can also be cancelled, or failed (a coordinator
- * that cannot run it); the last three states are final. Every change is
- * recorded with its time and, for failed and cancelled, the reason.
+ * that cannot run it); the last three states are final. A running job whose
+ * coordinator died goes back to queued when a coordinator starts again, and
+ * resumes from its latest checkpoint. Every change is recorded with its
+ * time and, for failed, cancelled and that return to queued, the reason.
  */
 import { DtrainError } from '../util/errors.js';
 
@@ -11,7 +13,7 @@ export type JobState = (typeof JOB_STATES)[number];
 
 const NEXT: Record<JobState, readonly JobState[]> = {
   queued: ['running', 'cancelled', 'failed'],
-  running: ['succeeded', 'failed', 'cancelled'],
+  running: ['succeeded', 'failed', 'cancelled', 'queued'],
   succeeded: [],
   failed: [],
   cancelled: [],

@@ -3,8 +3,8 @@
  * stream (intake.ts), answers dtrain.api.* (api-server.ts) and runs the
  * queued jobs one at a time, highest priority first, then in submission
  * order. Job records in the KV bucket are the queue: a restarted
- * coordinator finds its queued jobs there, and marks failed the one it was
- * running when it died.
+ * coordinator finds its queued jobs there, and queues again the one it was
+ * running when it died, which resumes from its latest checkpoint.
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
@@ -14,6 +14,7 @@ import { serveApi } from './api-server.js';
 import { Intake } from './intake.js';
 import { JobConflictError, JobStateError, RunningElsewhereError, type JobRecord } from './job-states.js';
 import { JobStore } from './job-store.js';
+import { latestCheckpoint, readCheckpoint } from '../coordinator/checkpoints.js';
 import { jobOutput, RunningJob, type RunnerContext } from './job-runner.js';
 import type { JobStatus } from './protocol.js';
 
@@ -54,13 +55,18 @@ export class JobService {
     return s;
   }
 
-  /** A job that was running when the last coordinator died cannot go on (resumption comes with fault tolerance): it is failed, with why. */
+  /**
+   * A job that was running when the last coordinator died is queued again
+   * (keeping its place: its submission order) and resumes from its latest
+   * checkpoint when it runs (job-runner.ts), or from the start if it has none.
+   */
   private async recover(): Promise<void> {
     for (const r of await this.store.list()) {
       if (r.state !== 'running') continue;
-      const reason = 'the coordinator stopped while this job ran; marked failed when it started again; submit the job again to rerun it';
-      await this.store.move(r.id, 'failed', { reason }).catch((err: unknown) => this.o.log.warn({ id: r.id, err: errorMessage(err) }, 'could not mark an interrupted job failed'));
-      this.o.say(`${r.id}: failed (it was running when the coordinator stopped)`);
+      const from = latestCheckpoint(jobOutput(this.o.stateDir, r.id));
+      const reason = `the coordinator stopped while this job ran; it resumes ${from ? `from its checkpoint at step ${readCheckpoint(from).step}` : 'from the start (it had no checkpoint yet)'}`;
+      await this.store.move(r.id, 'queued', { reason }).catch((err: unknown) => this.o.log.warn({ id: r.id, err: errorMessage(err) }, 'could not queue an interrupted job again'));
+      this.o.say(`${r.id}: queued again (${reason})`);
     }
   }
 
