@@ -1,11 +1,12 @@
 /** `npm run bench -- NAME [options]`: runs one benchmark, printing ratios against a baseline measured in the same run. */
 import { benchAdversarial } from './adversarial.js';
 import { benchAllreduce } from './allreduce.js';
+import { benchChaos } from './chaos.js';
 import { benchCompute } from './compute.js';
 import { benchRecovery } from './recovery.js';
 import { benchSyncbn } from './syncbn.js';
 
-const benches: Record<string, (args: string[]) => Promise<void>> = { adversarial: benchAdversarial, allreduce: benchAllreduce, compute: benchCompute, recovery: benchRecovery, syncbn: benchSyncbn };
+const benches: Record<string, (args: string[]) => Promise<void>> = { adversarial: benchAdversarial, allreduce: benchAllreduce, chaos: benchChaos, compute: benchCompute, recovery: benchRecovery, syncbn: benchSyncbn };
 
 const [name, ...args] = process.argv.slice(2);
 const run = benches[name ?? ''];

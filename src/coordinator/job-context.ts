@@ -6,7 +6,8 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { JobSpec } from '../spec/job-spec.js';
+import { psSettings, type JobSpec } from '../spec/job-spec.js';
+import { JoinTimeoutError } from '../util/errors.js';
 import { readAllParams, readState, stateLength, writeAllParams, writeState } from '../tensor/flat.js';
 import { fileLoadHandler } from '../tensor/models/save.js';
 import { joinStates, packStates, sliceState, unpackStates, type OptimizerState } from '../tensor/optimizers/index.js';
@@ -52,11 +53,28 @@ export interface JobResult {
 /** A job type's coordinator side: runs the job on the session's members and returns its outcome. */
 export type JobRunner = (ctx: JobContext) => Promise<JobResult>;
 
-/** Waits until every worker and shard the job needs has joined, then watches their heartbeats. */
+/**
+ * Waits until every worker and shard the job needs has joined, then watches
+ * their heartbeats; fails after cluster.joinTimeoutMs, saying who is missing.
+ */
 export async function waitForMembers(ctx: JobContext): Promise<{ workers: WorkerInfo[]; shards: MemberInfo[] }> {
-  const members = await ctx.control.guard(ctx.membership.waitForAll());
-  ctx.membership.startHeartbeats();
-  return members;
+  const { workers, joinTimeoutMs } = ctx.spec.cluster;
+  const shards = ctx.membership.shards;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const want = psSettings(ctx.spec.cluster)?.shards ?? 0;
+      const missing = [`${ctx.membership.workers.length} of ${workers} worker(s)`, ...(want > 0 ? [`${shards.length} of ${want} ps shard(s)`] : [])].join(' and ');
+      reject(new JoinTimeoutError(`only ${missing} joined within cluster.joinTimeoutMs (${joinTimeoutMs} ms): start the missing ones with dtrain worker (or dtrain ps) --connect, or lower cluster.workers`));
+    }, joinTimeoutMs);
+  });
+  try {
+    const members = await ctx.control.guard(Promise.race([ctx.membership.waitForAll(), timeout]));
+    ctx.membership.startHeartbeats();
+    return members;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

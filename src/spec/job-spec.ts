@@ -119,6 +119,8 @@ export const clusterSchema = z
       .default(4 * 1024 * 1024),
     /** A worker silent this long (heartbeats included) is declared lost. */
     heartbeatTimeoutMs: z.number().int().min(500).default(5000),
+    /** How long the job waits for its workers and ps shards to join before it fails, saying who is missing. */
+    joinTimeoutMs: z.number().int().min(1000).default(600_000),
     /** dtrain run: how many times a job whose worker or ps shard is lost starts again, from its latest checkpoint, with fresh processes. */
     maxRestarts: z.number().int().min(0).max(100).default(3),
   })

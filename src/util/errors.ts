@@ -47,6 +47,11 @@ export class WorkerLostError extends DtrainError {
   }
 }
 
+/** The job's workers or ps shards did not all join within cluster.joinTimeoutMs. */
+export class JoinTimeoutError extends DtrainError {
+  override readonly code = 'JOIN_TIMEOUT';
+}
+
 /** A worker or ps shard reported a failure of its own (compute error, bad data). */
 export class WorkerFailedError extends DtrainError {
   override readonly code = 'WORKER_FAILED';
