@@ -137,6 +137,17 @@ describe('dtrain run --resume after kill -9 of the whole run', () => {
     expect(await weightsOf(out)).toEqual(ref.weights);
   });
 
+  it('batch-norm local: each replica resumes with its own moving statistics', async () => {
+    const local = (name: string) => ({ ...blobs(name), model: { ...blobs(name).model, batchNorm: 'local' } });
+    const ref = await undisturbed(local('bn'), 'bn-ref');
+    const out = await killedRun(local('bn'), 'bn-killed', [], 1 + Math.floor(Math.random() * 3));
+    const ck = join(out, 'checkpoints', checkpointsOf(out).sort().pop()!);
+    expect(JSON.parse(readFileSync(join(ck, 'checkpoint.json'), 'utf8')).replicaStates).toBe(2);
+    await resume(out);
+    expect(await weightsOf(out)).toEqual(ref.weights);
+    expect(metricsOf(out)).toEqual(metricsOf(ref.out));
+  });
+
   it('a GAN: both networks and both optimizers', async () => {
     const ref = await undisturbed(gan('gan'), 'gan-ref');
     const out = await killedRun(gan('gan'), 'gan-killed', [], 1 + Math.floor(Math.random() * 3));

@@ -31,9 +31,16 @@ export function openJobOutput(spec: JobSpec, flags: OutputFlags, append = false)
   return { outDir, logFile, log, progress };
 }
 
-/** SIGINT and SIGTERM cancel the running session, after a checkpoint while steps run; returns the function that removes the handlers. */
-export function cancelOnSignals(session: () => Session | undefined): () => void {
-  return onStopSignals((sig) => session()?.interrupt(new JobCancelledError(`interrupted by ${sig}`)));
+/**
+ * SIGINT and SIGTERM cancel the running session, after a checkpoint while
+ * steps run; a signal that comes before the session exists is kept for it
+ * (`pending`). Returns the function that removes the handlers.
+ */
+export function cancelOnSignals(session: () => Session | undefined, pending: { err?: JobCancelledError } = {}): () => void {
+  return onStopSignals((sig) => {
+    pending.err ??= new JobCancelledError(`interrupted by ${sig}`);
+    session()?.interrupt(pending.err);
+  });
 }
 
 /** Calls `h` on each SIGINT or SIGTERM, with its name; returns the function that removes the handlers. */

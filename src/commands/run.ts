@@ -5,7 +5,7 @@ import { runSession, STOP_GRACE_MS, type Session, type SessionOptions, type Summ
 import { join, resolve } from 'node:path';
 import { CHECKPOINTS, latestCheckpoint, readCheckpoint, type LoadedCheckpoint } from '../coordinator/checkpoints.js';
 import { readFileSync } from 'node:fs';
-import { BackendError, UsageError, WorkerLostError } from '../util/errors.js';
+import { BackendError, JobCancelledError, UsageError, WorkerLostError } from '../util/errors.js';
 import { installedNodeBackend, TENSORFLOW_MISSING } from '../tensor/backend.js';
 import { jobTypeOf, loadJobFile, parseJobSpec } from '../jobs/registry.js';
 import type { Overrides } from '../spec/job-file.js';
@@ -59,12 +59,14 @@ export interface Recovery {
  */
 async function runRestarting(spec: JobSpec, output: JobOutput, job: SessionOptions['job'], resume: LoadedCheckpoint | undefined): Promise<Summary> {
   const recoveries: Recovery[] = [];
+  // Ctrl-C is the person's word: a member lost meanwhile (a stuck worker, the reason they pressed it) starts nothing again.
+  const interrupted: { err?: JobCancelledError } = {};
   for (;;) {
     timeToFirstStep(output, recoveries.at(-1));
     try {
-      return await runWithLocalWorkers(spec, output, job, resume, { recoveries });
+      return await runWithLocalWorkers(spec, output, job, resume, { recoveries }, interrupted);
     } catch (err) {
-      if (!(err instanceof WorkerLostError) || recoveries.length >= spec.cluster.maxRestarts) throw err;
+      if (interrupted.err || !(err instanceof WorkerLostError) || recoveries.length >= spec.cluster.maxRestarts) throw err;
       const from = latestCheckpoint(output.outDir);
       const step = (JSON.parse(readFileSync(join(output.outDir, 'summary.json'), 'utf8')) as { steps: number }).steps;
       resume = from ? readCheckpoint(from) : undefined;
@@ -100,11 +102,18 @@ export async function requireLocalBackend(spec: JobSpec): Promise<void> {
  * worker processes and, for strategy ps, the shard processes; they are
  * reaped however the session ends. `job` is the job type's coordinator side, or dtrain attack's evaluation.
  */
-export async function runWithLocalWorkers(spec: JobSpec, output: JobOutput, job: SessionOptions['job'], resume?: LoadedCheckpoint, summaryExtras?: Record<string, unknown>): Promise<Summary> {
+export async function runWithLocalWorkers(
+  spec: JobSpec,
+  output: JobOutput,
+  job: SessionOptions['job'],
+  resume?: LoadedCheckpoint,
+  summaryExtras?: Record<string, unknown>,
+  interrupted: { err?: JobCancelledError } = {},
+): Promise<Summary> {
   const { outDir, logFile, log, progress } = output;
   let workers: LocalWorker[] = [];
   let session: Session | undefined;
-  const removeHandlers = cancelOnSignals(() => session);
+  const removeHandlers = cancelOnSignals(() => session, interrupted);
   const ps = psSettings(spec.cluster);
   try {
     return await runSession({
@@ -118,6 +127,7 @@ export async function runWithLocalWorkers(spec: JobSpec, output: JobOutput, job:
       ...(summaryExtras ? { summaryExtras } : {}),
       onBound: (endpoint, s) => {
         session = s;
+        if (interrupted.err) s.interrupt(interrupted.err); // Ctrl-C before the session existed
         const start = (role: 'worker' | 'ps', count: number) =>
           spawnWorkers({
             role,

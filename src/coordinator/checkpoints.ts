@@ -56,6 +56,8 @@ export interface CheckpointContent {
   optimizersAt: 'workers' | 'shards';
   /** The job type's coordinator state, as JSON. */
   loop: Record<string, unknown>;
+  /** Each worker's own state, by rank, where replicas keep their own (batch-norm `local`); absent where they agree. */
+  replicaStates?: Float32Array[];
 }
 
 export interface LoadedCheckpoint {
@@ -66,6 +68,8 @@ export interface LoadedCheckpoint {
   optimizers: (OptimizerState | null)[];
   optimizersAt: 'workers' | 'shards';
   loop: Record<string, unknown>;
+  /** Each worker's own state, by rank (batch-norm `local`); absent where the replicas agree. */
+  replicaStates?: Float32Array[];
   /** The folder of a saved network. */
   network(name: string): string;
 }
@@ -78,7 +82,11 @@ interface Info {
   optimizers: (OptimizerStateMeta | null)[];
   optimizersAt: 'workers' | 'shards';
   loop: Record<string, unknown>;
+  /** How many replica states replica-states.bin holds, each stateLength values. */
+  replicaStates?: number;
 }
+
+const REPLICA_STATES = 'replica-states.bin';
 
 export class Checkpoints {
   /** The folder of the newest complete checkpoint. */
@@ -97,6 +105,9 @@ export class Checkpoints {
     private readonly settings: CheckpointSettings,
     private readonly log: Logger,
   ) {
+    // Temporary folders of a process killed while writing: never complete, never read.
+    const root = join(outDir, CHECKPOINTS);
+    if (existsSync(root)) for (const d of readdirSync(root)) if (d.startsWith('.tmp-')) rmSync(join(root, d), { recursive: true, force: true });
     this.latest = latestCheckpoint(outDir);
   }
 
@@ -139,17 +150,22 @@ export class Checkpoints {
 
   /** Copies the state now; the files follow in the background (`flush` waits for them). */
   async save(c: CheckpointContent): Promise<void> {
+    // At most one checkpoint waits in memory for its files: a new one waits for the last one's.
+    await this.writing;
     if (this.failure) throw this.failure;
     this.lastAt = performance.now();
     const t0 = performance.now();
     const networks = await Promise.all(Object.entries(c.networks).map(async ([name, model]) => [name, await modelFiles(model)] as const));
     const packed = packStates(c.optimizers);
+    const replicas = c.replicaStates ?? [];
+    const replicaData = Buffer.concat(replicas.map((r) => Buffer.from(r.buffer, r.byteOffset, r.byteLength)));
     const metrics = join(this.outDir, 'metrics.jsonl');
     const snapshot: Snapshot = {
       step: c.step,
       job: `${JSON.stringify(c.spec, null, 2)}\n`,
       // As text now: the loop state goes on changing once the steps resume.
-      info: `${JSON.stringify({ version: 1, step: c.step, createdAt: new Date().toISOString(), networks: networks.map(([n]) => n), optimizers: packed.meta, optimizersAt: c.optimizersAt, loop: c.loop } satisfies Info, null, 2)}\n`,
+      info: `${JSON.stringify({ version: 1, step: c.step, createdAt: new Date().toISOString(), networks: networks.map(([n]) => n), optimizers: packed.meta, optimizersAt: c.optimizersAt, loop: c.loop, ...(replicas.length > 0 ? { replicaStates: replicas.length } : {}) } satisfies Info, null, 2)}\n`,
+      replicas: replicaData,
       optimizers: Buffer.from(packed.data.buffer, packed.data.byteOffset, packed.data.byteLength),
       metrics: existsSync(metrics) ? readFileSync(metrics) : Buffer.alloc(0),
       networks,
@@ -177,9 +193,11 @@ export class Checkpoints {
     await mkdir(tmp, { recursive: true });
     await durable(join(tmp, 'job.json'), s.job);
     await durable(join(tmp, OPTIMIZERS), s.optimizers);
+    if (s.replicas.length > 0) await durable(join(tmp, REPLICA_STATES), s.replicas);
     await durable(join(tmp, 'metrics.jsonl'), s.metrics);
     for (const [net, files] of s.networks) await writeNetwork(join(tmp, net), files);
     await durable(join(tmp, INFO), s.info);
+    await syncDir(tmp);
     const final = join(root, name);
     await rm(final, { recursive: true, force: true });
     await rename(tmp, final);
@@ -199,6 +217,7 @@ interface Snapshot {
   job: string;
   info: string;
   optimizers: Buffer;
+  replicas: Buffer;
   metrics: Buffer;
   networks: (readonly [string, ModelFiles])[];
 }
@@ -218,6 +237,7 @@ async function writeNetwork(dir: string, files: ModelFiles): Promise<void> {
   await mkdir(dir, { recursive: true });
   await durable(join(dir, MODEL_FILES.weights), files.weights);
   await durable(join(dir, MODEL_FILES.json), files.json);
+  await syncDir(dir);
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -251,6 +271,7 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
   const data = new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
   return {
     dir,
+    ...(info.replicaStates ? { replicaStates: splitStates(readFileSync(join(dir, REPLICA_STATES)), info.replicaStates) } : {}),
     step: info.step,
     job: JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8')),
     optimizers: unpackStates({ meta: info.optimizers, data }),
@@ -258,6 +279,12 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
     loop: info.loop,
     network: (name) => join(dir, name),
   };
+}
+
+function splitStates(b: Buffer, n: number): Float32Array[] {
+  const all = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  const each = all.length / n;
+  return Array.from({ length: n }, (_, i) => all.slice(i * each, (i + 1) * each));
 }
 
 /** The metrics a checkpoint holds, to start the resumed run's metrics.jsonl from. */

@@ -9,6 +9,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { JoinTimeoutError } from '../util/errors.js';
 import { readAllParams, readState, stateLength, writeAllParams, writeState } from '../tensor/flat.js';
+import { hasReplicaState } from '../tensor/layers/sync-batch-norm.js';
 import { fileLoadHandler } from '../tensor/models/save.js';
 import { joinStates, packStates, sliceState, unpackStates, type OptimizerState } from '../tensor/optimizers/index.js';
 import type { Logger } from '../util/log.js';
@@ -116,13 +117,21 @@ export async function startShards(
  * (batch-norm moving statistics) of `networks`, and, resuming, the optimizer
  * states the workers apply.
  */
-export async function startWorkers(ctx: JobContext, workers: WorkerInfo[], networks: LayersModel[], ps: CollectiveSetup | undefined, optimizers: (OptimizerState | null)[] = []): Promise<string> {
+export async function startWorkers(
+  ctx: JobContext,
+  workers: WorkerInfo[],
+  networks: LayersModel[],
+  ps: CollectiveSetup | undefined,
+  optimizers: (OptimizerState | null)[] = [],
+  replicaStates?: Float32Array[],
+): Promise<string> {
   const job = JSON.parse(JSON.stringify(ctx.spec)) as Record<string, unknown>;
   const initial = readAllParams(networks);
-  const state = readState(networks);
+  // Resuming replicas that keep their own state (batch-norm local): each its own, by rank.
+  const stateOf = (w: WorkerInfo) => (replicaStates?.length === workers.length ? replicaStates[w.rank] : readState(networks));
   const ring = (w: WorkerInfo): CollectiveSetup => ({ strategy: 'ring', right: workers[(w.rank + 1) % workers.length].endpoint, chunkBytes: ctx.spec.cluster.chunkBytes });
   const resumed = packStates(optimizers);
-  await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'start', rank: w.rank, size: workers.length, job, collective: ps ?? ring(w), optimizers: resumed.meta }, [initial, state, resumed.data])));
+  await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'start', rank: w.rank, size: workers.length, job, collective: ps ?? ring(w), optimizers: resumed.meta }, [initial, stateOf(w), resumed.data])));
   const ready = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'ready')));
   const backends = [...new Set(ready.map((r) => r.header.backend))];
   for (const reason of new Set(ready.map((r) => `${r.header.backend} (${r.header.backendReason})`))) ctx.progress.note(`backend: ${reason}`);
@@ -162,12 +171,27 @@ export async function fetchShardState(ctx: JobContext, shards: MemberInfo[]): Pr
  * and batch-norm state into `models`, and the optimizer states wherever
  * they live (the workers in strategy ring, the shards in strategy ps).
  */
-export async function fetchCheckpointState(ctx: JobContext, workers: WorkerInfo[], shards: MemberInfo[], models: LayersModel[]): Promise<{ optimizers: (OptimizerState | null)[]; optimizersAt: 'workers' | 'shards' }> {
-  if (shards.length === 0) return { optimizers: await fetchInto(ctx, workers[0], models), optimizersAt: 'workers' };
+export async function fetchCheckpointState(
+  ctx: JobContext,
+  workers: WorkerInfo[],
+  shards: MemberInfo[],
+  models: LayersModel[],
+): Promise<{ optimizers: (OptimizerState | null)[]; optimizersAt: 'workers' | 'shards'; replicaStates?: Float32Array[] }> {
+  const replicaStates = await fetchReplicaStates(ctx, workers, models);
+  const some = replicaStates ? { replicaStates } : {};
+  if (shards.length === 0) return { optimizers: await fetchInto(ctx, workers[0], models), optimizersAt: 'workers', ...some };
   await fetchInto(ctx, workers[0], models, false); // the batch-norm state; the parameters are the shards'
   const { params, optimizer } = await fetchShardState(ctx, shards);
   writeAllParams(models, params);
-  return { optimizers: [optimizer], optimizersAt: 'shards' };
+  return { optimizers: [optimizer], optimizersAt: 'shards', ...some };
+}
+
+/** Every worker's own state, by rank, where replicas keep their own (batch-norm local); undefined where they agree. */
+async function fetchReplicaStates(ctx: JobContext, workers: WorkerInfo[], models: LayersModel[]): Promise<Float32Array[] | undefined> {
+  if (workers.length < 2 || !models.some((m) => hasReplicaState(m))) return undefined;
+  await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'fetchParams', refresh: false })));
+  const replies = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'params')));
+  return replies.map((r) => (r.tensors[1] as Float32Array).slice());
 }
 
 /** What a job type checkpoints besides its networks' values and the optimizers. */
@@ -189,8 +213,9 @@ export async function checkpointAfter(ctx: JobContext, step: number, parts: Chec
   if (!ctx.checkpoints.due(step)) return;
   const t0 = performance.now();
   const models = Object.values(parts.networks);
-  const { optimizers, optimizersAt } = await fetchCheckpointState(ctx, parts.workers, parts.shards, models);
-  await ctx.checkpoints.save({ step: step + 1, spec: ctx.spec, networks: parts.networks, optimizers, optimizersAt, loop: parts.loop() });
+  const state = await fetchCheckpointState(ctx, parts.workers, parts.shards, models);
+  const { optimizers, optimizersAt, replicaStates } = state;
+  await ctx.checkpoints.save({ step: step + 1, spec: ctx.spec, networks: parts.networks, optimizers, optimizersAt, loop: parts.loop(), ...(replicaStates ? { replicaStates } : {}) });
   // The time the steps were held: fetching the state and copying it (the files are written in the background).
   ctx.log.info({ step: step + 1, heldMs: performance.now() - t0 }, 'checkpoint taken');
   const stop = ctx.checkpoints.stopping;
@@ -207,7 +232,11 @@ export async function checkpointAfter(ctx: JobContext, step: number, parts: Chec
  * run applies them. Throws if the checkpoint's optimizers live elsewhere
  * (it was taken under the other strategy).
  */
-export async function restoreCheckpoint(ctx: JobContext, networks: Record<string, LayersModel>, hasShards: boolean): Promise<{ workers: (OptimizerState | null)[]; shards: OptimizerState | null }> {
+export async function restoreCheckpoint(
+  ctx: JobContext,
+  networks: Record<string, LayersModel>,
+  hasShards: boolean,
+): Promise<{ workers: (OptimizerState | null)[]; shards: OptimizerState | null; replicaStates?: Float32Array[] }> {
   const r = ctx.resume;
   if (!r) return { workers: [], shards: null };
   for (const [name, model] of Object.entries(networks)) {
@@ -220,5 +249,6 @@ export async function restoreCheckpoint(ctx: JobContext, networks: Record<string
   }
   const at = hasShards ? 'shards' : 'workers';
   if (r.optimizersAt !== at) throw new Error(`${r.dir}: its optimizer states are on the ${r.optimizersAt}, this run keeps them on the ${at}: resume with the strategy it ran with`);
-  return hasShards ? { workers: [], shards: r.optimizers[0] ?? null } : { workers: r.optimizers, shards: null };
+  const replicas = r.replicaStates ? { replicaStates: r.replicaStates } : {};
+  return hasShards ? { workers: [], shards: r.optimizers[0] ?? null, ...replicas } : { workers: r.optimizers, shards: null, ...replicas };
 }

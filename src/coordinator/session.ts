@@ -22,14 +22,14 @@
  *   G. `stop` to every worker and shard.
  * Any worker lost or failed rejects whatever is being awaited (ControlPlane).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DtrainError, errorMessage, JobCancelledError } from '../util/errors.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import type { Logger } from '../util/log.js';
 import { bindRouter } from '../wire/zmq-transport.js';
 import { ControlPlane } from './control.js';
-import { checkpointMetrics, Checkpoints, type LoadedCheckpoint } from './checkpoints.js';
+import { checkpointMetrics, Checkpoints, CHECKPOINTS, type LoadedCheckpoint } from './checkpoints.js';
 import type { JobContext, JobResult, JobRunner } from './job-context.js';
 import { Membership } from './membership.js';
 import { JsonlSink, MetricsHub } from './metrics.js';
@@ -74,6 +74,7 @@ export const INTERRUPT_GRACE_MS = 30_000;
 
 export class Session {
   private interrupted = false;
+  private grace: NodeJS.Timeout | undefined;
   constructor(
     readonly control: ControlPlane,
     readonly membership: Membership,
@@ -92,7 +93,11 @@ export class Session {
     if (this.interrupted || !this.checkpoints.active) return this.fail(err);
     this.interrupted = true;
     this.checkpoints.interrupt(err);
-    setTimeout(() => this.fail(err), INTERRUPT_GRACE_MS).unref();
+    this.grace = setTimeout(() => this.fail(err), INTERRUPT_GRACE_MS).unref();
+  }
+  /** The job has ended: nothing is left to interrupt. */
+  close(): void {
+    clearTimeout(this.grace);
   }
 }
 
@@ -111,9 +116,12 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log, o.keepSpares);
   const loop = control.run();
   const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : '')]);
+  // A fresh run starts with no checkpoints: an earlier run's in the same folder are not this run's to resume or keep.
+  if (!o.resume) rmSync(join(o.outDir, CHECKPOINTS), { recursive: true, force: true });
   const checkpoints = new Checkpoints(o.outDir, o.spec.train.checkpoint, o.log);
   o.log.info({ endpoint: control.endpoint, job: o.spec.name, workers: o.spec.cluster.workers, ...(o.resume ? { resume: o.resume.dir } : {}) }, 'coordinator listening');
-  o.onBound?.(control.endpoint, new Session(control, membership, checkpoints));
+  const session = new Session(control, membership, checkpoints);
+  o.onBound?.(control.endpoint, session);
   let result: JobResult | undefined;
   let error: unknown;
   const steps = { done: o.resume?.step ?? 0 };
@@ -124,6 +132,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
     error = control.failed ?? err; // the root cause, not the rejection it caused
   } finally {
     checkpoints.active = false;
+    session.close();
     await checkpoints.flush().catch((err: unknown) => o.log.warn({ err: errorMessage(err) }, 'a checkpoint could not be written'));
     o.progress.done();
     membership.stop();

@@ -30,7 +30,7 @@ const PIPELINE_DEPTH = 2;
 
 /**
  * Runs every step; `onStep` sees each finished step in order with all
- * workers' answers and the samples/s so far, and no further command goes out
+ * workers' answers (in rank order) and the samples/s so far, and no further command goes out
  * until the promise it may return settles. Returns the samples trained on.
  */
 export async function runSteps(
@@ -40,13 +40,15 @@ export async function runSteps(
   staleness: number | undefined,
   onStep: (step: number, done: Message<'stepDone'>[], samplesPerSecond: number) => void | Promise<void>,
   first = 0,
+  holdAfter: (step: number) => boolean = () => false,
 ): Promise<number> {
   const { control } = ctx;
   const total = source.totalSteps;
   const t0 = performance.now();
   let samples = 0;
   // A step after which a checkpoint is due is a barrier: its onStep takes the checkpoint before anything later goes out.
-  const barrier = (step: number) => ctx.checkpoints?.due(step) ?? false;
+  // `holdAfter` adds the job type's own (a GAN's picture steps: rank 0 then holds exactly that step's values).
+  const barrier = (step: number) => (ctx.checkpoints?.due(step) ?? false) || holdAfter(step);
   const gate = new StepGate(workers.length, total, staleness ?? PIPELINE_DEPTH - 1, first, barrier);
   const commands = new Map<number, { header: StepHeader; batch: Int32Array; unsent: number }>();
   const reports = new Map<number, Message<'stepDone'>[]>();
@@ -78,10 +80,11 @@ export async function runSteps(
     pending.delete(w);
     if (m.header.step + 1 < total) pending.set(w, nextReport(w));
     const list = reports.get(m.header.step) ?? [];
-    list.push(m);
+    // In rank order, whatever order they arrived in: sums over them (loss windows) then repeat to the bit.
+    list[w] = m;
     reports.set(m.header.step, list);
     for (const step of gate.finish(w, m.header.step)) {
-      const done = reports.get(step)!;
+      const done = reports.get(step)!.filter((d) => d !== undefined);
       reports.delete(step);
       samples += done.reduce((n, d) => n + d.header.count, 0);
       if (ctx.steps) ctx.steps.done = step + 1; // every worker has finished it

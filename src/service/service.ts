@@ -21,6 +21,9 @@ import type { JobStatus } from './protocol.js';
 /** Besides the wake-up at each submission, the queue is looked at this often (jobs queued by another client of the bucket). */
 const POLL_MS = 5000;
 
+/** How many times a job that was running when its coordinator died is queued again to resume. */
+const MAX_RESUMES = 3;
+
 export interface ServiceOptions extends RunnerContext {
   log: Logger;
   /** One line per job change, for the operator. */
@@ -63,10 +66,25 @@ export class JobService {
   private async recover(): Promise<void> {
     for (const r of await this.store.list()) {
       if (r.state !== 'running') continue;
-      const from = latestCheckpoint(jobOutput(this.o.stateDir, r.id));
-      const reason = `the coordinator stopped while this job ran; it resumes ${from ? `from its checkpoint at step ${readCheckpoint(from).step}` : 'from the start (it had no checkpoint yet)'}`;
-      await this.store.move(r.id, 'queued', { reason }).catch((err: unknown) => this.o.log.warn({ id: r.id, err: errorMessage(err) }, 'could not queue an interrupted job again'));
-      this.o.say(`${r.id}: queued again (${reason})`);
+      try {
+        // A job that stopped its coordinator this often (out of memory, say) would starve the queue: it fails instead.
+        const resumed = r.history.filter((h) => h.state === 'queued').length - 1;
+        if (resumed >= MAX_RESUMES) {
+          const reason = `the coordinator stopped while this job ran, ${resumed + 1} times: not resumed again`;
+          await this.store.move(r.id, 'failed', { reason });
+          this.o.say(`${r.id}: failed (${reason})`);
+          continue;
+        }
+        const from = latestCheckpoint(jobOutput(this.o.stateDir, r.id));
+        const reason = `the coordinator stopped while this job ran; it resumes ${from ? `from its checkpoint at step ${readCheckpoint(from).step}` : 'from the start (it had no checkpoint yet)'}`;
+        await this.store.move(r.id, 'queued', { reason });
+        this.o.say(`${r.id}: queued again (${reason})`);
+      } catch (err) {
+        // An unreadable checkpoint: the job cannot resume, and must not stay running for ever.
+        const reason = `the coordinator stopped while this job ran, and it cannot resume: ${errorMessage(err)}`;
+        await this.store.move(r.id, 'failed', { reason }).catch((e: unknown) => this.o.log.warn({ id: r.id, err: errorMessage(e) }, 'could not mark an interrupted job failed'));
+        this.o.say(`${r.id}: failed (${reason})`);
+      }
     }
   }
 

@@ -8,9 +8,9 @@
  *     the shard's offset matter, for the noise);
  *   - every gan.sampleEvery iterations, a `fetchParams` to rank 0 between
  *     steps gives the generator for a picture of its samples in
- *     DIR/samples/ (rank 0 answers after the steps already sent to it: the
- *     next discriminator step, which leaves the generator's weights as they
- *     were and moves only its batch-norm moving statistics);
+ *     DIR/samples/ (the step is a barrier of the step loop: no later step
+ *     has gone out, so rank 0's generator, batch-norm statistics included,
+ *     is exactly that iteration's, whether or not a checkpoint falls there);
  *   - there is no `eval`: the coordinator draws samples from the trained
  *     generator itself and scores them (evaluation.ts);
  *   - the networks are saved to DIR/generator and DIR/discriminator.
@@ -52,7 +52,7 @@ export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResul
   const resumed = await restoreCheckpoint(ctx, { ...models }, false);
   const { workers } = await waitForMembers(ctx);
   const networks = [models.generator, models.discriminator];
-  const backend = await startWorkers(ctx, workers, networks, undefined, resumed.workers);
+  const backend = await startWorkers(ctx, workers, networks, undefined, resumed.workers, resumed.replicaStates);
   const B = spec.train.batchSize;
   const plan = ganPlan(data.train.size, B, spec.train.epochs, spec.gan.dSteps, spec.train.maxSteps);
   if (plan.iterations === 0) throw new Error(`no whole iteration: ${data.train.size} samples in batches of ${B} give ${plan.realBatchesPerEpoch} a epoch, fewer than gan.dSteps (${spec.gan.dSteps}) over ${spec.train.epochs} epoch(s)`);
@@ -85,10 +85,16 @@ export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResul
       ctx.metrics.log({ iteration, epoch: epochOfStep(real, plan, at), ...last, samplesPerSecond: rate, commMs: Math.max(...done.map((r) => r.header.commMs)) }, step + 1);
       Object.assign(win, { d: 0, dn: 0, g: 0, gn: 0 });
     }
-    if (spec.gan.sampleEvery > 0 && iteration % spec.gan.sampleEvery === 0 && iteration < plan.iterations) {
+    if (pictureAfter(step)) {
       await fetchInto(ctx, workers[0], networks);
       drawSamples(`iteration-${String(iteration).padStart(6, '0')}`);
     }
+  };
+  /** Whether a picture is drawn once `step` is done: a generator step ending every gan.sampleEvery-th iteration but the last. */
+  const pictureAfter = (step: number) => {
+    const at = phaseOf(plan, step);
+    const iteration = at.iteration + 1;
+    return !at.discriminator && spec.gan.sampleEvery > 0 && iteration % spec.gan.sampleEvery === 0 && iteration < plan.iterations;
   };
   const checkpointed = { workers, shards: [], networks: { ...models }, loop: () => ({ pictures, win, last }) };
   // An epoch is realBatchesPerEpoch discriminator steps, each iteration dSteps of them and one generator step.
@@ -102,7 +108,8 @@ export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResul
     ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: win.dn ? win.d / win.dn : NaN, samplesPerSecond: rate });
     if (!at.discriminator) await endIteration(step, at, done, rate);
     await checkpointAfter(ctx, step, checkpointed);
-  }, ctx.resume?.step);
+    // A picture step is a barrier too, so that rank 0's generator is exactly that iteration's.
+  }, ctx.resume?.step, pictureAfter);
   ctx.checkpoints.finish();
   const trainSeconds = (performance.now() - t0) / 1000;
   ctx.progress.done();

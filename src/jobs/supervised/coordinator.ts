@@ -45,7 +45,7 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   const { workers, shards } = await waitForMembers(ctx);
   const initial = readAllParams([model]);
   const collective = await startShards(ctx, shards, initial, spec.train, ps?.staleness, resumed.shards);
-  const backend = await startWorkers(ctx, workers, [model], collective, resumed.workers);
+  const backend = await startWorkers(ctx, workers, [model], collective, resumed.workers, resumed.replicaStates);
   const plan = planSteps(data.train.size, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);
   const schedule = new BatchSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);
   log.info({ steps: plan.totalSteps, stepsPerEpoch: plan.stepsPerEpoch, workers: workers.length, shards: shards.length, backend }, 'training');
