@@ -142,7 +142,7 @@ export async function benchChaos(args: string[]): Promise<void> {
     }
     const mean = seconds.length ? seconds.reduce((a, b) => a + b, 0) / seconds.length : NaN;
     console.log(`${name}: ${runs} runs, a random ${c.members.join(' or ')} killed with SIGKILL at a random moment of each`);
-    console.log(`  finished every step        ${finished}/${runs}   (${recovered} restarted from a checkpoint; the others lost a member too late to matter or none)`);
+    console.log(`  finished every step        ${finished}/${runs}   (${recovered} restarted, from a checkpoint or the start; a run without a recovery had ended before the kill)`);
     console.log(`  weights = undisturbed run  ${identical}/${runs}   (bit for bit, ${(c.job.cluster as { workers: number }).workers} workers)`);
     console.log(`  max relative difference from one process: ${worst.toExponential(2)} (bar 1e-5)`);
     console.log(`  loss → restarted run's first step: ${mean.toFixed(2)} s on average`);
