@@ -8,7 +8,7 @@ export const definePs: CommandDefinition = (program, exit) => {
     .description('serve as a parameter-server shard for a coordinator whose job uses strategy ps (start cluster.ps.shards of them)')
     .requiredOption('--connect <endpoint>', 'the coordinator, e.g. tcp://10.0.0.1:5555')
     .option('--bind <endpoint>', 'where workers reach this shard (default tcp://0.0.0.0:*, any free port)')
-    .option('--advertise <host>', 'address workers use to reach this shard (default: this host name)')
+    .option('--advertise <host>', 'address workers use to reach this shard (default: the address of the interface that reaches the coordinator)')
     .option('--log-file <file>', 'write JSON logs here instead of stdout')
     .option('--serve', 'stay for job after job (service mode): each job runs in a fresh shard process');
   managedOptions(ps)

@@ -1,4 +1,6 @@
 /** What `dtrain worker` and `dtrain ps` share: the coordinator address, and living under `dtrain run`. */
+import { createSocket } from 'node:dgram';
+import { hostname } from 'node:os';
 import { UsageError } from '../util/errors.js';
 
 export const LOOPBACK = /^(127\.|localhost$|\[?::1\]?$)/;
@@ -26,4 +28,30 @@ export function stayWithParent(): void {
 export function childFlags(f: { connect: string; logFile?: string }, extra: Record<string, string | undefined>): string[] {
   const given = Object.entries(extra).flatMap(([k, v]) => (v === undefined ? [] : [`--${k}`, v]));
   return ['--connect', f.connect, ...given, ...(f.logFile ? ['--log-file', f.logFile] : ['--json'])];
+}
+
+/**
+ * The address this process's peers should use to reach it, when --advertise
+ * is not given: loopback for a local coordinator, else the address of the
+ * interface the kernel routes to the coordinator through (a UDP "connect"
+ * sends nothing; it only picks the route). A host name is the last resort:
+ * it often resolves to a loopback address on the other hosts, and a ring
+ * between hosts then never forms.
+ */
+export async function defaultAdvertise(connect: string): Promise<string> {
+  const host = parseConnect(connect).replace(/^\[|\]$/g, '');
+  if (LOOPBACK.test(host)) return '127.0.0.1';
+  const port = Number(connect.slice(connect.lastIndexOf(':') + 1));
+  const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.connect(port, host, () => resolve());
+    });
+    return socket.address().address;
+  } catch {
+    return hostname();
+  } finally {
+    socket.close();
+  }
 }

@@ -1,9 +1,8 @@
 /** `dtrain ps --connect tcp://HOST:PORT`: a parameter-server shard for jobs of strategy ps. */
-import { hostname } from 'node:os';
 import { UsageError } from '../util/errors.js';
 import { makeLogger } from '../util/log.js';
 import { runPs } from '../ps/main.js';
-import { childFlags, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
+import { childFlags, defaultAdvertise, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
 import { serveForever } from './serve-loop.js';
 
 export interface PsFlags {
@@ -24,5 +23,5 @@ export async function psCommand(flags: PsFlags): Promise<number> {
   const log = makeLogger({ json: flags.json ?? !flags.logFile, file: flags.logFile, base: { pid: process.pid, role: 'ps' } });
   if (flags.serve) return serveForever('ps', childFlags(flags, { bind: flags.bind, advertise: flags.advertise }), log);
   if (flags.managed) stayWithParent();
-  return runPs({ connect: flags.connect, bind, advertiseHost: flags.advertise ?? (local ? '127.0.0.1' : hostname()), log });
+  return runPs({ connect: flags.connect, bind, advertiseHost: flags.advertise ?? (await defaultAdvertise(flags.connect)), log });
 }

@@ -1,8 +1,7 @@
 /** `dtrain worker --connect tcp://HOST:PORT`: joins a coordinator and trains what it is given. */
-import { hostname } from 'node:os';
 import { makeLogger } from '../util/log.js';
 import { runWorker } from '../worker/main.js';
-import { childFlags, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
+import { childFlags, defaultAdvertise, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
 import { serveForever } from './serve-loop.js';
 
 export interface WorkerFlags {
@@ -23,7 +22,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   return runWorker({
     connect: flags.connect,
     bindHost: flags.bindHost ?? (local ? '127.0.0.1' : '0.0.0.0'),
-    advertiseHost: flags.advertise ?? (local ? '127.0.0.1' : hostname()),
+    advertiseHost: flags.advertise ?? (await defaultAdvertise(flags.connect)),
     log,
   });
 }
