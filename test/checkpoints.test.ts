@@ -15,8 +15,10 @@ import { sleep } from './helpers/fake-peer.js';
 import { tempDir } from './helpers/cli.js';
 
 let tmp: ReturnType<typeof tempDir> | undefined;
+/** Every temp folder a test made (some make two stores). */
+const made: ReturnType<typeof tempDir>[] = [];
 afterEach(() => {
-  tmp?.cleanup();
+  for (const t of made.splice(0)) t.cleanup();
   tmp = undefined;
 });
 beforeAll(async () => {
@@ -24,9 +26,13 @@ beforeAll(async () => {
 });
 
 const settings = (s: Partial<CheckpointSettings>): CheckpointSettings => ({ minutes: 0, epochEnd: false, keep: 2, ...s });
-const store = (s: Partial<CheckpointSettings>) => {
+const newTemp = () => {
   tmp = tempDir();
-  return new Checkpoints(tmp.dir, settings(s), makeLogger({}));
+  made.push(tmp);
+  return tmp;
+};
+const store = (s: Partial<CheckpointSettings>) => {
+  return new Checkpoints(newTemp().dir, settings(s), makeLogger({}));
 };
 const dueSteps = (c: Checkpoints, total: number) => Array.from({ length: total }, (_, i) => i).filter((i) => c.due(i));
 
@@ -130,7 +136,6 @@ describe('writing and reading', () => {
   });
 
   it('a run folder with no checkpoints has none to resume from', () => {
-    tmp = tempDir();
-    expect(latestCheckpoint(tmp.dir)).toBeUndefined();
+    expect(latestCheckpoint(newTemp().dir)).toBeUndefined();
   });
 });
