@@ -13,13 +13,12 @@ import { initBackend } from '../tensor/backend.js';
 import type { DataSplits } from '../data/dataset.js';
 import { loadData } from '../data/load.js';
 import { DtrainError, JobSpecError, UsageError } from '../util/errors.js';
-import { layoutOf, readAllParams, readState, stateLength, writeAllParams, writeState } from '../tensor/flat.js';
 import type { DataSpec } from '../spec/job-spec.js';
 import type { AdversarialJob } from '../jobs/adversarial/spec.js';
 import { attackSummary } from '../jobs/adversarial/summary.js';
 import { loadJobFile, parseJobSpec } from '../jobs/registry.js';
 import { buildJobModel } from '../jobs/supervised/model.js';
-import { fileLoadHandler, findModelDir } from '../tensor/models/save.js';
+import { findModelDir, loadSavedInto } from '../tensor/models/save.js';
 import { openJobOutput, type OutputFlags } from './job-output.js';
 import { requireLocalBackend, runWithLocalWorkers } from './run.js';
 
@@ -108,10 +107,6 @@ async function loadSaved(modelDir: string, spec: AdversarialJob, data: DataSplit
     if (err instanceof JobSpecError) throw new UsageError(`the model in ${modelDir} does not fit the data: ${err.issues.map((i) => i.message).join('; ')}`);
     throw err;
   }
-  const saved = await tfl.loadLayersModel(fileLoadHandler(modelDir));
-  const params = readAllParams([saved]);
-  if (params.length !== layoutOf(model).total || stateLength(saved) !== stateLength(model)) throw new DtrainError(`${modelDir}: the saved weights do not match the model's topology`);
-  writeAllParams([model], params);
-  writeState(model, readState(saved));
+  if (!(await loadSavedInto(modelDir, model))) throw new DtrainError(`${modelDir}: the saved weights do not match the model's topology`);
   return model;
 }

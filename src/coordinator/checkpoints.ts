@@ -60,16 +60,11 @@ export interface CheckpointContent {
   replicaStates?: Float32Array[];
 }
 
-export interface LoadedCheckpoint {
+/** A checkpoint read back: what was handed over, with the networks left in their folders. */
+export interface LoadedCheckpoint extends Pick<CheckpointContent, 'step' | 'optimizers' | 'optimizersAt' | 'loop' | 'replicaStates'> {
   dir: string;
-  step: number;
   /** The job as it ran (not yet checked). */
   job: unknown;
-  optimizers: (OptimizerState | null)[];
-  optimizersAt: 'workers' | 'shards';
-  loop: Record<string, unknown>;
-  /** Each worker's own state, by rank (batch-norm `local`); absent where the replicas agree. */
-  replicaStates?: Float32Array[];
   /** The folder of a saved network. */
   network(name: string): string;
 }

@@ -4,16 +4,15 @@
  * and the workers with the initial parameters, fetching rank 0's values.
  * The message sequence these take part in is written down in session.ts.
  */
-import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { JoinTimeoutError } from '../util/errors.js';
-import { readAllParams, readState, stateLength, writeAllParams, writeState } from '../tensor/flat.js';
+import { readAllParams, readState, writeAllParams, writeState } from '../tensor/flat.js';
 import { hasReplicaState } from '../tensor/layers/sync-batch-norm.js';
-import { fileLoadHandler } from '../tensor/models/save.js';
+import { loadSavedInto } from '../tensor/models/save.js';
 import { joinStates, packStates, sliceState, unpackStates, type OptimizerState } from '../tensor/optimizers/index.js';
 import type { Logger } from '../util/log.js';
-import type { CollectiveSetup } from '../wire/messages.js';
+import type { CollectiveSetup, Message } from '../wire/messages.js';
 import type { UpdateRule } from '../worker/reducers/reducer.js';
 import type { Checkpoints, LoadedCheckpoint } from './checkpoints.js';
 import type { ControlPlane } from './control.js';
@@ -146,9 +145,19 @@ export async function startWorkers(
  * coordinator's copy of the job's networks (in flat-buffer order); returns
  * the optimizer states rank 0 applies itself.
  */
-export async function fetchInto(ctx: JobContext, rank0: WorkerInfo, models: LayersModel[], refresh = true): Promise<(OptimizerState | null)[]> {
-  await ctx.control.send(rank0.peer, { type: 'fetchParams', refresh });
-  const p = await ctx.control.expect(rank0.peer, 'params');
+export async function fetchInto(ctx: JobContext, rank0: WorkerInfo, models: LayersModel[]): Promise<(OptimizerState | null)[]> {
+  const [p] = await fetchParams(ctx, [rank0], true);
+  return intoModels(p, models);
+}
+
+/** Each worker's `params` answer: its parameters, state and own optimizer states (`refresh`: see the message's header). */
+async function fetchParams(ctx: JobContext, workers: WorkerInfo[], refresh: boolean): Promise<Message<'params'>[]> {
+  await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'fetchParams', refresh })));
+  return Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'params')));
+}
+
+/** A `params` answer's parameters and state into `models`; returns its optimizer states. */
+function intoModels(p: Message<'params'>, models: LayersModel[]): (OptimizerState | null)[] {
   writeAllParams(models, p.tensors[0] as Float32Array);
   writeState(models, p.tensors[1] as Float32Array);
   return unpackStates({ meta: p.header.optimizers, data: p.tensors[2] as Float32Array });
@@ -168,8 +177,12 @@ export async function fetchShardState(ctx: JobContext, shards: MemberInfo[]): Pr
 
 /**
  * The state a checkpoint keeps of the job's networks: rank 0's parameters
- * and batch-norm state into `models`, and the optimizer states wherever
- * they live (the workers in strategy ring, the shards in strategy ps).
+ * and batch-norm state into `models`, every replica's state where replicas
+ * keep their own (batch-norm local), and the optimizer states wherever they
+ * live (the workers in strategy ring, the shards in strategy ps). No worker
+ * is asked to refresh: a ring replica is always current, a ps worker's
+ * parameters come from the shards instead, and a pull by some workers only
+ * would put their collective counters out of step with the others'.
  */
 export async function fetchCheckpointState(
   ctx: JobContext,
@@ -177,21 +190,14 @@ export async function fetchCheckpointState(
   shards: MemberInfo[],
   models: LayersModel[],
 ): Promise<{ optimizers: (OptimizerState | null)[]; optimizersAt: 'workers' | 'shards'; replicaStates?: Float32Array[] }> {
-  const replicaStates = await fetchReplicaStates(ctx, workers, models);
-  const some = replicaStates ? { replicaStates } : {};
-  if (shards.length === 0) return { optimizers: await fetchInto(ctx, workers[0], models), optimizersAt: 'workers', ...some };
-  await fetchInto(ctx, workers[0], models, false); // the batch-norm state; the parameters are the shards'
+  const replicas = workers.length > 1 && models.some((m) => hasReplicaState(m));
+  const replies = await fetchParams(ctx, replicas ? workers : [workers[0]], false);
+  const own = intoModels(replies[0], models);
+  const some = replicas ? { replicaStates: replies.map((r) => (r.tensors[1] as Float32Array).slice()) } : {};
+  if (shards.length === 0) return { optimizers: own, optimizersAt: 'workers', ...some };
   const { params, optimizer } = await fetchShardState(ctx, shards);
   writeAllParams(models, params);
   return { optimizers: [optimizer], optimizersAt: 'shards', ...some };
-}
-
-/** Every worker's own state, by rank, where replicas keep their own (batch-norm local); undefined where they agree. */
-async function fetchReplicaStates(ctx: JobContext, workers: WorkerInfo[], models: LayersModel[]): Promise<Float32Array[] | undefined> {
-  if (workers.length < 2 || !models.some((m) => hasReplicaState(m))) return undefined;
-  await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'fetchParams', refresh: false })));
-  const replies = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'params')));
-  return replies.map((r) => (r.tensors[1] as Float32Array).slice());
 }
 
 /** What a job type checkpoints besides its networks' values and the optimizers. */
@@ -240,12 +246,7 @@ export async function restoreCheckpoint(
   const r = ctx.resume;
   if (!r) return { workers: [], shards: null };
   for (const [name, model] of Object.entries(networks)) {
-    const saved = await tfl.loadLayersModel(fileLoadHandler(r.network(name)));
-    const params = readAllParams([saved]);
-    if (params.length !== readAllParams([model]).length || stateLength(saved) !== stateLength(model)) throw new Error(`${r.network(name)}: the checkpoint's ${name} does not match the job's`);
-    writeAllParams([model], params);
-    writeState(model, readState(saved));
-    saved.dispose();
+    if (!(await loadSavedInto(r.network(name), model))) throw new Error(`${r.network(name)}: the checkpoint's ${name} does not match the job's`);
   }
   const at = hasShards ? 'shards' : 'workers';
   if (r.optimizersAt !== at) throw new Error(`${r.dir}: its optimizer states are on the ${r.optimizersAt}, this run keeps them on the ${at}: resume with the strategy it ran with`);

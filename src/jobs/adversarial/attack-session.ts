@@ -10,7 +10,7 @@ import type { DataSplits } from '../../data/dataset.js';
 import { evaluateTestSet } from '../../coordinator/evaluation.js';
 import { startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
 import { testResult } from '../supervised/coordinator.js';
-import { galleryOf, robustAccuracy } from './coordinator.js';
+import { adversarialSections } from './coordinator.js';
 import { evaluationNames, type AdversarialJob } from './spec.js';
 
 /** Evaluates `model` (built from the job's topology, holding the saved values) on the job's test set under its attacks. */
@@ -22,7 +22,6 @@ export async function runAttack(ctx: JobContext, spec: AdversarialJob, model: La
   const t0 = performance.now();
   const sums = await evaluateTestSet(ctx, workers, data.test.size);
   const seconds = (performance.now() - t0) / 1000;
-  const gallery = galleryOf(ctx, model, data.test, spec);
-  const sections = { adversarial: robustAccuracy(spec, sums), ...(gallery ? { gallery } : {}) };
+  const sections = adversarialSections(ctx, spec, { sums, model, data });
   return { backend, steps: 0, epochs: 0, samples: data.test.size, trainSeconds: seconds, train: null, eval: testResult(sums), sections };
 }

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { Dataset } from '../../data/dataset.js';
+import type { Dataset, DataSplits } from '../../data/dataset.js';
 import type { EvaluationSums } from '../../coordinator/evaluation.js';
 import type { JobContext } from '../../coordinator/job-context.js';
 import type { ClassifierExtension } from '../supervised/coordinator.js';
@@ -36,15 +36,18 @@ export function robustAccuracy(spec: AdversarialJob, sums: EvaluationSums): Robu
 export function adversarialExtension(spec: AdversarialJob): ClassifierExtension {
   return {
     evaluationNote: (testSize) => `evaluating on ${testSize} test samples: clean, ${evaluationNames(spec.adversarial)} at ε ${spec.adversarial.epsilon}`,
-    sections: (ctx, { sums, model, data }) => {
-      const gallery = galleryOf(ctx, model, data.test, spec);
-      return { adversarial: robustAccuracy(spec, sums), ...(gallery ? { gallery } : {}) };
-    },
+    sections: (ctx, e) => adversarialSections(ctx, spec, e),
   };
 }
 
+/** summary.json's sections of an adversarial evaluation (training's, or dtrain attack's): the accuracy under attack, and the gallery for images. */
+export function adversarialSections(ctx: JobContext, spec: AdversarialJob, { sums, model, data }: { sums: EvaluationSums; model: LayersModel; data: DataSplits }): Record<string, unknown> {
+  const gallery = galleryOf(ctx, model, data.test, spec);
+  return { adversarial: robustAccuracy(spec, sums), ...(gallery ? { gallery } : {}) };
+}
+
 /** Writes the adversarial gallery of the first test images into the output folder (images only); returns its file name. */
-export function galleryOf(ctx: JobContext, model: LayersModel, test: Dataset, spec: AdversarialJob): string | undefined {
+function galleryOf(ctx: JobContext, model: LayersModel, test: Dataset, spec: AdversarialJob): string | undefined {
   if (!hasGallery(test)) return undefined;
   const n = writeGallery(model, test, spec, join(ctx.outDir, GALLERY_FILE));
   ctx.log.info({ file: GALLERY_FILE, images: n }, 'gallery written');

@@ -6,7 +6,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { layoutOf, readAllParams, readState, stateLength, writeAllParams, writeState } from '../flat.js';
 import { standardizeTopology } from './standard-topology.js';
 
 const WEIGHTS_FILE = 'weights.bin';
@@ -72,6 +74,24 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
       };
     },
   };
+}
+
+/**
+ * Copies the parameters and batch-norm state of the model saved in `dir`
+ * into `model`, built from the same topology (dtrain attack, a resumed
+ * checkpoint); false, copying nothing, when their sizes differ.
+ */
+export async function loadSavedInto(dir: string, model: LayersModel): Promise<boolean> {
+  const saved = await tfl.loadLayersModel(fileLoadHandler(dir));
+  try {
+    const params = readAllParams([saved]);
+    if (params.length !== layoutOf(model).total || stateLength(saved) !== stateLength(model)) return false;
+    writeAllParams([model], params);
+    writeState(model, readState(saved));
+    return true;
+  } finally {
+    saved.dispose();
+  }
 }
 
 export async function saveModel(model: LayersModel, dir: string): Promise<void> {
