@@ -1,9 +1,10 @@
 /** Membership on the in-memory transport: joins and ranks, spares and turned-away members, heartbeats. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../src/coordinator/control.js';
-import { label, Membership, type Expected, type MemberInfo } from '../src/coordinator/membership.js';
+import { label, Membership, type Expected, type MemberInfo, type SparePolicy } from '../src/coordinator/membership.js';
 import { WorkerFailedError, WorkerLostError } from '../src/util/errors.js';
 import { memoryHub } from '../src/wire/memory-transport.js';
+import type { Message } from '../src/wire/messages.js';
 import { captureLogger, FakePeer, sleep, until, withDeadline, type LogLine, type PingAnswer } from './helpers/fake-peer.js';
 
 interface Rig {
@@ -19,11 +20,11 @@ interface Rig {
 
 let rig: Rig | undefined;
 
-function setup(expected: Expected, timeoutMs = 5000, keepSpares = false): Rig {
+function setup(expected: Expected, timeoutMs = 5000, spares: SparePolicy = 'turnAway'): Rig {
   const { hub, connect } = memoryHub();
   const { log, lines } = captureLogger();
   const control = new ControlPlane(hub, log);
-  const membership = new Membership(control, expected, timeoutMs, log, keepSpares);
+  const membership = new Membership(control, expected, timeoutMs, log, spares);
   const joins: Rig['joins'] = [];
   membership.onJoin = (m, joined, of) => joins.push([m.peer, joined, of]);
   const peers: FakePeer[] = [];
@@ -47,6 +48,7 @@ afterEach(async () => {
 });
 
 const msgs = (lines: LogLine[], re: RegExp) => lines.filter((l) => re.test(l.msg));
+const types = (inbox: Message[]) => inbox.map((m) => m.header.type);
 const summary = (m: MemberInfo) => ({ peer: m.peer, role: m.role, rank: m.rank, pid: m.pid, host: m.host, endpoint: m.endpoint });
 
 describe('membership: joins', () => {
@@ -112,11 +114,11 @@ describe('membership: joins', () => {
     expect(r.joins).toEqual([['w-a', 1, 1]]);
     expect(msgs(r.lines, /^turned away a (worker|ps shard)/).map((l) => l.memberPid)).toEqual([13, 23]);
     await a.close();
-    expect(a.inbox).toEqual([]); // the member itself was not stopped
+    expect(types(a.inbox)).toEqual(['ping', 'ping']); // each join answered; the member itself was not stopped
   });
 
-  it('keepSpares: members beyond the job wait unstopped, logged once however often they join', async () => {
-    const r = setup({ workers: 1, shards: 0 }, 5000, true);
+  it('keep (service mode): members beyond the job wait unstopped, logged once however often they join', async () => {
+    const r = setup({ workers: 1, shards: 0 }, 5000, 'keep');
     await r.peer('w-a').join('worker', 11);
     const spare = r.peer('w-x');
     await spare.join('worker', 13);
@@ -128,9 +130,23 @@ describe('membership: joins', () => {
     expect(r.membership.members.map((m) => m.peer)).toEqual(['w-a']);
     await spare.close();
     await shard.close();
-    expect(spare.inbox).toEqual([]);
-    expect(shard.inbox).toEqual([]);
+    expect(types(spare.inbox)).toEqual(['ping', 'ping']);
+    expect(types(shard.inbox)).toEqual(['ping']);
     expect(r.control.failed).toBeUndefined();
+  });
+
+  it('hold (dtrain coordinator): a spare worker waits, answered; a shard the job cannot use is turned away', async () => {
+    const r = setup({ workers: 1, shards: 0 }, 5000, 'hold');
+    await r.peer('w-a').join('worker', 11);
+    const spare = r.peer('w-x');
+    await spare.join('worker', 13);
+    const shard = r.peer('s-x');
+    await shard.join('ps', 23);
+    expect((await shard.next('stop')).header.reason).toBe('the job does not use ps shards');
+    await until(() => msgs(r.lines, /a spare worker waits for a member to be lost/).length === 1, 'the spare worker logged');
+    expect([...r.membership.spares]).toEqual(['w-x']);
+    await spare.close();
+    expect(types(spare.inbox)).toEqual(['ping']);
   });
 
   it('ignores messages from processes that are not in the job; members’ messages reach expect', async () => {

@@ -5,13 +5,10 @@
  * with the same worker count — for strategy ring, strategy ps and a GAN.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as tfl from '@tensorflow/tfjs-layers';
-import '@tensorflow/tfjs-backend-cpu';
-import { fileLoadHandler } from '../src/tensor/models/save.js';
-import { flatWeights } from './helpers/reference.js';
+import { checkpointsOf, members, type Recovered, weightsOf } from './helpers/runs.js';
 import { CLI, runCli, tempDir, writeJob } from './helpers/cli.js';
 import { sleep, until } from './helpers/fake-peer.js';
 
@@ -58,14 +55,6 @@ function startRun(args: string[]): { child: ChildProcess; exit: Promise<number |
   groups.add(child.pid!);
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, exit };
-}
-
-const checkpointsOf = (out: string) => (existsSync(join(out, 'checkpoints')) ? readdirSync(join(out, 'checkpoints')).filter((d) => d.startsWith('step-')) : []);
-
-/** The weights of every network a run saved (model/, or generator/ and discriminator/). */
-async function weightsOf(out: string): Promise<Float32Array[]> {
-  const nets = existsSync(join(out, 'model')) ? ['model'] : ['generator', 'discriminator'];
-  return Promise.all(nets.map(async (n) => flatWeights(await tfl.loadLayersModel(fileLoadHandler(join(out, n))))));
 }
 
 /** metrics.jsonl without the timing fields, which differ between any two runs. */
@@ -168,20 +157,6 @@ describe('dtrain run --resume after kill -9 of the whole run', () => {
     expect(w).not.toEqual(ref.weights[0]);
   });
 });
-
-/** The `joined` log lines of a run's members of one kind. */
-function members(out: string, what: 'worker' | 'ps shard'): { rank: number; memberPid: number }[] {
-  return readFileSync(join(out, 'log.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.includes(`"${what} joined"`))
-    .map((l) => JSON.parse(l) as { rank: number; memberPid: number });
-}
-
-interface Recovered {
-  status: string;
-  steps: number;
-  recoveries: { step: number; lost: string; action: string; seconds: number }[];
-}
 
 /** Starts the job, kills one member of the first session at a random step after `checkpoints` checkpoints, and waits for the run to end. */
 async function loseMember(job: Record<string, unknown>, tag: string, flags: string[], what: 'worker' | 'ps shard', checkpoints: number): Promise<{ out: string; code: number | null; victim: number }> {

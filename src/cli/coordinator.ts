@@ -10,6 +10,7 @@ export const defineCoordinator: CommandDefinition = (program, exit) => {
     .argument('[job]', 'job file (YAML or JSON); not with --nats')
     .requiredOption('--bind <endpoint>', 'control endpoint to listen on, e.g. tcp://0.0.0.0:5555 (a fixed port with --nats)')
     .option('-o, --out <dir>', 'output folder (default runs/<job name>)')
+    .option('--resume <dir>', "continue the run in DIR from its latest checkpoint, with the job read from DIR (a coordinator that was lost: its workers wait --coordinator-timeout to join again)")
     .option('-w, --workers <n>', 'overrides cluster.workers', positiveInt('--workers'))
     .addOption(new Option('--strategy <name>', 'overrides cluster.strategy').choices(STRATEGY_CHOICES));
   psOptions(coordinator)
@@ -31,11 +32,20 @@ priority first, then in submission order. States: queued → running →
 succeeded | failed | cancelled, published on dtrain.jobs.<id>.events;
 progress on dtrain.jobs.<id>.progress; request/reply on dtrain.api.submit,
 status, list and cancel. Start workers with --serve so that they stay for
-the next job. A coordinator restarted after a crash runs the queued jobs
-and marks failed the job it was running.
+the next job. A coordinator restarted after a crash resumes the job it was
+running from its latest checkpoint, then runs the queued jobs.
+
+Failures (one job): a worker or shard lost mid-job (exited, or silent for
+cluster.heartbeatTimeoutMs) ends the session; the others join again and the
+job goes on from its latest checkpoint once cluster.workers workers (and the
+shards) are back: a restarted process, a --serve worker's next process, or
+the same one when its link comes back; at most cluster.maxRestarts times.
+The recoveries are listed in summary.json. A lost coordinator: start it
+again with --resume DIR within the workers' --coordinator-timeout.
 
 Examples:
   dtrain coordinator configs/fashion-mnist-mlp.yaml --bind tcp://0.0.0.0:5555
+  dtrain coordinator --resume runs/fashion-mnist-mlp --bind tcp://0.0.0.0:5555
   dtrain coordinator --nats nats://127.0.0.1:4222 --bind tcp://127.0.0.1:5555 --state-dir /var/lib/dtrain`,
     )
     .action(async (job: string | undefined, flags) => exit(await coordinatorCommand(job, flags)));

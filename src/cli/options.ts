@@ -1,6 +1,7 @@
 /** What several command definitions share: number parsers, common options, and how an action hands back its exit code. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_NATS } from '../service/nats-connect.js';
+import { DEFAULT_COORDINATOR_TIMEOUT_S } from '../commands/process-flags.js';
 
 /** Records the exit code of the command that ran; main returns it after parsing. */
 export type SetExitCode = (code: number) => void;
@@ -30,6 +31,11 @@ export const positiveNumber = (name: string) => (v: string) => {
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0`);
   return n;
 };
+export const nonnegNumber = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0`);
+  return n;
+};
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** run and coordinator: the parameter-server overrides. */
@@ -47,6 +53,13 @@ export const setOption = () => new Option('--set <key=value>', 'override a job-f
 /** run and attack: JSON log lines or a progress bar. */
 export const progressOptions = (c: Command) =>
   c.option('--json', 'JSON log lines on stdout instead of a progress bar').option('--no-progress', 'no progress output');
-/** worker and ps: the hidden flags dtrain run passes to the processes it starts. */
+/** worker and ps: the hidden flags dtrain run passes to the processes it starts, and --coordinator-timeout. */
 export const managedOptions = (c: Command) =>
-  c.addOption(new Option('--managed', 'started by dtrain run').hideHelp()).addOption(new Option('--json', 'JSON logs on stdout (the default)').hideHelp());
+  c
+    .option(
+      '--coordinator-timeout <seconds>',
+      'when the coordinator is lost mid-job, or the job goes on without this session, join again and wait this long for a coordinator (dtrain coordinator --resume) before giving up',
+      nonnegNumber('--coordinator-timeout'),
+      DEFAULT_COORDINATOR_TIMEOUT_S,
+    )
+    .addOption(new Option('--managed', 'started by dtrain run').hideHelp()).addOption(new Option('--json', 'JSON logs on stdout (the default)').hideHelp());

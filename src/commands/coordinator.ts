@@ -1,50 +1,76 @@
 /**
  * `dtrain coordinator job.yaml --bind tcp://HOST:PORT`: waits for cluster.workers workers (and the ps shards of strategy ps), then runs the job.
+ * A member lost mid-job: the others are told to join again, and the job goes on from its latest checkpoint once the
+ * workers are back to cluster.workers (a restarted process, a `--serve` worker's next one, or the same one after a link
+ * cut). `--resume DIR`: a coordinator that was itself lost continues the job in DIR; its workers are waiting to rejoin.
  * With --nats instead of a job file: service mode (service.ts).
  */
 import { label } from '../coordinator/membership.js';
 import { runSession, type Session } from '../coordinator/session.js';
-import { UsageError } from '../util/errors.js';
-import { jobTypeOf, loadJobFile } from '../jobs/registry.js';
-import type { Overrides } from '../spec/job-file.js';
+import { type JobCancelledError, UsageError } from '../util/errors.js';
+import { jobTypeOf } from '../jobs/registry.js';
+import { jobToRun, runRecovering, type ResumeFlags } from './recovery.js';
 import { psSettings } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type OutputFlags } from './job-output.js';
 import { serviceCommand, type ServiceFlags } from './service.js';
 import { printSummary } from './summary-line.js';
 
-export interface CoordinatorFlags extends Overrides, OutputFlags, Partial<ServiceFlags> {
+export interface CoordinatorFlags extends ResumeFlags, OutputFlags, Partial<ServiceFlags> {
   bind: string;
 }
 
 export async function coordinatorCommand(jobFile: string | undefined, flags: CoordinatorFlags): Promise<number> {
   if (!/^tcp:\/\/[^:]+:(\d+|\*)$/.test(flags.bind)) throw new UsageError(`--bind must look like tcp://HOST:PORT, got ${flags.bind}`);
   if (flags.nats !== undefined) {
-    if (jobFile !== undefined) throw new UsageError('service mode (--nats) takes its jobs from NATS: submit job files with dtrain submit, not as an argument');
+    if (jobFile !== undefined || flags.resume !== undefined) throw new UsageError('service mode (--nats) takes its jobs from NATS: submit job files with dtrain submit, not as an argument (it resumes its own jobs on restart)');
     return serviceCommand({ ...flags, nats: flags.nats });
   }
-  if (jobFile === undefined) throw new UsageError('give a job file, or --nats URL --state-dir DIR for service mode');
+  if (jobFile === undefined && flags.resume === undefined) throw new UsageError('give a job file, --resume DIR to continue a run, or --nats URL --state-dir DIR for service mode');
   for (const f of ['stateDir', 'token', 'creds'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f === 'stateDir' ? 'state-dir' : f} belongs to service mode: add --nats URL`);
-  const spec = loadJobFile(jobFile, flags);
+  const { spec, resume } = jobToRun(jobFile, flags);
   const type = jobTypeOf(spec);
-  const { outDir, log, progress } = openJobOutput(spec, flags);
+  const output = openJobOutput(spec, { ...flags, out: flags.resume ?? flags.out }, resume !== undefined);
+  const { outDir, progress } = output;
+  if (resume) progress.note(`resuming from ${resume.dir} (step ${resume.step})`);
   let session: Session | undefined;
-  const removeHandlers = cancelOnSignals(() => session);
+  const interrupted: { err?: JobCancelledError } = {};
+  const removeHandlers = cancelOnSignals(() => session, interrupted);
+  // A session after a lost member binds where the first one did, where the members look for it.
+  let bind = flags.bind;
   try {
-    const summary = await runSession({
+    const summary = await runRecovering(
       spec,
-      bind: flags.bind,
-      outDir,
-      log,
-      progress,
-      job: type.run,
-      onBound: (endpoint, s) => {
-        session = s;
-        const shards = psSettings(spec.cluster)?.shards ?? 0;
-        progress.note(`${spec.name}: listening on ${endpoint}; waiting for ${spec.cluster.workers} worker(s) (dtrain worker --connect ${endpoint})`);
-        if (shards > 0) progress.note(`and for ${shards} ps shard(s) (dtrain ps --connect ${endpoint})`);
-        s.membership.onJoin = (w, joined, expected) => progress.note(`${label(w)} joined (${joined}/${expected})`);
-      },
-    });
+      output,
+      (a) =>
+        runSession({
+          spec,
+          bind,
+          outDir,
+          log: output.log,
+          progress,
+          job: type.run,
+          spares: 'hold',
+          ...(a.resume ? { resume: a.resume } : {}),
+          summaryExtras: a.summaryExtras,
+          goesOn: a.goesOn,
+          onBound: (endpoint, s) => {
+            session = s;
+            if (interrupted.err) s.interrupt(interrupted.err);
+            const again = bind !== flags.bind || a.summaryExtras.recoveries.length > 0;
+            bind = endpoint;
+            const shards = psSettings(spec.cluster)?.shards ?? 0;
+            const whom = `${spec.cluster.workers} worker(s)${shards > 0 ? ` and ${shards} ps shard(s)` : ''}`;
+            if (again) progress.note(`${spec.name}: waiting for ${whom} to join again on ${endpoint}`);
+            else {
+              progress.note(`${spec.name}: listening on ${endpoint}; waiting for ${spec.cluster.workers} worker(s) (dtrain worker --connect ${endpoint})`);
+              if (shards > 0) progress.note(`and for ${shards} ps shard(s) (dtrain ps --connect ${endpoint})`);
+            }
+            s.membership.onJoin = (w, joined, expected) => progress.note(`${label(w)} joined (${joined}/${expected})`);
+          },
+        }),
+      resume,
+      interrupted,
+    );
     printSummary(summary, outDir, flags.json, type);
     return 0;
   } finally {

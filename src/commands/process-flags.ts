@@ -3,6 +3,9 @@ import { createSocket } from 'node:dgram';
 import { hostname } from 'node:os';
 import { UsageError } from '../util/errors.js';
 
+/** How long a worker or shard that lost its coordinator waits for it to come back (--coordinator-timeout). */
+export const DEFAULT_COORDINATOR_TIMEOUT_S = 60;
+
 export const LOOPBACK = /^(127\.|localhost$|\[?::1\]?$)/;
 
 /** Checks a tcp://HOST:PORT coordinator address and returns HOST. */
@@ -55,3 +58,11 @@ export async function defaultAdvertise(connect: string): Promise<string> {
     socket.close();
   }
 }
+
+/** A worker's or shard's wait for a lost coordinator, in ms: none under `dtrain run` (the coordinator is the parent). */
+export function coordinatorTimeoutMs(f: { managed?: boolean; coordinatorTimeout?: number }): number {
+  return f.managed ? 0 : Math.round((f.coordinatorTimeout ?? DEFAULT_COORDINATOR_TIMEOUT_S) * 1000);
+}
+
+/** --coordinator-timeout as given to a --serve process's job processes. */
+export const timeoutFlag = (s: number | undefined) => (s === undefined ? undefined : String(s));

@@ -2,7 +2,7 @@
 import { UsageError } from '../util/errors.js';
 import { makeLogger } from '../util/log.js';
 import { runPs } from '../ps/main.js';
-import { childFlags, defaultAdvertise, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
+import { childFlags, coordinatorTimeoutMs, defaultAdvertise, timeoutFlag, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
 import { serveForever } from './serve-loop.js';
 
 export interface PsFlags {
@@ -13,6 +13,7 @@ export interface PsFlags {
   serve?: boolean;
   json?: boolean;
   logFile?: string;
+  coordinatorTimeout?: number;
 }
 
 export async function psCommand(flags: PsFlags): Promise<number> {
@@ -21,7 +22,7 @@ export async function psCommand(flags: PsFlags): Promise<number> {
   const bind = flags.bind ?? `tcp://${local ? '127.0.0.1' : '0.0.0.0'}:*`;
   if (!/^tcp:\/\/([^:]+|\[[^\]]+\]):(\d+|\*)$/.test(bind)) throw new UsageError(`--bind must look like tcp://HOST:PORT (PORT may be *), got ${bind}`);
   const log = makeLogger({ json: flags.json ?? !flags.logFile, file: flags.logFile, base: { pid: process.pid, role: 'ps' } });
-  if (flags.serve) return serveForever('ps', childFlags(flags, { bind: flags.bind, advertise: flags.advertise }), log);
+  if (flags.serve) return serveForever('ps', childFlags(flags, { bind: flags.bind, advertise: flags.advertise, 'coordinator-timeout': timeoutFlag(flags.coordinatorTimeout) }), log);
   if (flags.managed) stayWithParent();
-  return runPs({ connect: flags.connect, bind, advertiseHost: flags.advertise ?? (await defaultAdvertise(flags.connect)), log });
+  return runPs({ connect: flags.connect, bind, advertiseHost: flags.advertise ?? (await defaultAdvertise(flags.connect)), log, coordinatorTimeoutMs: coordinatorTimeoutMs(flags) });
 }

@@ -1,7 +1,7 @@
 /** `dtrain worker --connect tcp://HOST:PORT`: joins a coordinator and trains what it is given. */
 import { makeLogger } from '../util/log.js';
 import { runWorker } from '../worker/main.js';
-import { childFlags, defaultAdvertise, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
+import { childFlags, coordinatorTimeoutMs, defaultAdvertise, timeoutFlag, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
 import { serveForever } from './serve-loop.js';
 
 export interface WorkerFlags {
@@ -12,17 +12,20 @@ export interface WorkerFlags {
   serve?: boolean;
   json?: boolean;
   logFile?: string;
+  /** Seconds; see WorkerOptions.coordinatorTimeoutMs. */
+  coordinatorTimeout?: number;
 }
 
 export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const local = LOOPBACK.test(parseConnect(flags.connect));
   const log = makeLogger({ json: flags.json ?? !flags.logFile, file: flags.logFile, base: { pid: process.pid, role: 'worker' } });
-  if (flags.serve) return serveForever('worker', childFlags(flags, { advertise: flags.advertise, 'bind-host': flags.bindHost }), log);
+  if (flags.serve) return serveForever('worker', childFlags(flags, { advertise: flags.advertise, 'bind-host': flags.bindHost, 'coordinator-timeout': timeoutFlag(flags.coordinatorTimeout) }), log);
   if (flags.managed) stayWithParent();
   return runWorker({
     connect: flags.connect,
     bindHost: flags.bindHost ?? (local ? '127.0.0.1' : '0.0.0.0'),
     advertiseHost: flags.advertise ?? (await defaultAdvertise(flags.connect)),
     log,
+    coordinatorTimeoutMs: coordinatorTimeoutMs(flags),
   });
 }

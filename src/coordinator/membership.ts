@@ -30,6 +30,14 @@ export function label(m: Pick<MemberInfo, 'role' | 'rank' | 'host' | 'pid'>): st
   return `${m.role === 'ps' ? 'ps shard' : 'worker'} #${m.rank} (pid ${m.pid} on ${m.host})`;
 }
 
+/**
+ * What happens to a member that joins when the job has all it needs:
+ * `turnAway` (dtrain run: stopped); `hold` (dtrain coordinator: it waits, and
+ * joins a later session of the job if a member is lost; stopped when the job
+ * ends); `keep` (service mode: it waits for a later job).
+ */
+export type SparePolicy = 'turnAway' | 'hold' | 'keep';
+
 export interface Expected {
   workers: number;
   shards: number;
@@ -45,8 +53,8 @@ export class Membership {
   private readonly byPeer = new Map<string, MemberInfo>();
   private full: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Spare members seen (service mode keeps them waiting for a later job). */
-  private readonly spares = new Set<string>();
+  /** Spare members seen, waiting (SparePolicy). */
+  readonly spares = new Set<string>();
   /** Called as each member joins (progress for a person waiting on a cluster). */
   onJoin: (m: MemberInfo, joined: number, expected: number) => void = () => undefined;
 
@@ -55,8 +63,8 @@ export class Membership {
     private readonly expected: Expected,
     private readonly timeoutMs: number,
     private readonly log: Logger,
-    /** Service mode: a member beyond the job's needs is left waiting (its joins repeat until a job takes it) instead of stopped. */
-    private readonly keepSpares = false,
+    /** A member beyond the job's needs: its joins repeat while it waits, until a session takes it. */
+    private readonly sparePolicy: SparePolicy = 'turnAway',
   ) {
     control.describe = (peer) => {
       const w = this.byPeer.get(peer);
@@ -122,13 +130,16 @@ export class Membership {
       this.log.info({ peer, type: h.type }, 'ignored a message from a process that is not in this job');
       return true;
     }
+    // Every join is answered, so a member waiting for the others (or for a later job) hears that its coordinator is there.
+    this.control.send(peer, { type: 'ping', t: Date.now() }).catch(() => undefined);
     if (known) return true; // a repeated join from the same socket
     const list = h.role === 'ps' ? this.shards : this.workers;
     const want = h.role === 'ps' ? this.expected.shards : this.expected.workers;
     const what = h.role === 'ps' ? 'ps shard' : 'worker';
     if (list.length >= want) {
-      if (this.keepSpares) {
-        if (!this.spares.has(peer)) this.log.info({ peer, host: h.host, memberPid: h.pid }, `a spare ${what} waits for a later job`);
+      if (this.sparePolicy === 'keep' || (this.sparePolicy === 'hold' && want > 0)) {
+        const until = this.sparePolicy === 'keep' ? 'a later job' : 'a member to be lost';
+        if (!this.spares.has(peer)) this.log.info({ peer, host: h.host, memberPid: h.pid }, `a spare ${what} waits for ${until}`);
         this.spares.add(peer);
         return true;
       }

@@ -31,7 +31,7 @@ import { bindRouter } from '../wire/zmq-transport.js';
 import { ControlPlane } from './control.js';
 import { checkpointMetrics, Checkpoints, CHECKPOINTS, type LoadedCheckpoint } from './checkpoints.js';
 import type { JobContext, JobResult, JobRunner } from './job-context.js';
-import { Membership } from './membership.js';
+import { Membership, type SparePolicy } from './membership.js';
 import { JsonlSink, MetricsHub } from './metrics.js';
 import type { Progress } from './progress.js';
 
@@ -45,14 +45,16 @@ export interface SessionOptions {
   onBound?: (endpoint: string, session: Session) => void;
   /** What the session runs once workers join: the job type's coordinator side (src/jobs/registry.ts), or `dtrain attack`'s evaluation. */
   job: JobRunner;
-  /** Service mode: workers and shards beyond the job's needs wait for a later job instead of being stopped. */
-  keepSpares?: boolean;
+  /** Workers and shards beyond the job's needs (default `turnAway`). Held spares are stopped when the job ends. */
+  spares?: SparePolicy;
   /** Hears the summary as it is written, whether the job succeeded or not (service mode records it). */
   onSummary?: (s: Summary) => void;
   /** Resume from this checkpoint (its job is `spec`): the job type starts from its state and step. */
   resume?: LoadedCheckpoint;
-  /** More fields for summary.json, after the job's own (dtrain run's `recoveries`). */
+  /** More fields for summary.json, after the job's own (`recoveries`). */
   summaryExtras?: Record<string, unknown>;
+  /** Whether the job goes on in another session after this one ends with `err`: its members are told to join again rather than to stop. */
+  goesOn?: (err: unknown) => boolean;
 }
 
 /**
@@ -113,7 +115,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   // The job as it ran (defaults filled in): `dtrain attack` finds a model's data and seed here.
   writeFileSync(join(o.outDir, JOB_FILE), `${JSON.stringify(o.spec, null, 2)}\n`);
   const control = new ControlPlane(await bindRouter(o.bind), o.log);
-  const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log, o.keepSpares);
+  const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log, o.spares);
   const loop = control.run();
   const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : '')]);
   // A fresh run starts with no checkpoints: an earlier run's in the same folder are not this run's to resume or keep.
@@ -137,8 +139,11 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
     o.progress.done();
     membership.stop();
     metrics.close();
-    const reason = error ? `job ended: ${errorMessage(error)}` : 'job finished';
-    await Promise.all(membership.members.map((w) => control.send(w.peer, { type: 'stop', reason }).catch(() => undefined)));
+    const rejoin = error !== undefined && (o.goesOn?.(error) ?? false);
+    const reason = error ? `${rejoin ? 'session' : 'job'} ended: ${errorMessage(error)}` : 'job finished';
+    // Held spares wait for the job's next session, or are done with it.
+    const held = o.spares === 'hold' && !rejoin ? [...membership.spares] : [];
+    await Promise.all([...membership.members.map((w) => w.peer), ...held].map((peer) => control.send(peer, { type: 'stop', reason, rejoin }).catch(() => undefined)));
     // Give the stop messages a moment to leave before the socket closes.
     await new Promise((r) => setTimeout(r, error ? 100 : 300));
     control.close();

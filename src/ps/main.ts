@@ -24,9 +24,25 @@ export interface PsOptions {
   /** Host name workers use to reach the server socket. */
   advertiseHost: string;
   log: Logger;
+  /** As a worker's (WorkerOptions.coordinatorTimeoutMs): after a session that ended without a failure of ours, join again and wait this long; 0: end. */
+  coordinatorTimeoutMs: number;
 }
 
+/** Runs sessions until one ends with a final stop (0) or a failure (1). */
 export async function runPs(o: PsOptions): Promise<number> {
+  for (let n = 0; ; n++) {
+    const end = await runSession(o, n);
+    if (typeof end === 'number') return end;
+    if (o.coordinatorTimeoutMs === 0) {
+      o.log.error({ why: end.message }, 'ps shard failed');
+      return 1;
+    }
+    o.log.warn({ why: end.message, waitS: o.coordinatorTimeoutMs / 1000 }, end.why === 'rejoin' ? 'the job goes on in a new session: joining again' : 'lost the coordinator: joining again, waiting for it to come back');
+  }
+}
+
+/** One session: a fresh server socket joins the coordinator as a shard and serves the job it is given. */
+async function runSession(o: PsOptions, n: number): Promise<number | { why: 'rejoin' | 'coordinatorLost'; message: string }> {
   let server: Hub;
   try {
     server = await bindRouter(o.bind);
@@ -34,21 +50,25 @@ export async function runPs(o: PsOptions): Promise<number> {
     throw new UsageError(`cannot listen on ${o.bind}: ${errorMessage(err)}`, { cause: err });
   }
   const endpoint = server.endpoint.replace(/^tcp:\/\/[^:]+:/, `tcp://${o.advertiseHost}:`);
-  const coordinator = connectDealer(o.connect, `${hostname()}:${process.pid}:ps`);
+  const coordinator = connectDealer(o.connect, `${hostname()}:${process.pid}:ps${n > 0 ? `:${n}` : ''}`);
   const send = (h: Header) => coordinator.send(encode(h));
   let shard: PsShard | undefined;
   let lastHeard = Date.now();
-  let timeoutMs = Infinity;
+  // Until the job starts: wait for ever for a first coordinator, this long for one that was lost.
+  let timeoutMs = n > 0 ? o.coordinatorTimeoutMs : Infinity;
+  let lost = false;
   let dropped = 0;
   // The watchdog or a broken serving loop ends the process through the main loop's race.
   let fail: (err: Error) => void = () => undefined;
   const failure = new Promise<never>((_, reject) => (fail = reject));
   failure.catch(() => undefined); // also rejects after the loop has ended: not unhandled
   const watchdog = setInterval(() => {
-    if (Date.now() - lastHeard > timeoutMs) fail(new Error(`no word from the coordinator for ${timeoutMs} ms`));
+    if (Date.now() - lastHeard <= timeoutMs) return;
+    lost = shard !== undefined;
+    fail(new Error(shard ? `no word from the coordinator for ${timeoutMs} ms` : `no coordinator at ${o.connect} for ${Math.round(timeoutMs / 1000)} s: giving up (--coordinator-timeout)`));
   }, 500);
   const drop = (reason: string) => o.log.warn({ reason, dropped: ++dropped }, 'dropped a malformed message');
-  o.log.info({ connect: o.connect, endpoint }, 'ps shard started');
+  o.log.info({ connect: o.connect, endpoint }, n === 0 ? 'ps shard started' : 'joining again');
   // Repeated until the job starts (see transport/join.ts).
   const joinTimer = repeatJoin(() => send({ type: 'join', role: 'ps', host: o.advertiseHost, pid: process.pid, endpoint }));
   try {
@@ -72,6 +92,7 @@ export async function runPs(o: PsOptions): Promise<number> {
       if (h.type === 'psStart' || h.type === 'stop') clearInterval(joinTimer);
       if (h.type === 'ping') await send({ type: 'pong', t: h.t });
       else if (h.type === 'stop') {
+        if (h.rejoin) return { why: 'rejoin', message: h.reason };
         o.log.info({ reason: h.reason, applied: shard?.applied ?? 0 }, 'stopping');
         return 0;
       } else if (h.type === 'psFetch') {
@@ -90,6 +111,7 @@ export async function runPs(o: PsOptions): Promise<number> {
       }
     }
   } catch (err) {
+    if (lost) return { why: 'coordinatorLost', message: errorMessage(err) };
     o.log.error({ err: errorMessage(err) }, 'ps shard failed');
     await send({ type: 'failed', message: errorMessage(err) }).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 200)); // let the report leave

@@ -83,7 +83,7 @@ export class RunningJob {
         log,
         progress,
         job: jobTypeOf(spec).run,
-        keepSpares: true,
+        spares: 'keep',
         onSummary: (s) => (summary = s as unknown as Record<string, unknown>),
         onBound: (endpoint, s) => {
           this.bound(s);

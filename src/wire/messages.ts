@@ -46,7 +46,8 @@ export const headerSchemas = {
   // refresh: bring the parameters up to the shards' first (strategy ps); a checkpoint takes them from the shards
   // instead, since a pull by rank 0 alone would put its collective counter out of step with the others'
   fetchParams: z.object({ refresh: z.boolean().default(true) }),
-  stop: z.object({ reason: z.string() }),
+  // rejoin: the job goes on without this session (a member was lost): join again for the next one
+  stop: z.object({ reason: z.string(), rejoin: z.boolean().optional() }),
   ping: z.object({ t: finite }),
   // ring peer → ring peer
   ring: z.object({ op: nonneg, step: nonneg, chunk: nonneg }),

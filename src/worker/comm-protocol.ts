@@ -11,6 +11,8 @@ export interface CommConfig {
   /** Address peers use to reach this worker's ring socket. */
   advertiseHost: string;
   identity: string;
+  /** Rejoining after a lost coordinator: give up when it stays silent this long (undefined: wait for ever). */
+  giveUpMs?: number;
 }
 
 /** What the comm thread needs to run a job's collectives. */
@@ -36,7 +38,9 @@ export type ToComm = { kind: 'send'; frames: Uint8Array[] } | ({ kind: 'setup' }
 export type FromComm =
   | { kind: 'message'; message: Message }
   | { kind: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> }
-  | { kind: 'fatal'; message: string };
+  | { kind: 'fatal'; message: string }
+  /** The session ended without a failure of ours: told to rejoin, or the coordinator fell silent. */
+  | { kind: 'ended'; why: SessionEnd; message: string };
 
 /** Collective requests on the dedicated port; replies come back on it, read synchronously. */
 export type CollectiveOp = { op: 'allReduce'; offset?: number; length?: number } | { op: 'sumStats'; length: number } | { op: 'update'; args: UpdateArgs } | { op: 'refresh' };
@@ -46,6 +50,11 @@ export interface CollectiveReply {
   error?: string;
 }
 
-/** Slots of the shared Int32Array that signals a finished collective. */
+/** How a worker's session ended when it was not by a failure of its own. */
+export type SessionEnd = 'stop' | 'rejoin' | 'coordinatorLost';
+export const SESSION_ENDS: readonly SessionEnd[] = ['stop', 'rejoin', 'coordinatorLost'];
+
+/** Slots of the shared Int32Array: the last finished collective, and why the session was ended (1 + SESSION_ENDS index; 0 while it runs). */
 export const CTL_DONE_SEQ = 0;
+export const CTL_ENDED = 1;
 export const CTL_INTS = 2;

@@ -10,7 +10,7 @@ import { encode } from '../wire/codec.js';
 import { parseMessage } from '../wire/messages.js';
 import { ClosedError } from '../wire/transport.js';
 import { bindPull, connectDealer } from '../wire/zmq-transport.js';
-import { CTL_DONE_SEQ, type CollectiveReply, type CollectiveRequest, type CollectivesSetup, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
+import { CTL_DONE_SEQ, CTL_ENDED, SESSION_ENDS, type SessionEnd, type CollectiveReply, type CollectiveRequest, type CollectivesSetup, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
 import { repeatJoin } from '../wire/join.js';
 import { makeReducer } from './reducers/make.js';
 import type { GradientReducer } from './reducers/reducer.js';
@@ -24,9 +24,31 @@ const { endpoint: ringEndpoint, pull } = await bindPull(`tcp://${cfg.bindHost}:*
 const advertised = ringEndpoint.replace(/^tcp:\/\/[^:]+:/, `tcp://${cfg.advertiseHost}:`);
 const coordinator = connectDealer(cfg.connect, cfg.identity);
 let reducer: GradientReducer | undefined;
+let ctl: Int32Array | undefined;
 let lastHeard = Date.now();
 let watchdog: NodeJS.Timeout | undefined;
 let dropped = 0;
+let ended = false;
+
+/**
+ * Ends the session: tells the compute thread why (in the shared control
+ * slot too, which it reads when the collective it waits in fails), then
+ * ends any collective in progress, since a peer may be gone and the
+ * compute thread cannot read messages while it waits on the ring.
+ */
+function endSession(why: SessionEnd, message: string): void {
+  if (ended) return;
+  ended = true;
+  clearInterval(joinTimer);
+  clearInterval(giveUp);
+  if (watchdog) clearInterval(watchdog);
+  post({ kind: 'ended', why, message });
+  if (ctl) {
+    Atomics.store(ctl, CTL_ENDED, SESSION_ENDS.indexOf(why) + 1);
+    Atomics.notify(ctl, CTL_DONE_SEQ);
+  }
+  reducer?.close();
+}
 
 const drop = (reason: string) => {
   dropped++;
@@ -50,15 +72,14 @@ async function coordinatorLoop(): Promise<void> {
       drop(`from coordinator: ${errorMessage(err)}`);
       continue;
     }
-    if (message.header.type === 'start' || message.header.type === 'stop') clearInterval(joinTimer);
-    if (message.header.type === 'ping') {
-      await coordinator.send(encode({ type: 'pong', t: message.header.t }));
-      continue;
+    const h = message.header;
+    if (h.type === 'start') {
+      clearInterval(joinTimer);
+      clearInterval(giveUp);
     }
-    // A stop ends any collective in progress: a peer may be gone, and the
-    // compute thread cannot read the stop while it waits on the ring.
-    if (message.header.type === 'stop') reducer?.close();
-    post({ kind: 'message', message });
+    if (h.type === 'ping') await coordinator.send(encode({ type: 'pong', t: h.t }));
+    else if (h.type === 'stop') endSession(h.rejoin ? 'rejoin' : 'stop', h.reason);
+    else post({ kind: 'message', message });
   }
 }
 
@@ -66,7 +87,7 @@ function setup(m: CollectivesSetup): void {
   const grads = new Float32Array(m.grads);
   const params = new Float32Array(m.params);
   const stats = new Float32Array(m.stats);
-  const ctl = new Int32Array(m.control);
+  ctl = new Int32Array(m.control);
   const r = makeReducer(m.collective, { rank: m.rank, size: m.size, rule: m.rule, ringPull: pull, identity: cfg.identity, onDrop: drop });
   reducer = r;
   const port: MessagePort = m.port;
@@ -81,15 +102,12 @@ function setup(m: CollectivesSetup): void {
       reply.error = errorMessage(err);
     }
     port.postMessage(reply);
-    Atomics.store(ctl, CTL_DONE_SEQ, req.seq);
-    Atomics.notify(ctl, CTL_DONE_SEQ);
+    Atomics.store(ctl!, CTL_DONE_SEQ, req.seq);
+    Atomics.notify(ctl!, CTL_DONE_SEQ);
   });
-  // Once a job runs, a silent coordinator means it is gone: stop rather than linger.
+  // Once a job runs, a silent coordinator means it is gone (or cut off): end this session rather than linger.
   watchdog = setInterval(() => {
-    if (Date.now() - lastHeard > m.heartbeatTimeoutMs) {
-      reducer?.close();
-      post({ kind: 'fatal', message: `no word from the coordinator for ${m.heartbeatTimeoutMs} ms` });
-    }
+    if (Date.now() - lastHeard > m.heartbeatTimeoutMs) endSession('coordinatorLost', `no word from the coordinator for ${m.heartbeatTimeoutMs} ms`);
   }, 500);
 }
 
@@ -103,6 +121,7 @@ toCompute.on('message', (m: ToComm) => {
       break;
     case 'shutdown':
       clearInterval(joinTimer);
+      clearInterval(giveUp);
       if (watchdog) clearInterval(watchdog);
       reducer?.close();
       pull.close();
@@ -112,8 +131,19 @@ toCompute.on('message', (m: ToComm) => {
   }
 });
 
+// Rejoining after the coordinator was lost: a coordinator that stays silent this long is not coming back.
+// (A coordinator answers every join, so one that is there but waits for other members is not silent.)
+const giveUp: NodeJS.Timeout | undefined =
+  cfg.giveUpMs === undefined
+    ? undefined
+    : setInterval(() => {
+        if (Date.now() - lastHeard <= cfg.giveUpMs!) return;
+        clearInterval(giveUp);
+        post({ kind: 'fatal', message: `no coordinator at ${cfg.connect} for ${Math.round(cfg.giveUpMs! / 1000)} s: giving up (--coordinator-timeout)` });
+      }, 500);
+
 // The join is repeated until the job starts: a coordinator that was not there
 // yet, was between two jobs (service mode) or restarted still hears it; it
 // ignores a repeated join from a member.
-const joinTimer = repeatJoin(() => coordinator.send(encode({ type: 'join', role: 'worker', host: cfg.advertiseHost, pid: process.pid, endpoint: advertised })));
+const joinTimer: NodeJS.Timeout = repeatJoin(() => coordinator.send(encode({ type: 'join', role: 'worker', host: cfg.advertiseHost, pid: process.pid, endpoint: advertised })));
 coordinatorLoop().catch((err) => post({ kind: 'fatal', message: `coordinator link failed: ${errorMessage(err)}` }));

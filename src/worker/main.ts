@@ -14,23 +14,49 @@ import { attachStatsSum, statsSumLength } from '../tensor/layers/sync-batch-norm
 import { encode, type TypedArray } from '../wire/codec.js';
 import type { Message } from '../wire/messages.js';
 import { packStates, unpackStates, type PackedStates } from '../tensor/optimizers/index.js';
-import { CTL_INTS, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
+import { CTL_ENDED, CTL_INTS, SESSION_ENDS, type CommConfig, type FromComm, type SessionEnd, type ToComm } from './comm-protocol.js';
 import { Collectives } from './collectives.js';
 import { LocalUpdate } from './reducers/local-update.js';
 import { updatesLocally } from './reducers/make.js';
 import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
 import type { StepProgram } from './step-program.js';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 export interface WorkerOptions {
   connect: string;
   bindHost: string;
   advertiseHost: string;
   log: Logger;
+  /**
+   * After a session that ended without a failure of ours (told to rejoin: a
+   * member was lost; or the coordinator fell silent), join again and wait
+   * this long for a coordinator before giving up. 0: end with the session
+   * (a worker of `dtrain run`, whose coordinator is its parent).
+   */
+  coordinatorTimeoutMs: number;
 }
 
+/** Runs sessions until one ends with a final stop (0) or a failure (1). */
 export async function runWorker(o: WorkerOptions): Promise<number> {
-  const identity = `${hostname()}:${process.pid}`;
-  const cfg: CommConfig = { connect: o.connect, bindHost: o.bindHost, advertiseHost: o.advertiseHost, identity };
+  for (let n = 0; ; n++) {
+    const end = await runSession(o, n);
+    if (typeof end === 'number') return end;
+    if (o.coordinatorTimeoutMs === 0) {
+      o.log.error({ why: end.message }, 'worker failed');
+      return 1;
+    }
+    o.log.warn({ why: end.message, waitS: o.coordinatorTimeoutMs / 1000 }, end.why === 'rejoin' ? 'the job goes on in a new session: joining again' : 'lost the coordinator: joining again, waiting for it to come back');
+  }
+}
+
+/**
+ * One session: a comm thread (fresh sockets, a fresh identity) joins the
+ * coordinator, the job it is given is built and run. Returns an exit code,
+ * or why the session ended when the worker should join again.
+ */
+async function runSession(o: WorkerOptions, n: number): Promise<number | { why: 'rejoin' | 'coordinatorLost'; message: string }> {
+  const identity = `${hostname()}:${process.pid}${n > 0 ? `:${n}` : ''}`;
+  const cfg: CommConfig = { connect: o.connect, bindHost: o.bindHost, advertiseHost: o.advertiseHost, identity, ...(n > 0 ? { giveUpMs: o.coordinatorTimeoutMs } : {}) };
   const comm = new Worker(new URL('./comm-thread.js', import.meta.url), { workerData: cfg });
   const inbox = new Inbox();
   comm.on('message', (m: FromComm) => {
@@ -40,16 +66,22 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   comm.on('error', (err) => inbox.push({ kind: 'fatal', message: `comm thread crashed: ${errorMessage(err)}` }));
   const toComm = (m: ToComm, transfer: MessagePort[] = []) => comm.postMessage(m, transfer);
   const send = (header: Record<string, unknown>, tensors: TypedArray[] = []) => toComm({ kind: 'send', frames: encode(header, tensors) });
-  o.log.info({ connect: o.connect, identity }, 'worker started');
+  o.log.info({ connect: o.connect, identity }, n === 0 ? 'worker started' : 'joining again');
 
   let built: Built | undefined;
   let program: StepProgram | undefined;
   let collectives: Collectives | undefined;
   let rank = -1;
+  const ended = (why: SessionEnd, message: string) => {
+    if (why !== 'stop') return { why, message };
+    o.log.info({ reason: message }, 'stopping');
+    return 0;
+  };
   try {
     for (;;) {
       const m = await inbox.next();
       if (m.kind === 'fatal') throw new Error(m.message);
+      if (m.kind === 'ended') return ended(m.why, m.message);
       const h = m.message.header;
       if (h.type === 'start') {
         built = await buildProgram(m.message as Message<'start'>, toComm, o.log);
@@ -68,14 +100,14 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         if (h.refresh) await need(collectives).refresh();
         const states = packStates(need(built).optimizers.map((u) => u.stateDict()));
         send({ type: 'params', rank, optimizers: states.meta }, [need(program).params(), need(program).state(), states.data]);
-      } else if (h.type === 'stop') {
-        o.log.info({ reason: h.reason }, 'stopping');
-        return 0;
       } else {
         o.log.warn({ type: h.type }, 'ignored a message not meant for a worker');
       }
     }
   } catch (err) {
+    // A collective the comm thread ended because the session ended is not a failure.
+    const end = built ? Atomics.load(built.ctl, CTL_ENDED) : 0;
+    if (end > 0) return ended(SESSION_ENDS[end - 1], `the session ended (${errorMessage(err)})`);
     o.log.error({ err: errorMessage(err) }, 'worker failed');
     send({ type: 'failed', message: errorMessage(err) });
     await new Promise((r) => setTimeout(r, 200)); // let the comm thread flush the report
@@ -84,6 +116,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     toComm({ kind: 'shutdown' });
     await new Promise((r) => setTimeout(r, 50));
     await comm.terminate();
+    for (const model of built?.models ?? []) model.dispose();
   }
 }
 
@@ -98,6 +131,10 @@ interface Built {
   backend: BackendChoice;
   /** Every optimizer this worker applies, in checkpoint order: the local update's (ring), then the program's own. */
   optimizers: LocalUpdate[];
+  /** The job's networks (disposed when the session ends). */
+  models: LayersModel[];
+  /** The control slots shared with the comm thread (CTL_ENDED says why a session ended). */
+  ctl: Int32Array;
 }
 
 async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<Built> {
@@ -118,7 +155,8 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   toComm({ kind: 'setup', rank: h.rank, size: h.size, collective: h.collective, rule, grads, params, stats, control, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs }, [port2]);
   const buffers = { params: new Float32Array(params), grads: new Float32Array(grads), stats: new Float32Array(stats) };
   const local = updatesLocally(h.collective) ? new LocalUpdate(rule) : undefined;
-  const collectives = new Collectives({ port: port1, ctl: new Int32Array(control), size: h.size, rank: h.rank, buffers, local });
+  const ctl = new Int32Array(control);
+  const collectives = new Collectives({ port: port1, ctl, size: h.size, rank: h.rank, buffers, local });
   for (const model of models) attachStatsSum(model, (v) => collectives.sumStatsSync(v));
   // The coordinator's batch-norm moving statistics: a fresh model's, or a saved model's (dtrain attack).
   const state = m.tensors[1] as Float32Array;
@@ -133,7 +171,7 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   });
   const optimizers = [...(local ? [local] : []), ...(program.ownOptimizers ?? [])];
   if (h.optimizers.length > 0) resumeOptimizers(optimizers, h.optimizers, m.tensors[2] as Float32Array);
-  return { program, collectives, backend, optimizers };
+  return { program, collectives, backend, optimizers, models, ctl };
 }
 
 /** A resumed job's optimizer states, from the `start` message, into this worker's optimizers. */
