@@ -143,8 +143,8 @@ describe('membership: joins', () => {
     const shard = r.peer('s-x');
     await shard.join('ps', 23);
     expect((await shard.next('stop')).header.reason).toBe('the job does not use ps shards');
-    await until(() => msgs(r.lines, /a spare worker waits for a member to be lost/).length === 1, 'the spare worker logged');
-    expect([...r.membership.spares]).toEqual(['w-x']);
+    await until(() => msgs(r.lines, /a spare worker waits for a place in the job/).length === 1, 'the spare worker logged');
+    expect([...r.membership.spares]).toEqual([['w-x', 'worker']]);
     await spare.close();
     expect(types(spare.inbox)).toEqual(['ping']);
   });

@@ -2,16 +2,22 @@
  * Two hosts, made of network namespaces joined by a veth pair (created and
  * deleted here; skipped with the reason where they cannot be created): a
  * coordinator and a worker on host A, a worker on host B, no --advertise.
- * Each worker advertises the address of its interface towards the
- * coordinator, so the ring forms across the hosts; a host name would
- * resolve to a loopback address on the other host and the ring would never
- * form.
+ * - Each worker advertises the address of its interface towards the
+ *   coordinator, so the ring forms across the hosts; a host name would
+ *   resolve to a loopback address on the other host and the ring would never
+ *   form.
+ * - Host B's link cut for 10 s mid-run: the coordinator loses B's worker, A's
+ *   worker joins again, B's worker (its coordinator silent) joins again once
+ *   the link is back, and the job goes on from its latest checkpoint to the
+ *   weights of an undisturbed run.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, tempDir, writeJob } from './helpers/cli.js';
+import { CLI, runCli, tempDir, writeJob } from './helpers/cli.js';
+import { sleep, until } from './helpers/fake-peer.js';
+import { summaryOf, weightsOf } from './helpers/runs.js';
 
 const tag = String(process.pid % 100000);
 const NS = { a: `dtA${tag}`, b: `dtB${tag}` };
@@ -108,6 +114,56 @@ describe('two hosts in network namespaces', () => {
       .map((l) => (JSON.parse(l) as { endpoint: string }).endpoint.replace(/:\d+$/, ''))
       .sort();
     expect(endpoints).toEqual([`tcp://${ADDR.a}`, `tcp://${ADDR.b}`]);
+    for (const w of workers) expect((await w.done).code).toBe(0);
+  });
+});
+
+describe('a link cut for 10 s', () => {
+  it("host B's link down for 10 s mid-run: the job finishes every step, the recovery in summary.json, the weights of an undisturbed run", async (ctx) => {
+    if (skip) {
+      console.log(`skipped: ${skip}`);
+      ctx.skip();
+    }
+    const job = {
+      name: 'link-cut',
+      seed: 4,
+      data: { source: 'synthetic', kind: 'blobs', samples: 2000, features: 4, classes: 3, noise: 1.5 },
+      model: { zoo: 'mlp', hidden: [32, 16] },
+      train: { epochs: 40, batchSize: 50, optimizer: { name: 'adam', lr: 0.003 }, logEvery: 10, checkpoint: { every: 40 } },
+      // minWorkers 2: the job waits for B rather than going on with A alone.
+      cluster: { workers: 2, minWorkers: 2, backend: 'cpu', heartbeatTimeoutMs: 3000, joinTimeoutMs: 60_000 },
+    };
+    const file = writeJob(tmp.dir, 'cut.json', job);
+    const refOut = join(tmp.dir, 'cut-ref');
+    const ref = await runCli(['run', file, '--out', refOut, '--no-progress']);
+    expect(ref.code, ref.stderr).toBe(0);
+    const out = join(tmp.dir, 'cut');
+    const endpoint = `tcp://${ADDR.a}:5556`;
+    const coordinator = onHost('a', ['coordinator', file, '--bind', endpoint, '--out', out, '--no-progress']);
+    const logB = join(tmp.dir, 'cut-b.jsonl');
+    const workers = [onHost('a', ['worker', '--connect', endpoint, '--log-file', join(tmp.dir, 'cut-a.jsonl')]), onHost('b', ['worker', '--connect', endpoint, '--log-file', logB])];
+    const deadline = setTimeout(() => coordinator.child.kill('SIGKILL'), 120_000);
+    let ended = false;
+    void coordinator.done.then(() => (ended = true));
+    const checkpoints = join(out, 'checkpoints');
+    await until(() => existsSync(checkpoints) && readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n').length > 20, 'steps across the hosts', 60_000);
+    ip('-n', NS.b, 'link', 'set', VETH.b, 'down');
+    await sleep(10_000);
+    ip('-n', NS.b, 'link', 'set', VETH.b, 'up');
+    expect(ended, 'the job ended during the cut').toBe(false);
+    const r = await coordinator.done;
+    clearTimeout(deadline);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = summaryOf(out);
+    expect(summary).toMatchObject({ status: 'succeeded', steps: 1600 });
+    console.log(`link cut: ${JSON.stringify(summary.recoveries)}`);
+    expect(summary.recoveries).toHaveLength(1);
+    expect(summary.recoveries[0].lost).toMatch(new RegExp(`^worker #\\d \\(pid \\d+ on ${ADDR.b.replace(/\./g, '\\.')}\\)$`));
+    expect(summary.recoveries[0].action).toMatch(/^restarted from checkpoint step \d+$/);
+    // The job waited for the link: lost 3 s into the cut (the heartbeat), its next step came once B was back, 7 s later.
+    expect(summary.recoveries[0].seconds).toBeGreaterThan(5);
+    expect(readFileSync(logB, 'utf8')).toMatch(/lost the coordinator: joining again/);
+    expect(await weightsOf(out)).toEqual(await weightsOf(refOut));
     for (const w of workers) expect((await w.done).code).toBe(0);
   });
 });

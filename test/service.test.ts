@@ -172,6 +172,25 @@ describe.skipIf(!hasNatsServer)('service mode', () => {
     expect((await jsm.streams.info(SUBMISSIONS_STREAM)).state.messages).toBe(0); // acknowledged: never retried
   });
 
+  it('a job waiting for more workers than are connected says so in status, fails after cluster.joinTimeoutMs, and the next job runs', async () => {
+    const big = { ...quick('svc-waits', 13), cluster: { workers: 3, backend: 'cpu', joinTimeoutMs: 4000 } };
+    await client.submit(big, { id: 'svc-waits' });
+    let seen = '';
+    const deadline = Date.now() + 30_000;
+    while (!/joined \(2\/3\)/.test(seen)) {
+      if (Date.now() > deadline) throw new Error(`status never said what the job waits for:\n${seen}`);
+      seen = (await runCli(['status', 'svc-waits', ...nats()])).stdout;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(seen).toMatch(/svc-waits: worker #1 \(pid \d+ on [^)]+\) joined \(2\/3\)/);
+    const failed = await client.watch('svc-waits');
+    expect(failed.state).toBe('failed');
+    expect(failed.reason).toMatch(/only 2 of 3 worker\(s\) joined within cluster\.joinTimeoutMs \(4000 ms\)/);
+    await client.submit(quick('svc-after-wait', 14), { id: 'svc-after-wait' });
+    const next = await client.watch('svc-after-wait');
+    expect(next.state, why([next])).toBe('succeeded');
+  });
+
   it('cancel stops a running job within a step and frees the workers; a queued job is cancelled; priority orders the queue', async () => {
     const first = progress.length;
     await client.submit(long('svc-long'), { id: 'svc-long' });

@@ -51,6 +51,8 @@ function describe(r: JobStatus): string {
   const p = r.progress;
   if (p?.kind === 'step') lines.push(`  step ${p.step}/${p.total}  loss ${p.loss.toFixed(4)}  ${Math.round(p.samplesPerSecond)} samples/s`);
   if (p?.kind === 'count') lines.push(`  ${p.done}/${p.total} ${p.what}`);
+  // The latest note when nothing has moved since (waiting for workers, a recovery).
+  if (r.note?.kind === 'note' && (!p || r.note.at >= p.at)) lines.push(`  ${r.note.text}`);
   const s = r.summary as { eval?: { accuracy: number; loss: number } | null; steps?: number; stoppedAtStep?: number; totalSteps?: number; wallSeconds?: number } | undefined;
   const steps = s?.stoppedAtStep === undefined ? `${s?.steps ?? 0} steps` : `stopped after step ${s.stoppedAtStep} of ${s.totalSteps}`;
   if (s) lines.push(`  ${steps} in ${formatDuration(s.wallSeconds ?? NaN)}${s.eval ? `, eval accuracy ${(100 * s.eval.accuracy).toFixed(2)}%, loss ${s.eval.loss.toFixed(4)}` : ''}`);

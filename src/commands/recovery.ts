@@ -3,14 +3,13 @@
  * being resumed, and the loop that starts a session again from the latest
  * checkpoint when a worker or ps shard is lost (docs/design.md, Failure).
  */
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CHECKPOINTS, latestCheckpoint, readCheckpoint, type LoadedCheckpoint } from '../coordinator/checkpoints.js';
 import type { Summary } from '../coordinator/session.js';
 import { loadJobFile, parseJobSpec } from '../jobs/registry.js';
 import type { Overrides } from '../spec/job-file.js';
 import type { JobSpec } from '../spec/job-spec.js';
-import { JobCancelledError, UsageError, WorkerLostError } from '../util/errors.js';
+import { type JobCancelledError, RegroupError, UsageError, WorkerLostError } from '../util/errors.js';
 import type { JobOutput } from './job-output.js';
 
 /** A lost worker or shard, and how the job went on: summary.json's `recoveries`. */
@@ -23,38 +22,80 @@ export interface Recovery {
   seconds: number;
 }
 
+/** The job going on with another number of workers (a lost one not replaced, or waiting ones taken in): summary.json's `regroups`. */
+export interface Regroup {
+  /** The step the new session starts from. */
+  step: number;
+  from: number;
+  to: number;
+}
+
 /** One session of the job, as `runRecovering` starts it. */
 export interface Attempt {
+  /** The job for this session: the given one, with this session's worker count. */
+  spec: JobSpec;
   /** The checkpoint to start from (none: the start, or the resumed run's). */
   resume: LoadedCheckpoint | undefined;
-  /** For summary.json: the recoveries so far. */
-  summaryExtras: { recoveries: Recovery[] };
-  /** Whether a session ending with `err` is followed by another (its members are told to join again). */
+  /** For summary.json: the recoveries and regroups so far. */
+  summaryExtras: { recoveries: Recovery[]; regroups: Regroup[] };
+  /** Whether a session ending with `err` is followed by another. */
   goesOn: (err: unknown) => boolean;
+  /** Hears the session's summary (how many steps it had done when it ended). */
+  onSummary: (s: Summary) => void;
 }
+
+/**
+ * How many workers the next session has, after one that ended with `err`
+ * and had `current`: dtrain run's are always cluster.workers (fresh
+ * processes); dtrain coordinator's are the workers left and waiting.
+ */
+export type NextWorkers = (err: unknown, current: number) => number;
 
 /**
  * Runs the job; when a worker or ps shard is lost, runs it again from its
  * latest checkpoint (the same computation: see Failures and recovery), at
- * most cluster.maxRestarts times. A Ctrl-C (`interrupted`) starts nothing again.
+ * most cluster.maxRestarts times; when workers wait to join (RegroupError),
+ * runs it again from the checkpoint just taken, with them. A Ctrl-C
+ * (`interrupted`) starts nothing again.
  */
-export async function runRecovering(spec: JobSpec, output: JobOutput, session: (a: Attempt) => Promise<Summary>, resume: LoadedCheckpoint | undefined, interrupted: { err?: JobCancelledError }): Promise<Summary> {
+export async function runRecovering(
+  spec: JobSpec,
+  output: JobOutput,
+  session: (a: Attempt) => Promise<Summary>,
+  resume: LoadedCheckpoint | undefined,
+  interrupted: { err?: JobCancelledError },
+  nextWorkers: NextWorkers = () => spec.cluster.workers,
+): Promise<Summary> {
   const recoveries: Recovery[] = [];
-  const goesOn = (err: unknown) => !interrupted.err && err instanceof WorkerLostError && recoveries.length < spec.cluster.maxRestarts;
+  const regroups: Regroup[] = [];
+  const goesOn = (err: unknown) => !interrupted.err && ((err instanceof WorkerLostError && recoveries.length < spec.cluster.maxRestarts) || err instanceof RegroupError);
+  let steps = 0;
+  const onSummary = (s: Summary) => (steps = s.steps);
+  let workers = spec.cluster.workers;
   for (;;) {
     timeToFirstStep(output, recoveries.at(-1));
     try {
-      return await session({ resume, summaryExtras: { recoveries }, goesOn });
+      const sessionSpec = workers === spec.cluster.workers ? spec : { ...spec, cluster: { ...spec.cluster, workers } };
+      return await session({ spec: sessionSpec, resume, summaryExtras: { recoveries, regroups }, goesOn, onSummary });
     } catch (err) {
       if (!goesOn(err)) throw err;
-      const member = (err as WorkerLostError).member;
       const from = latestCheckpoint(output.outDir);
-      const step = (JSON.parse(readFileSync(join(output.outDir, 'summary.json'), 'utf8')) as { steps: number }).steps;
       resume = from ? readCheckpoint(from) : undefined;
-      const action = resume ? `restarted from checkpoint step ${resume.step}` : 'restarted from the start (no checkpoint yet)';
-      recoveries.push({ step, lost: member, action, seconds: NaN });
-      output.log.warn({ lost: member, step, action, restart: recoveries.length, of: spec.cluster.maxRestarts }, 'member lost: restarting');
-      output.progress.note(`${member} lost at step ${step}: ${action} (${recoveries.length}/${spec.cluster.maxRestarts})`);
+      const next = nextWorkers(err, workers);
+      const at = resume?.step ?? 0;
+      if (next !== workers) regroups.push({ step: at, from: workers, to: next });
+      const resized = next === workers ? '' : ` with ${next} worker(s)`;
+      if (err instanceof RegroupError) {
+        output.log.info({ step: at, from: workers, to: next }, 'workers waiting to join: going on with them');
+        output.progress.note(`${err.message}: going on from checkpoint step ${at}${resized}`);
+      } else {
+        const member = (err as WorkerLostError).member;
+        const action = `${resume ? `restarted from checkpoint step ${resume.step}` : 'restarted from the start (no checkpoint yet)'}${resized}`;
+        recoveries.push({ step: steps, lost: member, action, seconds: NaN });
+        output.log.warn({ lost: member, step: steps, action, restart: recoveries.length, of: spec.cluster.maxRestarts }, 'member lost: restarting');
+        output.progress.note(`${member} lost at step ${steps}: ${action} (${recoveries.length}/${spec.cluster.maxRestarts})`);
+      }
+      workers = next;
     }
   }
 }

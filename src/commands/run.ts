@@ -2,14 +2,13 @@
 import { reapWorkers, spawnWorkers, type LocalWorker } from '../coordinator/local-workers.js';
 import { label } from '../coordinator/membership.js';
 import { runSession, STOP_GRACE_MS, type Session, type SessionOptions, type Summary } from '../coordinator/session.js';
-import type { LoadedCheckpoint } from '../coordinator/checkpoints.js';
 import { BackendError, type JobCancelledError } from '../util/errors.js';
 import { installedNodeBackend, TENSORFLOW_MISSING } from '../tensor/backend.js';
 import { jobTypeOf } from '../jobs/registry.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type JobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
-import { jobToRun, runRecovering, type ResumeFlags } from './recovery.js';
+import { jobToRun, runRecovering, type Attempt, type ResumeFlags } from './recovery.js';
 
 export interface RunFlags extends ResumeFlags, OutputFlags {}
 
@@ -23,7 +22,7 @@ export async function runCommand(jobFile: string | undefined, flags: RunFlags): 
   output.progress.note(`${spec.name}: ${spec.cluster.workers} worker(s), strategy ${strategy}, backend ${spec.cluster.backend}, output in ${output.outDir}`);
   const type = jobTypeOf(spec);
   const interrupted: { err?: JobCancelledError } = {};
-  const summary = await runRecovering(spec, output, (a) => runWithLocalWorkers(spec, output, type.run, a.resume, a.summaryExtras, interrupted), resume, interrupted);
+  const summary = await runRecovering(spec, output, (a) => runWithLocalWorkers(spec, output, type.run, a, interrupted), resume, interrupted);
   printSummary(summary, output.outDir, flags.json, type);
   return 0;
 }
@@ -42,8 +41,7 @@ export async function runWithLocalWorkers(
   spec: JobSpec,
   output: JobOutput,
   job: SessionOptions['job'],
-  resume?: LoadedCheckpoint,
-  summaryExtras?: Record<string, unknown>,
+  attempt?: Attempt,
   interrupted: { err?: JobCancelledError } = {},
 ): Promise<Summary> {
   const { outDir, logFile, log, progress } = output;
@@ -59,8 +57,8 @@ export async function runWithLocalWorkers(
       log,
       progress,
       job,
-      ...(resume ? { resume } : {}),
-      ...(summaryExtras ? { summaryExtras } : {}),
+      ...(attempt?.resume ? { resume: attempt.resume } : {}),
+      ...(attempt ? { summaryExtras: attempt.summaryExtras, goesOn: attempt.goesOn, onSummary: attempt.onSummary } : {}),
       onBound: (endpoint, s) => {
         session = s;
         if (interrupted.err) s.interrupt(interrupted.err); // Ctrl-C before the session existed

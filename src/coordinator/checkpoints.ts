@@ -24,7 +24,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { JobSpec } from '../spec/job-spec.js';
 import { packStates, unpackStates, type OptimizerState, type OptimizerStateMeta } from '../tensor/optimizers/index.js';
 import { MODEL_FILES, modelFiles, type ModelFiles } from '../tensor/models/save.js';
-import { errorMessage } from '../util/errors.js';
+import { errorMessage, RegroupError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
 export const CHECKPOINTS = 'checkpoints';
@@ -99,6 +99,8 @@ export class Checkpoints {
     private readonly outDir: string,
     private readonly settings: CheckpointSettings,
     private readonly log: Logger,
+    /** The job as given, recorded in each checkpoint's job.json (a session may run it with fewer workers). */
+    private readonly recordAs?: JobSpec,
   ) {
     // Temporary folders of a process killed while writing: never complete, never read.
     const root = join(outDir, CHECKPOINTS);
@@ -133,9 +135,9 @@ export class Checkpoints {
     return d;
   }
 
-  /** Ctrl-C: the next checkpoint is taken as soon as it can be, then the job ends with `err`. */
+  /** Ctrl-C (or workers waiting to join): the next checkpoint is taken as soon as it can be, then the job ends with `err`. A Ctrl-C wins over a regroup. */
   interrupt(err: Error): void {
-    this.stop ??= err;
+    if (!this.stop || (this.stop instanceof RegroupError && !(err instanceof RegroupError))) this.stop = err;
   }
 
   /** The interruption to end the job with, once its checkpoint is taken. */
@@ -157,7 +159,7 @@ export class Checkpoints {
     const metrics = join(this.outDir, 'metrics.jsonl');
     const snapshot: Snapshot = {
       step: c.step,
-      job: `${JSON.stringify(c.spec, null, 2)}\n`,
+      job: `${JSON.stringify(this.recordAs ?? c.spec, null, 2)}\n`,
       // As text now: the loop state goes on changing once the steps resume.
       info: `${JSON.stringify({ version: 1, step: c.step, createdAt: new Date().toISOString(), networks: networks.map(([n]) => n), optimizers: packed.meta, optimizersAt: c.optimizersAt, loop: c.loop, ...(replicas.length > 0 ? { replicaStates: replicas.length } : {}) } satisfies Info, null, 2)}\n`,
       replicas: replicaData,

@@ -6,7 +6,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
-import { JoinTimeoutError } from '../util/errors.js';
+import { JoinTimeoutError, RegroupError } from '../util/errors.js';
 import { readAllParams, readState, writeAllParams, writeState } from '../tensor/flat.js';
 import { hasReplicaState } from '../tensor/layers/sync-batch-norm.js';
 import { loadSavedInto } from '../tensor/models/save.js';
@@ -227,7 +227,7 @@ export async function checkpointAfter(ctx: JobContext, step: number, parts: Chec
   const stop = ctx.checkpoints.stopping;
   if (stop) {
     await ctx.checkpoints.flush();
-    ctx.progress.note(`checkpoint at step ${step + 1}: resume with dtrain run --resume ${ctx.outDir}`);
+    if (!(stop instanceof RegroupError)) ctx.progress.note(`checkpoint at step ${step + 1}: resume with dtrain run --resume ${ctx.outDir}`);
     throw stop;
   }
 }

@@ -53,10 +53,14 @@ export class Membership {
   private readonly byPeer = new Map<string, MemberInfo>();
   private full: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Spare members seen, waiting (SparePolicy). */
-  readonly spares = new Set<string>();
+  /** Spare members seen, waiting (SparePolicy), by peer. */
+  readonly spares = new Map<string, Role>();
   /** Called as each member joins (progress for a person waiting on a cluster). */
   onJoin: (m: MemberInfo, joined: number, expected: number) => void = () => undefined;
+  /** Called when a spare starts waiting (dtrain coordinator takes it in at a step boundary). */
+  onSpare: (role: Role) => void = () => undefined;
+  /** The member whose silence ended the job. */
+  lost: MemberInfo | undefined;
 
   constructor(
     private readonly control: ControlPlane,
@@ -85,6 +89,11 @@ export class Membership {
     return new Promise((resolve) => (this.full = () => resolve(all)));
   }
 
+  /** How many spares of `role` wait. */
+  sparesOf(role: Role): number {
+    return [...this.spares.values()].filter((r) => r === role).length;
+  }
+
   byPid(pid: number): MemberInfo | undefined {
     return this.members.find((w) => w.pid === pid);
   }
@@ -106,6 +115,7 @@ export class Membership {
       lastTick = now;
       for (const w of members) {
         if (now - w.lastSeen > this.timeoutMs) {
+          this.lost = w;
           this.control.fail(new WorkerLostError(label(w), `no heartbeat for ${this.timeoutMs} ms`));
           return;
         }
@@ -138,9 +148,12 @@ export class Membership {
     const what = h.role === 'ps' ? 'ps shard' : 'worker';
     if (list.length >= want) {
       if (this.sparePolicy === 'keep' || (this.sparePolicy === 'hold' && want > 0)) {
-        const until = this.sparePolicy === 'keep' ? 'a later job' : 'a member to be lost';
-        if (!this.spares.has(peer)) this.log.info({ peer, host: h.host, memberPid: h.pid }, `a spare ${what} waits for ${until}`);
-        this.spares.add(peer);
+        const until = this.sparePolicy === 'keep' ? 'a later job' : 'a place in the job';
+        if (!this.spares.has(peer)) {
+          this.log.info({ peer, host: h.host, memberPid: h.pid }, `a spare ${what} waits for ${until}`);
+          this.spares.set(peer, h.role);
+          this.onSpare(h.role);
+        }
         return true;
       }
       const why = want === 0 ? `the job does not use ${what}s` : `the job has all the ${what}s it needs`;

@@ -53,8 +53,18 @@ export interface SessionOptions {
   resume?: LoadedCheckpoint;
   /** More fields for summary.json, after the job's own (`recoveries`). */
   summaryExtras?: Record<string, unknown>;
-  /** Whether the job goes on in another session after this one ends with `err`: its members are told to join again rather than to stop. */
+  /**
+   * Whether the job goes on in another session after this one ends with
+   * `err`: summary.json is left for the job's end (onSummary still hears
+   * this session's), and with `rejoin` its members are told to join again
+   * rather than to stop.
+   */
   goesOn?: (err: unknown) => boolean;
+  rejoin?: boolean;
+  /** How long to retry a bind whose address is in use (a session binding where the one before it did). */
+  bindRetryMs?: number;
+  /** The job as given, for job.json and the checkpoints, where `spec` is this session's (cluster.workers of a regrouped session). */
+  recorded?: JobSpec;
 }
 
 /**
@@ -97,6 +107,15 @@ export class Session {
     this.checkpoints.interrupt(err);
     this.grace = setTimeout(() => this.fail(err), INTERRUPT_GRACE_MS).unref();
   }
+  /**
+   * Workers are waiting to join: end this session at its next checkpoint
+   * (the first step boundary once steps run) with `err` (RegroupError), so
+   * that the next one takes them. Nothing happens after the last step, or
+   * with checkpoints off.
+   */
+  regroup(err: Error): void {
+    if (!this.interrupted) this.checkpoints.interrupt(err);
+  }
   /** The job has ended: nothing is left to interrupt. */
   close(): void {
     clearTimeout(this.grace);
@@ -113,20 +132,21 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   const started = performance.now();
   mkdirSync(o.outDir, { recursive: true });
   // The job as it ran (defaults filled in): `dtrain attack` finds a model's data and seed here.
-  writeFileSync(join(o.outDir, JOB_FILE), `${JSON.stringify(o.spec, null, 2)}\n`);
-  const control = new ControlPlane(await bindRouter(o.bind), o.log);
+  writeFileSync(join(o.outDir, JOB_FILE), `${JSON.stringify(o.recorded ?? o.spec, null, 2)}\n`);
+  const control = new ControlPlane(await bindRouter(o.bind, o.bindRetryMs), o.log);
   const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log, o.spares);
   const loop = control.run();
   const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : '')]);
   // A fresh run starts with no checkpoints: an earlier run's in the same folder are not this run's to resume or keep.
   if (!o.resume) rmSync(join(o.outDir, CHECKPOINTS), { recursive: true, force: true });
-  const checkpoints = new Checkpoints(o.outDir, o.spec.train.checkpoint, o.log);
+  const checkpoints = new Checkpoints(o.outDir, o.spec.train.checkpoint, o.log, o.recorded);
   o.log.info({ endpoint: control.endpoint, job: o.spec.name, workers: o.spec.cluster.workers, ...(o.resume ? { resume: o.resume.dir } : {}) }, 'coordinator listening');
   const session = new Session(control, membership, checkpoints);
   o.onBound?.(control.endpoint, session);
   let result: JobResult | undefined;
   let error: unknown;
   const steps = { done: o.resume?.step ?? 0 };
+  let goesOn = false;
   try {
     const ctx: JobContext = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir, checkpoints, steps, ...(o.resume ? { resume: o.resume } : {}) };
     result = await o.job(ctx);
@@ -139,10 +159,11 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
     o.progress.done();
     membership.stop();
     metrics.close();
-    const rejoin = error !== undefined && (o.goesOn?.(error) ?? false);
-    const reason = error ? `${rejoin ? 'session' : 'job'} ended: ${errorMessage(error)}` : 'job finished';
+    goesOn = error !== undefined && (o.goesOn?.(error) ?? false);
+    const rejoin = goesOn && o.rejoin === true;
+    const reason = error ? `${goesOn ? 'session' : 'job'} ended: ${errorMessage(error)}` : 'job finished';
     // Held spares wait for the job's next session, or are done with it.
-    const held = o.spares === 'hold' && !rejoin ? [...membership.spares] : [];
+    const held = o.spares === 'hold' && !rejoin ? [...membership.spares.keys()] : [];
     await Promise.all([...membership.members.map((w) => w.peer), ...held].map((peer) => control.send(peer, { type: 'stop', reason, rejoin }).catch(() => undefined)));
     // Give the stop messages a moment to leave before the socket closes.
     await new Promise((r) => setTimeout(r, error ? 100 : 300));
@@ -150,7 +171,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
     await loop;
   }
   const summary = summarize(o, result, error, (performance.now() - started) / 1000, { steps: steps.done, checkpoint: checkpoints.latest });
-  writeFileSync(join(o.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  if (!goesOn) writeFileSync(join(o.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   o.onSummary?.(summary);
   if (error) {
     o.log.error({ err: errorMessage(error) }, 'job failed');

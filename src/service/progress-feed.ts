@@ -11,7 +11,10 @@ import { progressSubject } from './subjects.js';
 export const FEED_EVERY_MS = 250;
 
 export class ProgressFeed {
+  /** The last step or count. */
   last: JobProgress | undefined;
+  /** The last note (what the job waits for: "waiting for 2 worker(s)", "worker #0 … joined (1/2)", a recovery). */
+  lastNote: JobProgress | undefined;
   private sentAt = 0;
 
   constructor(
@@ -23,6 +26,7 @@ export class ProgressFeed {
     const now = Date.now();
     const event: JobProgress = { ...e, id: this.id, at: new Date(now).toISOString() };
     if (e.kind !== 'note') this.last = event;
+    else this.lastNote = event;
     const final = (e.kind === 'step' && e.step >= e.total) || (e.kind === 'count' && e.done >= e.total);
     if (e.kind !== 'note' && !final && now - this.sentAt < FEED_EVERY_MS) return;
     if (e.kind !== 'note') this.sentAt = now;

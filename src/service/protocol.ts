@@ -69,8 +69,8 @@ export interface JobBrief {
 /** A step progress event as published on dtrain.jobs.<id>.progress. */
 export type JobProgress = ProgressEvent & { id: string; at: string };
 
-/** dtrain.api.status's answer: the whole record, with the last progress while it runs. */
-export type JobStatus = JobRecord & { progress?: JobProgress };
+/** dtrain.api.status's answer: the whole record, with the last progress (a step or count) and the last note (what it waits for) while it runs. */
+export type JobStatus = JobRecord & { progress?: JobProgress; note?: JobProgress };
 
 export type SubmitReply = Reply<{ job: JobBrief }>;
 export type StatusReply = Reply<{ job: JobStatus }>;

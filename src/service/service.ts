@@ -143,8 +143,8 @@ export class JobService {
   /** The record, with the last progress event while it runs. */
   async status(id: string): Promise<JobStatus | undefined> {
     const r = await this.store.get(id);
-    const progress = this.current?.job.record.id === id ? this.current.job.feed.last : undefined;
-    return r && (progress ? { ...r, progress } : r);
+    const feed = this.current?.job.record.id === id ? this.current.job.feed : undefined;
+    return r && { ...r, ...(feed?.last ? { progress: feed.last } : {}), ...(feed?.lastNote ? { note: feed.lastNote } : {}) };
   }
 
   /** Cancels a queued job, or stops the running one within a step; resolves with the final record. */

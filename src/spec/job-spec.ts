@@ -121,8 +121,12 @@ export const clusterSchema = z
     heartbeatTimeoutMs: z.number().int().min(500).default(5000),
     /** How long the job waits for its workers and ps shards to join before it fails, saying who is missing. */
     joinTimeoutMs: z.number().int().min(1000).default(600_000),
-    /** dtrain run: how many times a job whose worker or ps shard is lost starts again, from its latest checkpoint, with fresh processes. */
+    /** How many times a job whose worker or ps shard is lost starts again, from its latest checkpoint. */
     maxRestarts: z.number().int().min(0).max(100).default(3),
+    /** dtrain coordinator: after a lost worker the job goes on with the workers left (and any waiting), down to this many. */
+    minWorkers: positiveInt.default(1),
+    /** dtrain coordinator: workers that join mid-job are taken at a step boundary, up to this many (default cluster.workers). */
+    maxWorkers: positiveInt.optional(),
   })
   .strict();
 
@@ -190,6 +194,10 @@ function checkCommon(spec: JobSpec, issue: IssueReporter): void {
   if (spec.data.source === 'fashion-mnist' && spec.data.limit !== undefined && spec.train.batchSize > spec.data.limit) {
     issue(['train', 'batchSize'], `larger than data.limit (${spec.data.limit})`);
   }
+  const { workers, minWorkers, maxWorkers } = spec.cluster;
+  if (minWorkers > workers) issue(['cluster', 'minWorkers'], `more than cluster.workers (${workers})`);
+  if (maxWorkers !== undefined && maxWorkers < workers) issue(['cluster', 'maxWorkers'], `fewer than cluster.workers (${workers})`);
+  if (maxWorkers !== undefined && maxWorkers > spec.train.batchSize) issue(['cluster', 'maxWorkers'], `more than the global batch (${spec.train.batchSize}): every worker needs at least one sample`);
   if (spec.cluster.ps !== undefined && spec.cluster.strategy !== 'ps') {
     issue(['cluster', 'ps'], `applies only to strategy ps (cluster.strategy is ${spec.cluster.strategy})`);
   }

@@ -18,9 +18,22 @@ async function receiveOrClosed<T>(fn: () => Promise<T>, closed: () => boolean): 
   }
 }
 
-export async function bindRouter(endpoint: string): Promise<Hub> {
+/** `retryMs`: an endpoint just released by this process (a session after another) may take a moment to be free again. */
+export async function bindRouter(endpoint: string, retryMs = 0): Promise<Hub> {
   const sock = new zmq.Router({ linger: LINGER_MS, mandatory: false, receiveHighWaterMark: 0, sendHighWaterMark: 0 });
-  await sock.bind(endpoint);
+  const until = Date.now() + retryMs;
+  for (;;) {
+    try {
+      await sock.bind(endpoint);
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || Date.now() >= until) {
+        sock.close();
+        throw err;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
   const sends = new Serial();
   const recvs = new Serial();
   return {
@@ -51,10 +64,26 @@ export async function bindPull(endpoint: string): Promise<{ endpoint: string; pu
 }
 
 /** A ring link: sends go to the right neighbour, receives come from the left. */
-export function ringLink(pull: zmq.Pull, rightEndpoint: string): Channel {
+/** Unreachable: called once if no ZeroMQ handshake with the right neighbour happened within `ms`. */
+export interface ReachCheck {
+  ms: number;
+  unreachable: () => void;
+}
+
+export function ringLink(pull: zmq.Pull, rightEndpoint: string, reach?: ReachCheck): Channel {
   const push = new zmq.Push({ linger: LINGER_MS, sendHighWaterMark: 0 });
+  // ZeroMQ retries a connection for ever without a word: an address the neighbour advertised that this host
+  // cannot reach would leave the ring (and the job) waiting with healthy heartbeats.
+  let timer: NodeJS.Timeout | undefined;
+  if (reach) {
+    timer = setTimeout(reach.unreachable, reach.ms);
+    push.events.on('handshake', () => clearTimeout(timer));
+  }
   push.connect(rightEndpoint);
-  return socketChannel(push, pull, () => pull.close());
+  return socketChannel(push, pull, () => {
+    clearTimeout(timer);
+    pull.close();
+  });
 }
 
 function socketChannel(out: zmq.Writable & zmq.Socket, inp: zmq.Readable & zmq.Socket, extraClose?: () => void): Channel {

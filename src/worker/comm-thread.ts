@@ -29,6 +29,8 @@ let lastHeard = Date.now();
 let watchdog: NodeJS.Timeout | undefined;
 let dropped = 0;
 let ended = false;
+/** Why the collectives were ended, when it was a failure found here (an unreachable ring neighbour). */
+let failure: string | undefined;
 
 /**
  * Ends the session: tells the compute thread why (in the shared control
@@ -88,7 +90,12 @@ function setup(m: CollectivesSetup): void {
   const params = new Float32Array(m.params);
   const stats = new Float32Array(m.stats);
   ctl = new Int32Array(m.control);
-  const r = makeReducer(m.collective, { rank: m.rank, size: m.size, rule: m.rule, ringPull: pull, identity: cfg.identity, onDrop: drop });
+  const unreachable = (message: string) => {
+    failure = message;
+    post({ kind: 'fatal', message });
+    reducer?.close();
+  };
+  const r = makeReducer(m.collective, { rank: m.rank, size: m.size, rule: m.rule, ringPull: pull, identity: cfg.identity, onDrop: drop, reachMs: m.heartbeatTimeoutMs, unreachable });
   reducer = r;
   const port: MessagePort = m.port;
   port.on('message', async (req: CollectiveRequest) => {
@@ -99,7 +106,8 @@ function setup(m: CollectivesSetup): void {
       else if (req.op === 'update') await r.update(grads, params, req.args);
       else await r.refresh(params);
     } catch (err) {
-      reply.error = errorMessage(err);
+      // A collective ended because the link failed reports why, not the closed socket it saw.
+      reply.error = failure ?? errorMessage(err);
     }
     port.postMessage(reply);
     Atomics.store(ctl!, CTL_DONE_SEQ, req.seq);

@@ -15,6 +15,9 @@ export interface ReducerContext {
   /** Prefix of the socket identities this worker presents to ps shards. */
   identity: string;
   onDrop: DropHandler;
+  /** Called when the right ring neighbour cannot be reached within `reachMs` (its advertised address is unusable from here). */
+  reachMs: number;
+  unreachable: (message: string) => void;
 }
 
 /**
@@ -30,8 +33,13 @@ export function updatesLocally(setup: CollectiveSetup): boolean {
 
 export function makeReducer(setup: CollectiveSetup, c: ReducerContext): GradientReducer {
   switch (setup.strategy) {
-    case 'ring':
-      return new RingReducer({ rank: c.rank, size: c.size, link: ringLink(c.ringPull, setup.right), chunkBytes: setup.chunkBytes, rule: c.rule, onDrop: c.onDrop });
+    case 'ring': {
+      const right = (c.rank + 1) % c.size;
+      const unreachable = () =>
+        c.unreachable(`worker #${c.rank} cannot reach its ring neighbour worker #${right} at ${setup.right}, the address that worker advertised, within ${c.reachMs} ms: start it with an --advertise address the other hosts can reach`);
+      const link = ringLink(c.ringPull, setup.right, c.size > 1 ? { ms: c.reachMs, unreachable } : undefined);
+      return new RingReducer({ rank: c.rank, size: c.size, link, chunkBytes: setup.chunkBytes, rule: c.rule, onDrop: c.onDrop });
+    }
     case 'ps':
       return new PsReducer({
         rank: c.rank,
