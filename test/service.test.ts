@@ -227,6 +227,25 @@ describe.skipIf(!hasNatsServer)('service mode', () => {
     expect(again.stderr).toContain('job svc-long is cancelled already');
   });
 
+  it('a worker killed mid-job: the job goes on from its checkpoint with the other, takes the next --serve process at a step boundary, and succeeds', async () => {
+    await client.submit(resumable('svc-lost'), { id: 'svc-lost' });
+    const out = join(cluster.stateDir, 'jobs', 'svc-lost');
+    const checkpoints = join(out, 'checkpoints');
+    await waitUntil(() => existsSync(checkpoints) && readdirSync(checkpoints).some((d) => d.startsWith('step-')));
+    const joined = readFileSync(join(out, 'log.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"worker joined"'))
+      .map((l) => JSON.parse(l) as { memberPid: number });
+    process.kill(joined[0].memberPid, 'SIGKILL');
+    const r = await client.watch('svc-lost');
+    expect(r.state, why([r])).toBe('succeeded');
+    const s = r.summary as { steps: number; recoveries: { lost: string }[]; regroups: { from: number; to: number }[] };
+    expect(s.steps).toBe(400);
+    expect(s.recoveries.map((x) => x.lost)).toEqual([expect.stringMatching(new RegExp(`^worker #\\d \\(pid ${joined[0].memberPid} `))]);
+    // Back to 2 workers by the end: the --serve worker's next process was taken in.
+    expect(s.regroups.at(-1)?.to ?? 2).toBe(2);
+  });
+
   it('a coordinator killed with jobs queued, started again, runs them; the job it was running resumes from its checkpoint and ends as an undisturbed run', async () => {
     await client.submit(resumable('svc-crash'), { id: 'svc-crash' });
     await client.submit(quick('svc-after-1', 7), { id: 'svc-after-1' });

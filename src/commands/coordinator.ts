@@ -5,12 +5,14 @@
  * cut). `--resume DIR`: a coordinator that was itself lost continues the job in DIR; its workers are waiting to rejoin.
  * With --nats instead of a job file: service mode (service.ts).
  */
-import { label, type Membership } from '../coordinator/membership.js';
+import { label } from '../coordinator/membership.js';
+import { REBIND_MS, Regrouping } from '../coordinator/regroup.js';
 import { runSession, type Session } from '../coordinator/session.js';
-import { type JobCancelledError, RegroupError, UsageError, WorkerLostError } from '../util/errors.js';
+import { type JobCancelledError, UsageError } from '../util/errors.js';
 import { jobTypeOf } from '../jobs/registry.js';
-import { jobToRun, runRecovering, type ResumeFlags } from './recovery.js';
-import { psSettings, type ClusterSpec } from '../spec/job-spec.js';
+import { runRecovering } from '../coordinator/recovery.js';
+import { jobToRun, type ResumeFlags } from './job-to-run.js';
+import { psSettings } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type OutputFlags } from './job-output.js';
 import { serviceCommand, type ServiceFlags } from './service.js';
 import { printSummary } from './summary-line.js';
@@ -33,12 +35,11 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
   const { outDir, progress } = output;
   if (resume) progress.note(`resuming from ${resume.dir} (step ${resume.step})`);
   let session: Session | undefined;
-  let last: Session | undefined;
+  const regrouping = new Regrouping(spec.cluster);
   const interrupted: { err?: JobCancelledError } = {};
   const removeHandlers = cancelOnSignals(() => session, interrupted);
   // A session after a lost member binds where the first one did, where the members look for it.
   let bind = flags.bind;
-  const cap = spec.cluster.maxWorkers ?? spec.cluster.workers;
   try {
     const summary = await runRecovering(
       spec,
@@ -48,7 +49,7 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
           spec: a.spec,
           recorded: spec,
           bind,
-          ...(last ? { bindRetryMs: REBIND_MS } : {}),
+          ...(regrouping.again ? { bindRetryMs: REBIND_MS } : {}),
           outDir,
           log: output.log,
           progress,
@@ -62,7 +63,7 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
           onBound: (endpoint, s) => {
             session = s;
             if (interrupted.err) s.interrupt(interrupted.err);
-            const again = bind !== flags.bind || a.summaryExtras.recoveries.length > 0;
+            const again = regrouping.again;
             bind = endpoint;
             const shards = psSettings(spec.cluster)?.shards ?? 0;
             const size = a.spec.cluster.workers;
@@ -73,35 +74,16 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
               if (shards > 0) progress.note(`and for ${shards} ps shard(s) (dtrain ps --connect ${endpoint})`);
             }
             s.membership.onJoin = (w, joined, expected) => progress.note(`${label(w)} joined (${joined}/${expected})`);
-            // A worker waiting while the job has room: the session ends at its next checkpoint and the next one takes it.
-            s.membership.onSpare = (role) => {
-              if (role === 'worker' && size < cap) s.regroup(new RegroupError(`a worker waits to join (${size} of at most ${cap} running)`));
-            };
-            last = s;
+            regrouping.watch(s, size);
           },
         }),
       resume,
       interrupted,
-      (err, current) => nextWorkers(spec.cluster, last?.membership, err, current),
+      regrouping.next,
     );
     printSummary(summary, outDir, flags.json, type);
     return 0;
   } finally {
     removeHandlers();
   }
-}
-
-/** A session after another binds the endpoint the last one just closed: ZeroMQ frees it a moment later. */
-const REBIND_MS = 10_000;
-
-/**
- * The next session's workers: those left after the loss and those waiting,
- * at most cluster.maxWorkers, at least cluster.minWorkers (it then waits for
- * more, up to cluster.joinTimeoutMs).
- */
-function nextWorkers(cluster: ClusterSpec, m: Membership | undefined, err: unknown, current: number): number {
-  if (!m) return current;
-  const lost = err instanceof WorkerLostError && m.lost?.role === 'worker' ? 1 : 0;
-  const available = m.workers.length - lost + m.sparesOf('worker');
-  return Math.max(cluster.minWorkers, Math.min(cluster.maxWorkers ?? cluster.workers, available));
 }

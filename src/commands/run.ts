@@ -8,7 +8,8 @@ import { jobTypeOf } from '../jobs/registry.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type JobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
-import { jobToRun, runRecovering, type Attempt, type ResumeFlags } from './recovery.js';
+import { runRecovering, type Attempt } from '../coordinator/recovery.js';
+import { jobToRun, type ResumeFlags } from './job-to-run.js';
 
 export interface RunFlags extends ResumeFlags, OutputFlags {}
 

@@ -11,6 +11,8 @@ import { label } from '../coordinator/membership.js';
 import { Progress } from '../coordinator/progress.js';
 import { latestCheckpoint, readCheckpoint } from '../coordinator/checkpoints.js';
 import { runSession, type Session } from '../coordinator/session.js';
+import { REBIND_MS, Regrouping } from '../coordinator/regroup.js';
+import { runRecovering } from '../coordinator/recovery.js';
 import { errorMessage, JobCancelledError } from '../util/errors.js';
 import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
 import { psSettings } from '../spec/job-spec.js';
@@ -39,6 +41,8 @@ export class RunningJob {
   readonly feed: ProgressFeed;
   private session: Session | undefined;
   private stopWith: Error | undefined;
+  /** Set by stop(): a session that ends is not followed by another. */
+  private readonly interrupted: { err?: Error } = {};
   /** Steps done when stop() was called: the summary shows how many more ran. */
   private stopAt: number | undefined;
 
@@ -53,6 +57,7 @@ export class RunningJob {
   stop(err: Error): void {
     if (!this.stopWith) this.stopAt = this.feed.last?.kind === 'step' ? this.feed.last.step : undefined;
     this.stopWith ??= err;
+    this.interrupted.err ??= err; // no session after this one
     this.session?.fail(err);
   }
 
@@ -75,23 +80,43 @@ export class RunningJob {
       const from = latestCheckpoint(outDir);
       const resume = from ? readCheckpoint(from) : undefined;
       if (resume) progress.note(`${r.id}: resuming from ${from} (step ${resume.step})`);
-      await runSession({
-        ...(resume ? { resume } : {}),
+      // A lost worker or shard: the job goes on from its latest checkpoint in a new session, with the workers there are.
+      const regrouping = new Regrouping(spec.cluster);
+      await runRecovering(
         spec,
-        bind: ctx.bind,
-        outDir,
-        log,
-        progress,
-        job: jobTypeOf(spec).run,
-        spares: 'keep',
-        onSummary: (s) => (summary = s as unknown as Record<string, unknown>),
-        onBound: (endpoint, s) => {
-          this.bound(s);
-          const shards = psSettings(spec.cluster)?.shards ?? 0;
-          progress.note(`${r.id}: waiting for ${spec.cluster.workers} worker(s)${shards > 0 ? ` and ${shards} ps shard(s)` : ''} on ${endpoint}`);
-          s.membership.onJoin = (w, joined, expected) => progress.note(`${r.id}: ${label(w)} joined (${joined}/${expected})`);
-        },
-      });
+        { outDir, log, progress },
+        (a) =>
+          runSession({
+            ...(a.resume ? { resume: a.resume } : {}),
+            spec: a.spec,
+            recorded: spec,
+            bind: ctx.bind,
+            ...(regrouping.again ? { bindRetryMs: REBIND_MS } : {}),
+            outDir,
+            log,
+            progress,
+            job: jobTypeOf(spec).run,
+            spares: 'keep',
+            summaryExtras: a.summaryExtras,
+            goesOn: a.goesOn,
+            rejoin: true,
+            onSummary: (s) => {
+              summary = s as unknown as Record<string, unknown>;
+              a.onSummary(s);
+            },
+            onBound: (endpoint, s) => {
+              this.bound(s);
+              const shards = psSettings(spec.cluster)?.shards ?? 0;
+              const size = a.spec.cluster.workers;
+              progress.note(`${r.id}: waiting for ${size} worker(s)${shards > 0 ? ` and ${shards} ps shard(s)` : ''} on ${endpoint}`);
+              s.membership.onJoin = (w, joined, expected) => progress.note(`${r.id}: ${label(w)} joined (${joined}/${expected})`);
+              regrouping.watch(s, size);
+            },
+          }),
+        resume,
+        this.interrupted,
+        regrouping.next,
+      );
       return { state: 'succeeded', summary };
     } catch (err) {
       const state = err instanceof JobCancelledError ? 'cancelled' : 'failed';

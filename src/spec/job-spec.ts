@@ -195,8 +195,10 @@ function checkCommon(spec: JobSpec, issue: IssueReporter): void {
     issue(['train', 'batchSize'], `larger than data.limit (${spec.data.limit})`);
   }
   const { workers, minWorkers, maxWorkers } = spec.cluster;
-  if (minWorkers > workers) issue(['cluster', 'minWorkers'], `more than cluster.workers (${workers})`);
-  if (maxWorkers !== undefined && maxWorkers < workers) issue(['cluster', 'maxWorkers'], `fewer than cluster.workers (${workers})`);
+  // (Only against a valid cluster.workers: a bad one is reported once, on its own key.)
+  const valid = Number.isInteger(workers) && workers >= 1;
+  if (valid && minWorkers > workers) issue(['cluster', 'minWorkers'], `more than cluster.workers (${workers})`);
+  if (valid && maxWorkers !== undefined && maxWorkers < workers) issue(['cluster', 'maxWorkers'], `fewer than cluster.workers (${workers})`);
   if (maxWorkers !== undefined && maxWorkers > spec.train.batchSize) issue(['cluster', 'maxWorkers'], `more than the global batch (${spec.train.batchSize}): every worker needs at least one sample`);
   if (spec.cluster.ps !== undefined && spec.cluster.strategy !== 'ps') {
     issue(['cluster', 'ps'], `applies only to strategy ps (cluster.strategy is ${spec.cluster.strategy})`);

@@ -1,16 +1,21 @@
 /**
- * What `run` and `coordinator` share to keep a job's work: the job of a run
- * being resumed, and the loop that starts a session again from the latest
- * checkpoint when a worker or ps shard is lost (docs/design.md, Failure).
+ * Keeping a job's work (`run`, `coordinator`, service mode): the loop that
+ * starts a session again from the latest checkpoint when a worker or ps
+ * shard is lost, or when workers wait to join (docs/design.md, Failure).
  */
-import { join, resolve } from 'node:path';
-import { CHECKPOINTS, latestCheckpoint, readCheckpoint, type LoadedCheckpoint } from '../coordinator/checkpoints.js';
-import type { Summary } from '../coordinator/session.js';
-import { loadJobFile, parseJobSpec } from '../jobs/registry.js';
-import type { Overrides } from '../spec/job-file.js';
+import { latestCheckpoint, readCheckpoint, type LoadedCheckpoint } from './checkpoints.js';
+import type { Summary } from './session.js';
 import type { JobSpec } from '../spec/job-spec.js';
-import { type JobCancelledError, RegroupError, UsageError, WorkerLostError } from '../util/errors.js';
-import type { JobOutput } from './job-output.js';
+import { RegroupError, WorkerLostError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import type { Progress } from './progress.js';
+
+/** Where the job writes: its folder, log and progress. */
+export interface JobOutputs {
+  outDir: string;
+  log: Logger;
+  progress: Progress;
+}
 
 /** A lost worker or shard, and how the job went on: summary.json's `recoveries`. */
 export interface Recovery {
@@ -60,10 +65,10 @@ export type NextWorkers = (err: unknown, current: number) => number;
  */
 export async function runRecovering(
   spec: JobSpec,
-  output: JobOutput,
+  output: JobOutputs,
   session: (a: Attempt) => Promise<Summary>,
   resume: LoadedCheckpoint | undefined,
-  interrupted: { err?: JobCancelledError },
+  interrupted: { err?: Error },
   nextWorkers: NextWorkers = () => spec.cluster.workers,
 ): Promise<Summary> {
   const recoveries: Recovery[] = [];
@@ -101,7 +106,7 @@ export async function runRecovering(
 }
 
 /** Fills in `r.seconds` at the restarted session's first step. */
-function timeToFirstStep(output: JobOutput, r: Recovery | undefined): void {
+function timeToFirstStep(output: JobOutputs, r: Recovery | undefined): void {
   if (!r) return;
   const lostAt = performance.now();
   output.progress.listener = (e) => {
@@ -111,22 +116,3 @@ function timeToFirstStep(output: JobOutput, r: Recovery | undefined): void {
   };
 }
 
-export interface ResumeFlags extends Overrides {
-  /** A run's folder: continue it from its latest checkpoint. */
-  resume?: string;
-  out?: string;
-}
-
-/** The job file's job, or the job of the run being resumed with its latest checkpoint. */
-export function jobToRun(jobFile: string | undefined, flags: ResumeFlags): { spec: JobSpec; resume?: LoadedCheckpoint } {
-  if (flags.resume === undefined) {
-    if (jobFile === undefined) throw new UsageError('give a job file, or --resume DIR to continue a run');
-    return { spec: loadJobFile(jobFile, flags) };
-  }
-  if (jobFile !== undefined) throw new UsageError('--resume DIR continues the job in DIR: give no job file with it');
-  if (flags.out !== undefined && resolve(flags.out) !== resolve(flags.resume)) throw new UsageError('--resume DIR writes to DIR: --out cannot name another folder');
-  const dir = latestCheckpoint(flags.resume);
-  if (!dir) throw new UsageError(`no checkpoint to resume from in ${join(flags.resume, CHECKPOINTS)} (is ${flags.resume} a run's output folder?)`);
-  const resume = readCheckpoint(dir);
-  return { spec: parseJobSpec(resume.job, join(dir, 'job.json'), flags), resume };
-}
