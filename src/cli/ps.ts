@@ -17,6 +17,9 @@ export const definePs: CommandDefinition = (program, exit) => {
       `
 The coordinator gives the shard its slice of the parameters, its optimizer and
 its mode when the job starts; the shard serves the workers until the job ends.
+Like a worker, it joins again when the job goes on in a new session or its
+coordinator falls silent (--coordinator-timeout). Exit codes: 0 the job
+finished, 1 the shard failed, or no coordinator came back in time.
 Example: dtrain ps --connect tcp://10.0.0.1:5555 --bind tcp://0.0.0.0:5600`,
     )
     .action(async (flags) => exit(await psCommand(flags)));

@@ -11,5 +11,17 @@ export const defineWorker: CommandDefinition = (program, exit) => {
     .option('--bind-host <host>', 'interface for the ring socket (default 0.0.0.0)')
     .option('--log-file <file>', 'write JSON logs here instead of stdout')
     .option('--serve', 'stay for job after job (service mode): each job runs in a fresh worker process');
-  managedOptions(worker).action(async (flags) => exit(await workerCommand(flags)));
+  managedOptions(worker)
+    .addHelpText(
+      'after',
+      `
+The worker stays with its job through failures: when another member is lost
+the coordinator tells it to join again, and when the coordinator itself
+falls silent (killed, or the link cut) it joins again by itself, for
+--coordinator-timeout seconds, so that dtrain coordinator --resume DIR finds
+it. Exit codes: 0 the job finished (or the worker was not needed), 1 the
+worker failed, or no coordinator came back in time.
+Example: dtrain worker --connect tcp://10.0.0.1:5555`,
+    )
+    .action(async (flags) => exit(await workerCommand(flags)));
 };
