@@ -1,11 +1,11 @@
 /** The checkpoint store: when one is due, what it writes, that it is never read back half-written, and pruning. */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Checkpoints, latestCheckpoint, readCheckpoint, type CheckpointSettings } from '../src/coordinator/checkpoints.js';
+import { Checkpoints, latestCheckpoint, loadLatestCheckpoint, readCheckpoint, type CheckpointSettings } from '../src/coordinator/checkpoints.js';
 import { parseJobSpec } from '../src/jobs/registry.js';
 import { readAllParams } from '../src/tensor/flat.js';
 import { makeOptimizer } from '../src/tensor/optimizers/index.js';
@@ -137,5 +137,29 @@ describe('writing and reading', () => {
 
   it('a run folder with no checkpoints has none to resume from', () => {
     expect(latestCheckpoint(newTemp().dir)).toBeUndefined();
+    expect(loadLatestCheckpoint(tmp!.dir)).toEqual({ skipped: [] });
+  });
+
+  it('a checkpoint with a damaged or missing file is not read back: the newest whole one is, naming what was passed over', async () => {
+    const c = store({ every: 1, keep: 3 });
+    const m = model();
+    for (const step of [10, 20, 30]) await c.save({ step, spec, networks: { model: m }, optimizers: [adamState(6)], optimizersAt: 'workers', loop: {} });
+    await c.flush();
+    const root = join(tmp!.dir, 'checkpoints');
+    // Untouched, the newest reads back (the check can pass).
+    expect(loadLatestCheckpoint(tmp!.dir)).toMatchObject({ checkpoint: { step: 30 }, skipped: [] });
+    // One byte of the newest's weights changed, a file of the next one lost.
+    const weights = join(root, 'step-0000030', 'model', 'weights.bin');
+    const b = readFileSync(weights);
+    b[3] ^= 0x40;
+    writeFileSync(weights, b);
+    rmSync(join(root, 'step-0000020', 'optimizers.bin'));
+    expect(() => readCheckpoint(join(root, 'step-0000030'))).toThrow(/model\/weights\.bin is damaged \(\d+ bytes, sha256 [0-9a-f]{12}…; written: \d+ bytes/);
+    const r = loadLatestCheckpoint(tmp!.dir);
+    expect(r.checkpoint?.step).toBe(10);
+    expect(r.skipped.map((s) => [s.dir, s.why])).toEqual([
+      [join(root, 'step-0000030'), expect.stringMatching(/weights\.bin is damaged/)],
+      [join(root, 'step-0000020'), expect.stringMatching(/optimizers\.bin is missing/)],
+    ]);
   });
 });

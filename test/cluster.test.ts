@@ -40,14 +40,14 @@ describe.skipIf(!existsSync(FASHION_MNIST))('cluster mode', () => {
     expect(readFileSync(join(tmp.dir, 'w0.jsonl'), 'utf8')).toMatch(/wasm with dtrain kernels is the fastest installed backend/);
   });
 
-  it('a frozen worker (SIGSTOP) is declared lost by heartbeat timeout, naming it', async () => {
+  it('a frozen worker (SIGSTOP) is declared lost by heartbeat timeout, naming it (cluster.maxRestarts 0: the job ends there)', async () => {
     const job = {
       name: 'frozen',
       seed: 2,
       data: { source: 'synthetic', kind: 'blobs', samples: 20000, features: 8, classes: 3 },
       model: { zoo: 'mlp', hidden: [32] },
       train: { epochs: 100, batchSize: 32 },
-      cluster: { workers: 2, backend: 'cpu', heartbeatTimeoutMs: 1500 },
+      cluster: { workers: 2, backend: 'cpu', heartbeatTimeoutMs: 1500, maxRestarts: 0 },
     };
     const port = await freePort();
     const out = join(tmp.dir, 'out-frozen');
@@ -97,8 +97,8 @@ describe.skipIf(!existsSync(FASHION_MNIST))('cluster mode', () => {
     for (const m of await Promise.all(members.map((x) => x.done))) expect(m.code).toBe(0);
     expect(JSON.parse(readFileSync(join(tmp.dir, 'out-ps', 'summary.json'), 'utf8'))).toMatchObject({ status: 'succeeded', strategy: 'ps', steps: 30 });
 
-    // The same job, longer, with one shard frozen mid-run.
-    const coord2 = startCli(['coordinator', file, '--bind', connect, '--out', join(tmp.dir, 'out-ps-frozen'), '--set', 'train.maxSteps=100000']);
+    // The same job, longer, with one shard frozen mid-run (and no restarts: test/cluster-recovery.test.ts has those).
+    const coord2 = startCli(['coordinator', file, '--bind', connect, '--out', join(tmp.dir, 'out-ps-frozen'), '--set', 'train.maxSteps=100000', '--set', 'cluster.maxRestarts=0']);
     const shards = [0, 1].map(() => startCli(['ps', '--connect', connect, '--log-file', join(tmp.dir, 'ps-frozen.jsonl')]));
     const workers = [0, 1].map(() => startCli(['worker', '--connect', connect, '--log-file', join(tmp.dir, 'ps-frozen-w.jsonl')]));
     const metrics = join(tmp.dir, 'out-ps-frozen', 'metrics.jsonl');

@@ -32,7 +32,7 @@ describe('service-mode command errors', () => {
     expect(withJob.stderr).toContain('submit job files with dtrain submit');
     const neither = await runCli(['coordinator', '--bind', 'tcp://127.0.0.1:5999']);
     expect(neither.code).toBe(2);
-    expect(neither.stderr).toContain('give a job file, or --nats URL --state-dir DIR');
+    expect(neither.stderr).toContain('give a job file, --resume DIR to continue a run, or --nats URL --state-dir DIR');
     const stray = await runCli(['coordinator', 'configs/synthetic-blobs-mlp.yaml', '--bind', 'tcp://127.0.0.1:5999', '--state-dir', tmp.dir]);
     expect(stray.code).toBe(2);
     expect(stray.stderr).toContain('--state-dir belongs to service mode');

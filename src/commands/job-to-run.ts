@@ -1,6 +1,6 @@
 /** The job a run or coordinator command runs: a job file's, or that of the run being resumed. */
 import { join, resolve } from 'node:path';
-import { CHECKPOINTS, latestCheckpoint, readCheckpoint, type LoadedCheckpoint } from '../coordinator/checkpoints.js';
+import { CHECKPOINTS, loadLatestCheckpoint, type LoadedCheckpoint } from '../coordinator/checkpoints.js';
 import { loadJobFile, parseJobSpec } from '../jobs/registry.js';
 import type { Overrides } from '../spec/job-file.js';
 import type { JobSpec } from '../spec/job-spec.js';
@@ -20,8 +20,11 @@ export function jobToRun(jobFile: string | undefined, flags: ResumeFlags): { spe
   }
   if (jobFile !== undefined) throw new UsageError('--resume DIR continues the job in DIR: give no job file with it');
   if (flags.out !== undefined && resolve(flags.out) !== resolve(flags.resume)) throw new UsageError('--resume DIR writes to DIR: --out cannot name another folder');
-  const dir = latestCheckpoint(flags.resume);
-  if (!dir) throw new UsageError(`no checkpoint to resume from in ${join(flags.resume, CHECKPOINTS)} (is ${flags.resume} a run's output folder?)`);
-  const resume = readCheckpoint(dir);
-  return { spec: parseJobSpec(resume.job, join(dir, 'job.json'), flags), resume };
+  const { checkpoint: resume, skipped } = loadLatestCheckpoint(flags.resume);
+  for (const s of skipped) process.stderr.write(`dtrain: passed over ${s.dir}: ${s.why}\n`);
+  if (!resume) {
+    if (skipped.length > 0) throw new UsageError(`no checkpoint in ${join(flags.resume, CHECKPOINTS)} reads back whole: nothing to resume from`);
+    throw new UsageError(`no checkpoint to resume from in ${join(flags.resume, CHECKPOINTS)} (is ${flags.resume} a run's output folder?)`);
+  }
+  return { spec: parseJobSpec(resume.job, join(resume.dir, 'job.json'), flags), resume };
 }

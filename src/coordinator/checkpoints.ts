@@ -19,6 +19,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { JobSpec } from '../spec/job-spec.js';
@@ -79,6 +80,8 @@ interface Info {
   loop: Record<string, unknown>;
   /** How many replica states replica-states.bin holds, each stateLength values. */
   replicaStates?: number;
+  /** Every other file of the checkpoint, by path inside it: read back only if each is whole (a disk that lost or changed a byte). */
+  files?: Record<string, { bytes: number; sha256: string }>;
 }
 
 const REPLICA_STATES = 'replica-states.bin';
@@ -188,12 +191,21 @@ export class Checkpoints {
     const tmp = join(root, `.tmp-${name}-${process.pid}`);
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true });
-    await durable(join(tmp, 'job.json'), s.job);
-    await durable(join(tmp, OPTIMIZERS), s.optimizers);
-    if (s.replicas.length > 0) await durable(join(tmp, REPLICA_STATES), s.replicas);
-    await durable(join(tmp, 'metrics.jsonl'), s.metrics);
-    for (const [net, files] of s.networks) await writeNetwork(join(tmp, net), files);
-    await durable(join(tmp, INFO), s.info);
+    const contents: [string, string | Buffer][] = [
+      ['job.json', s.job],
+      [OPTIMIZERS, s.optimizers],
+      ...(s.replicas.length > 0 ? [[REPLICA_STATES, s.replicas] as [string, Buffer]] : []),
+      ['metrics.jsonl', s.metrics],
+      ...s.networks.flatMap(([net, f]): [string, string | Buffer][] => [
+        [`${net}/${MODEL_FILES.weights}`, f.weights],
+        [`${net}/${MODEL_FILES.json}`, f.json],
+      ]),
+    ];
+    for (const [net] of s.networks) await mkdir(join(tmp, net), { recursive: true });
+    for (const [path, data] of contents) await durable(join(tmp, path), data);
+    for (const [net] of s.networks) await syncDir(join(tmp, net));
+    const files = Object.fromEntries(contents.map(([path, data]) => [path, digest(data)]));
+    await durable(join(tmp, INFO), `${JSON.stringify({ ...(JSON.parse(s.info) as Info), files }, null, 2)}\n`);
     await syncDir(tmp);
     const final = join(root, name);
     await rm(final, { recursive: true, force: true });
@@ -230,11 +242,19 @@ async function durable(file: string, data: string | Buffer): Promise<void> {
   }
 }
 
-async function writeNetwork(dir: string, files: ModelFiles): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await durable(join(dir, MODEL_FILES.weights), files.weights);
-  await durable(join(dir, MODEL_FILES.json), files.json);
-  await syncDir(dir);
+function digest(data: string | Buffer | Uint8Array): { bytes: number; sha256: string } {
+  const b = typeof data === 'string' ? Buffer.from(data) : data;
+  return { bytes: b.byteLength, sha256: createHash('sha256').update(b).digest('hex') };
+}
+
+/** Throws, naming the file, unless every file the checkpoint lists is there and whole. */
+function verify(dir: string, files: Info['files']): void {
+  for (const [path, want] of Object.entries(files ?? {})) {
+    const file = join(dir, path);
+    if (!existsSync(file)) throw new Error(`${file} is missing`);
+    const got = digest(readFileSync(file));
+    if (got.bytes !== want.bytes || got.sha256 !== want.sha256) throw new Error(`${file} is damaged (${got.bytes} bytes, sha256 ${got.sha256.slice(0, 12)}…; written: ${want.bytes} bytes, ${want.sha256.slice(0, 12)}…)`);
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -264,6 +284,7 @@ export function latestCheckpoint(outDir: string): string | undefined {
 export function readCheckpoint(dir: string): LoadedCheckpoint {
   const info = JSON.parse(readFileSync(join(dir, INFO), 'utf8')) as Info;
   if (info.version !== 1) throw new Error(`${dir}: checkpoint version ${String(info.version)}, this dtrain reads version 1`);
+  verify(dir, info.files);
   const blob = readFileSync(join(dir, OPTIMIZERS));
   const data = new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
   return {
@@ -287,4 +308,21 @@ function splitStates(b: Buffer, n: number): Float32Array[] {
 /** The metrics a checkpoint holds, to start the resumed run's metrics.jsonl from. */
 export function checkpointMetrics(dir: string): Buffer {
   return readFileSync(join(dir, 'metrics.jsonl'));
+}
+
+/**
+ * The newest checkpoint of a run folder that reads back whole, going back
+ * to older ones past any that do not (each named in `skipped` with why).
+ */
+export function loadLatestCheckpoint(outDir: string): { checkpoint?: LoadedCheckpoint; skipped: { dir: string; why: string }[] } {
+  const skipped: { dir: string; why: string }[] = [];
+  for (const name of checkpointDirs(join(outDir, CHECKPOINTS))) {
+    const dir = join(outDir, CHECKPOINTS, name);
+    try {
+      return { checkpoint: readCheckpoint(dir), skipped };
+    } catch (err) {
+      skipped.push({ dir, why: errorMessage(err) });
+    }
+  }
+  return { skipped };
 }

@@ -3,7 +3,8 @@
  * starts a session again from the latest checkpoint when a worker or ps
  * shard is lost, or when workers wait to join (docs/design.md, Failure).
  */
-import { latestCheckpoint, readCheckpoint, type LoadedCheckpoint } from './checkpoints.js';
+import { CheckpointError } from '../util/errors.js';
+import { loadLatestCheckpoint, type LoadedCheckpoint } from './checkpoints.js';
 import type { Summary } from './session.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { RegroupError, WorkerLostError } from '../util/errors.js';
@@ -84,8 +85,7 @@ export async function runRecovering(
       return await session({ spec: sessionSpec, resume, summaryExtras: { recoveries, regroups }, goesOn, onSummary });
     } catch (err) {
       if (!goesOn(err)) throw err;
-      const from = latestCheckpoint(output.outDir);
-      resume = from ? readCheckpoint(from) : undefined;
+      resume = readableCheckpoint(output);
       const next = nextWorkers(err, workers);
       const at = resume?.step ?? 0;
       if (next !== workers) regroups.push({ step: at, from: workers, to: next });
@@ -116,3 +116,18 @@ function timeToFirstStep(output: JobOutputs, r: Recovery | undefined): void {
   };
 }
 
+
+/**
+ * The newest checkpoint that reads back whole, saying which were passed
+ * over and why; none when the run has none yet. Throws when it has some and
+ * none reads back: starting again from step 0 would lose work unannounced.
+ */
+export function readableCheckpoint(output: JobOutputs): LoadedCheckpoint | undefined {
+  const { checkpoint, skipped } = loadLatestCheckpoint(output.outDir);
+  for (const s of skipped) {
+    output.log.warn({ checkpoint: s.dir, why: s.why }, 'passed over a checkpoint that does not read back');
+    output.progress.note(`passed over ${s.dir}: ${s.why}`);
+  }
+  if (!checkpoint && skipped.length > 0) throw new CheckpointError(`no checkpoint in ${output.outDir} reads back: ${skipped.map((s) => s.why).join('; ')}`);
+  return checkpoint;
+}

@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { label } from '../coordinator/membership.js';
 import { Progress } from '../coordinator/progress.js';
-import { latestCheckpoint, readCheckpoint } from '../coordinator/checkpoints.js';
 import { runSession, type Session } from '../coordinator/session.js';
 import { REBIND_MS, Regrouping } from '../coordinator/regroup.js';
-import { runRecovering } from '../coordinator/recovery.js';
+import { readableCheckpoint, runRecovering } from '../coordinator/recovery.js';
 import { errorMessage, JobCancelledError } from '../util/errors.js';
 import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
 import { psSettings } from '../spec/job-spec.js';
@@ -76,10 +75,9 @@ export class RunningJob {
     let summary: Record<string, unknown> | undefined;
     try {
       const spec = parseJobSpec(r.spec, `job ${r.id}`);
-      // A job queued again after its coordinator died goes on from its latest checkpoint.
-      const from = latestCheckpoint(outDir);
-      const resume = from ? readCheckpoint(from) : undefined;
-      if (resume) progress.note(`${r.id}: resuming from ${from} (step ${resume.step})`);
+      // A job queued again after its coordinator died goes on from its latest checkpoint (that reads back).
+      const resume = readableCheckpoint({ outDir, log, progress });
+      if (resume) progress.note(`${r.id}: resuming from ${resume.dir} (step ${resume.step})`);
       // A lost worker or shard: the job goes on from its latest checkpoint in a new session, with the workers there are.
       const regrouping = new Regrouping(spec.cluster);
       await runRecovering(

@@ -8,13 +8,13 @@
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
-import { errorMessage, JobCancelledError, NotFoundError } from '../util/errors.js';
+import { CheckpointError, errorMessage, JobCancelledError, NotFoundError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { serveApi } from './api-server.js';
 import { Intake } from './intake.js';
 import { JobConflictError, JobStateError, RunningElsewhereError, type JobRecord } from './job-states.js';
 import { JobStore } from './job-store.js';
-import { latestCheckpoint, readCheckpoint } from '../coordinator/checkpoints.js';
+import { loadLatestCheckpoint } from '../coordinator/checkpoints.js';
 import { jobOutput, RunningJob, type RunnerContext } from './job-runner.js';
 import type { JobStatus } from './protocol.js';
 
@@ -75,8 +75,10 @@ export class JobService {
           this.o.say(`${r.id}: failed (${reason})`);
           continue;
         }
-        const from = latestCheckpoint(jobOutput(this.o.stateDir, r.id));
-        const reason = `the coordinator stopped while this job ran; it resumes ${from ? `from its checkpoint at step ${readCheckpoint(from).step}` : 'from the start (it had no checkpoint yet)'}`;
+        const { checkpoint, skipped } = loadLatestCheckpoint(jobOutput(this.o.stateDir, r.id));
+        if (!checkpoint && skipped.length > 0) throw new CheckpointError(`no checkpoint reads back: ${skipped.map((s) => s.why).join('; ')}`);
+        const passed = skipped.length > 0 ? ` (${skipped.length} newer one(s) did not read back)` : '';
+        const reason = `the coordinator stopped while this job ran; it resumes ${checkpoint ? `from its checkpoint at step ${checkpoint.step}${passed}` : 'from the start (it had no checkpoint yet)'}`;
         await this.store.move(r.id, 'queued', { reason });
         this.o.say(`${r.id}: queued again (${reason})`);
       } catch (err) {

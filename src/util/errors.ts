@@ -36,6 +36,11 @@ export class DataError extends DtrainError {
 }
 
 /** A worker or ps shard died, was killed or stopped answering heartbeats. `member` names it ("worker #1 (pid …)"). */
+/** No checkpoint of a run reads back whole. */
+export class CheckpointError extends DtrainError {
+  override readonly code = 'CHECKPOINT';
+}
+
 /** Workers joined a job running with fewer than it may have: the session ends at a checkpoint and the job goes on with them. */
 export class RegroupError extends DtrainError {
   override readonly code = 'REGROUP';
