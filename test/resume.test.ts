@@ -5,6 +5,7 @@
  * with the same worker count — for strategy ring, strategy ps and a GAN.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -149,7 +150,13 @@ describe('dtrain run --resume after kill -9 of the whole run', () => {
     const out = await killedRun(blobs('ring'), 'lost-killed', [], 2);
     for (const d of checkpointsOf(out)) {
       const file = join(out, 'checkpoints', d, 'optimizers.bin');
-      writeFileSync(file, Buffer.alloc(readFileSync(file).length)); // Adam's moments zeroed
+      const zeros = Buffer.alloc(readFileSync(file).length); // Adam's moments zeroed
+      writeFileSync(file, zeros);
+      // ...and recorded as written, so that the checkpoint reads back (a damaged file would be passed over).
+      const info = join(out, 'checkpoints', d, 'checkpoint.json');
+      const meta = JSON.parse(readFileSync(info, 'utf8')) as { files: Record<string, { bytes: number; sha256: string }> };
+      meta.files['optimizers.bin'] = { bytes: zeros.length, sha256: createHash('sha256').update(zeros).digest('hex') };
+      writeFileSync(info, JSON.stringify(meta));
     }
     await resume(out);
     const [w] = await weightsOf(out);
