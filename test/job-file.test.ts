@@ -51,6 +51,8 @@ const cases: Case[] = [
   { name: 'batch larger than the data set', edit: ['batchSize: 20', 'batchSize: 500'], expect: [/train\.batchSize: larger than the data set \(200 samples\)/] },
   { name: 'unknown backend', edit: ['backend: cpu', 'backend: webgpu'], expect: [/cluster\.backend: must be one of "auto", "cpu", "wasm", "tensorflow", got "webgpu"/] },
   { name: 'cnn on vector data', edit: ['zoo: mlp, hidden: [8]', 'zoo: cnn'], expect: [/model\.zoo: the cnn needs image data/] },
+  { name: 'a job name that is ..', edit: ['name: ok', 'name: ".."'], expect: [/name: may not be "\." or "\.\." \(the output folder is runs\/<name>\)/] },
+  { name: 'a job name that is .', edit: ['name: ok', 'name: "."'], expect: [/name: may not be "\." or "\.\."/] },
   { name: 'minWorkers above the worker count', args: ['--workers', '2', '--set', 'cluster.minWorkers=3'], expect: [/cluster\.minWorkers: more than cluster\.workers \(2\)/] },
   { name: 'maxWorkers below the worker count', args: ['--workers', '3', '--set', 'cluster.maxWorkers=2'], expect: [/cluster\.maxWorkers: fewer than cluster\.workers \(3\)/] },
   { name: 'maxWorkers above the global batch', args: ['--set', 'train.batchSize=4', '--set', 'cluster.maxWorkers=5'], expect: [/cluster\.maxWorkers: more than the global batch \(4\)/] },

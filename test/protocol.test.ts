@@ -59,6 +59,8 @@ describe('codec', () => {
 
   it('validates each message type: fields, types and tensor count', () => {
     expect(() => parseMessage(encode({ type: 'nonsense' }))).toThrow(/unknown message type "nonsense"/);
+    // Names every object has are not message types.
+    for (const t of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) expect(() => parseMessage(encode({ type: t }))).toThrow(`unknown message type "${t}"`);
     expect(() => parseMessage(encode({ type: 'stepDone', step: 1 }))).toThrow(/stepDone: lossSum: Required/);
     expect(() => parseMessage(encode({ type: 'step', step: -1, epoch: 0, lr: 0.1, globalBatch: 4 }, [new Int32Array(1)]))).toThrow(/step: step/);
     expect(() => parseMessage(encode({ type: 'step', step: 1, epoch: 0, lr: 0.1, globalBatch: 4 }))).toThrow(/expected 1 tensors, got 0/);

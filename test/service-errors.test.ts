@@ -126,7 +126,7 @@ describe('service-mode command errors', () => {
       const store = await JobStore.open(nc);
       await store.add({ id: 'ended', name: 'ended', priority: 0, seq: 1, spec: {} });
       await store.move('ended', 'cancelled', { reason: 'by the test' });
-      service = await JobService.start(nc, await jetstreamManager(nc), { bind: 'tcp://127.0.0.1:1', stateDir: tmp.dir, terminal: false, log: makeLogger({}), say: () => undefined });
+      service = await JobService.start(nc, await jetstreamManager(nc), { bind: 'tcp://127.0.0.1:1', stateDir: tmp.dir, terminal: false, submitted: { dataRoots: [] }, log: makeLogger({}), say: () => undefined });
 
       // An unknown id: NOT_FOUND, on the wire and from the client (status answers NotFoundError, cancel an ApiError).
       expect(await ask(API.status, { id: 'nope' })).toEqual({ ok: false, error: 'no job nope', code: 'NOT_FOUND' });

@@ -4,6 +4,7 @@ import { brief } from '../src/service/protocol.js';
 import { checkSubmission } from '../src/service/validate.js';
 import { moved, type JobRecord } from '../src/service/job-states.js';
 
+const RULES = { dataRoots: ['/usr/share/datasets'] };
 const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 const job = {
   name: 'blobs',
@@ -14,19 +15,19 @@ const job = {
 
 describe('checkSubmission', () => {
   it('accepts a job, fills its defaults, and names a job without id after its stream sequence', () => {
-    const c = checkSubmission(enc({ job }), 42);
+    const c = checkSubmission(enc({ job }), 42, RULES);
     expect(c.ok).toBe(true);
     if (!c.ok) return;
     expect(c.id).toBe('job-42');
     expect(c.priority).toBe(0);
     expect(c.spec.cluster.workers).toBeGreaterThan(0);
-    const named = checkSubmission(enc({ job, id: 'mine_1', priority: 7 }), 1);
+    const named = checkSubmission(enc({ job, id: 'mine_1', priority: 7 }), 1, RULES);
     expect(named).toMatchObject({ ok: true, id: 'mine_1', priority: 7 });
   });
 
   it('names every bad key of the job', () => {
     const bad = { ...job, train: { epochs: 'three', optimizer: { name: 'adam', lr: 0.01, betaa: 3 } } };
-    const c = checkSubmission(enc({ job: bad, id: 'b1' }), 3);
+    const c = checkSubmission(enc({ job: bad, id: 'b1' }), 3, RULES);
     expect(c.ok).toBe(false);
     if (c.ok) return;
     expect(c.issues.map((i) => i.key).sort()).toEqual(['train.epochs', 'train.optimizer.betaa']);
@@ -34,9 +35,29 @@ describe('checkSubmission', () => {
     expect(c.error).toContain('train.epochs: expected number, got string');
   });
 
+  it('a job naming files of the coordinator is refused before any file is looked at: a topology file, data outside the data roots', () => {
+    const refusal = (j: unknown) => {
+      const c = checkSubmission(enc({ job: j, id: 'f1' }), 1, RULES);
+      return c.ok ? undefined : c;
+    };
+    // /etc/passwd exists and is not JSON: neither fact, nor a character of it, may come back.
+    const topo = refusal({ ...job, model: { topology: '/etc/passwd' } });
+    expect(topo?.issues).toEqual([{ key: 'model.topology', message: expect.stringMatching(/^must be the topology itself in a submission, not a file name/) }]);
+    expect(topo?.error).not.toMatch(/root|not JSON|no such file/);
+    const data = refusal({ ...job, data: { source: 'fashion-mnist', path: '/etc' } });
+    expect(data?.issues).toEqual([{ key: 'data.path', message: 'must be under a data root of the coordinator (/usr/share/datasets; dtrain coordinator --data-root DIR allows more)' }]);
+    // ".." does not climb out of a root; a folder that does not exist is refused the same way (nothing said of it).
+    expect(refusal({ ...job, data: { source: 'fashion-mnist', path: '/usr/share/datasets/../../../etc' } })?.issues.map((i) => i.key)).toEqual(['data.path']);
+    expect(refusal({ ...job, data: { source: 'fashion-mnist', path: '/nowhere/at/all' } })?.issues[0].message).toMatch(/^must be under a data root/);
+    expect(refusal({ ...job, data: { source: 'fashion-mnist', path: '/usr/share/datasets-evil' } })?.issues.map((i) => i.key)).toEqual(['data.path']);
+    // The same job with an inline topology is taken (the check can pass).
+    const inline = { class_name: 'Sequential', config: { name: 's', layers: [{ class_name: 'Dense', config: { units: 2, batch_input_shape: [null, 4] } }] } };
+    expect(checkSubmission(enc({ job: { ...job, model: { topology: inline } } }), 1, RULES).ok).toBe(true);
+  });
+
   it('refuses a malformed envelope: not JSON, no job, a bad id or priority, an unknown key', () => {
     const keys = (data: unknown) => {
-      const c = checkSubmission(enc(data), 1);
+      const c = checkSubmission(enc(data), 1, RULES);
       return c.ok ? [] : c.issues.map((i) => i.key);
     };
     expect(keys('{not json')).toEqual(['']);

@@ -1,7 +1,7 @@
 /** dtrain coordinator: run a job across machines, or (with --nats) serve submitted jobs. */
 import { Option } from 'commander';
 import { coordinatorCommand } from '../commands/coordinator.js';
-import { type CommandDefinition, positiveInt, psOptions, setOption, STRATEGY_CHOICES } from './options.js';
+import { type CommandDefinition, dataRootOption, positiveInt, psOptions, setOption, STRATEGY_CHOICES } from './options.js';
 
 export const defineCoordinator: CommandDefinition = (program, exit) => {
   const coordinator = program
@@ -19,6 +19,7 @@ export const defineCoordinator: CommandDefinition = (program, exit) => {
     .option('--token <token>', 'service mode: NATS auth token')
     .option('--creds <file>', 'service mode: NATS credentials file (.creds)')
     .option('--state-dir <dir>', 'service mode: where jobs write their outputs (DIR/jobs/<id>/) and the coordinator its log')
+    .addOption(dataRootOption())
     .option('--json', 'JSON log lines on stdout')
     .option('--no-progress', 'service mode: no progress bar on stderr')
     .addHelpText(

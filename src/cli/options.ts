@@ -49,6 +49,9 @@ export const natsOptions = (c: Command) =>
     .addOption(new Option('--nats <url>', 'the NATS server of the service-mode coordinator').env('DTRAIN_NATS').default(DEFAULT_NATS))
     .addOption(new Option('--token <token>', 'NATS auth token').env('DTRAIN_NATS_TOKEN'))
     .addOption(new Option('--creds <file>', 'NATS credentials file (.creds)').env('DTRAIN_NATS_CREDS'));
+/** Service mode: the folders submitted jobs may read data from. */
+export const dataRootOption = () =>
+  new Option('--data-root <dir>', 'service mode: a folder submitted jobs may read data from (repeatable; default /usr/share/datasets); a submission naming any other path, or a topology file, is refused').argParser(collect).default([]);
 export const setOption = () => new Option('--set <key=value>', 'override a job-file key, e.g. train.optimizer.lr=0.01 (repeatable)').argParser(collect).default([]);
 /** run and attack: JSON log lines or a progress bar. */
 export const progressOptions = (c: Command) =>

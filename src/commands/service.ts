@@ -5,7 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { DEFAULT_FASHION_MNIST_PATH } from '../spec/job-spec.js';
 import { errorMessage, UsageError } from '../util/errors.js';
 import { makeLogger } from '../util/log.js';
 import { bindRouter } from '../wire/zmq-transport.js';
@@ -18,6 +19,8 @@ export interface ServiceFlags extends NatsFlags {
   stateDir?: string;
   json?: boolean;
   progress?: boolean;
+  /** Folders submitted jobs may read data from (default: where Debian's datasets are). */
+  dataRoot?: string[];
 }
 
 export async function serviceCommand(flags: ServiceFlags): Promise<number> {
@@ -39,7 +42,7 @@ export async function serviceCommand(flags: ServiceFlags): Promise<number> {
     throw new UsageError(`cannot listen on ${flags.bind}: ${errorMessage(err)}`, { cause: err });
   }
   const { nc, jsm } = await connectNats(flags, `dtrain coordinator ${hostname()}:${process.pid}`, true);
-  const service = await JobService.start(nc, jsm, { bind: flags.bind, stateDir: flags.stateDir, terminal: !flags.json && flags.progress !== false, log, say });
+  const service = await JobService.start(nc, jsm, { bind: flags.bind, stateDir: flags.stateDir, terminal: !flags.json && flags.progress !== false, submitted: { dataRoots: dataRoots(flags) }, log, say });
   const reach = endpoint.replace(/^tcp:\/\/0\.0\.0\.0:/, `tcp://${hostname()}:`);
   say(`dtrain coordinator: taking jobs from ${flags.nats}; outputs in ${flags.stateDir}/jobs/<id>/`);
   say(`workers join with: dtrain worker --connect ${reach} --serve`);
@@ -59,4 +62,10 @@ export async function serviceCommand(flags: ServiceFlags): Promise<number> {
   await service.stop(why);
   if (!nc.isClosed()) await nc.drain();
   return 0;
+}
+
+/** --data-root, each resolved; without one, the folder of the Debian datasets. */
+function dataRoots(flags: ServiceFlags): string[] {
+  const given = flags.dataRoot ?? [];
+  return given.length > 0 ? given.map((d) => resolve(d)) : [dirname(DEFAULT_FASHION_MNIST_PATH)];
 }

@@ -6,6 +6,7 @@
  * (a worker lost or failed, a cancel) rejects every waiter, now and later.
  */
 import { errorMessage, WorkerFailedError } from '../util/errors.js';
+import { DropLog } from '../util/drop-log.js';
 import type { Logger } from '../util/log.js';
 import { encode, type TypedArray } from '../wire/codec.js';
 import type { Header, Message, MessageType } from '../wire/messages.js';
@@ -25,10 +26,14 @@ export class ControlPlane {
   /** Names a peer for messages and logs. */
   describe: (peer: string) => string = (peer) => peer;
 
+  private readonly drops: DropLog;
+
   constructor(
     private readonly hub: Hub,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.drops = new DropLog((fields, msg) => this.log.warn(fields, msg));
+  }
 
   get endpoint(): string {
     return this.hub.endpoint;
@@ -38,7 +43,7 @@ export class ControlPlane {
   async run(): Promise<void> {
     const drop = (peer: string, reason: string) => {
       this.dropped++;
-      this.log.warn({ peer: this.describe(peer), reason, dropped: this.dropped }, 'dropped a malformed message');
+      this.drops.drop(reason, { peer: this.describe(peer) });
     };
     try {
       for await (const { peer, message: m } of hubMessages(this.hub, drop)) {
@@ -92,6 +97,7 @@ export class ControlPlane {
   }
 
   close(): void {
+    this.drops.close();
     this.hub.close();
   }
 

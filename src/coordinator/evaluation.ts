@@ -6,6 +6,7 @@
  * batch-norm state collectively), so long evaluations show progress.
  */
 import { shardBounds } from '../data/sharding.js';
+import { checkAgreement } from './agreement.js';
 import type { JobContext } from './job-context.js';
 import type { WorkerInfo } from './membership.js';
 
@@ -32,7 +33,9 @@ export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progres
         return ctx.control.send(w.peer, { type: 'eval', id: r }, [Int32Array.from({ length: b - a }, (_, i) => from + a + i)]);
       }),
     );
-    for (const { header: h } of await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'evalDone')))) {
+    const answers = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'evalDone')));
+    checkAgreement(workers, answers.map((a) => a.header.paramsCrc), 'at the evaluation');
+    for (const { header: h } of answers) {
       if (h.id !== r) throw new Error(`evaluation round ${r}: a worker answered round ${h.id}`);
       sums.lossSum += h.lossSum;
       sums.count += h.count;

@@ -7,6 +7,7 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { JoinTimeoutError, RegroupError } from '../util/errors.js';
+import { checkAgreement } from './agreement.js';
 import { readAllParams, readState, writeAllParams, writeState } from '../tensor/flat.js';
 import { hasReplicaState } from '../tensor/layers/sync-batch-norm.js';
 import { loadSavedInto } from '../tensor/models/save.js';
@@ -147,6 +148,20 @@ export async function startWorkers(
  */
 export async function fetchInto(ctx: JobContext, rank0: WorkerInfo, models: LayersModel[]): Promise<(OptimizerState | null)[]> {
   const [p] = await fetchParams(ctx, [rank0], true);
+  return intoModels(p, models);
+}
+
+/**
+ * The job's final values, from workers that agree on them: every worker
+ * answers `agree` with the CRC of its (refreshed) parameters, and only
+ * once they are equal are rank 0's fetched into `models` (to be saved).
+ */
+export async function fetchAgreed(ctx: JobContext, workers: WorkerInfo[], models: LayersModel[]): Promise<(OptimizerState | null)[]> {
+  await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'agree' })));
+  const answers = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'agreed')));
+  checkAgreement(workers, answers.map((a) => a.header.paramsCrc), 'at the end of the job');
+  // Every worker has just pulled: rank 0 need not (a pull by it alone would put its collective counter out of step).
+  const [p] = await fetchParams(ctx, [workers[0]], false);
   return intoModels(p, models);
 }
 

@@ -17,8 +17,10 @@
  *      and answer `stepDone` with the loss and the job type's counts.
  *      Commands go out ahead of the answers (step-loop.ts).
  *   E. `eval` with a slice of the test set each → `evalDone` (evaluation.ts).
- *   F. `fetchParams` to rank 0 → `params` (parameters, then batch-norm
- *      moving statistics); the job type saves its networks.
+ *   F. `agree` to every worker → `agreed` {CRC-32 of its parameters},
+ *      which must all be equal (agreement.ts; `evalDone` carries the same
+ *      CRC); then `fetchParams` to rank 0 → `params` (parameters, then
+ *      batch-norm moving statistics); the job type saves its networks.
  *   G. `stop` to every worker and shard.
  * Any worker lost or failed rejects whatever is being awaited (ControlPlane).
  */

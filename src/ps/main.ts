@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import { errorMessage, UsageError } from '../util/errors.js';
 import { optimizerSchema } from '../spec/job-spec.js';
+import { DropLog } from '../util/drop-log.js';
 import type { Logger } from '../util/log.js';
 import { encode } from '../wire/codec.js';
 import { parseMessage, type Header, type Message } from '../wire/messages.js';
@@ -57,7 +58,6 @@ async function runSession(o: PsOptions, n: number): Promise<number | { why: 'rej
   // Until the job starts: wait for ever for a first coordinator, this long for one that was lost.
   let timeoutMs = n > 0 ? o.coordinatorTimeoutMs : Infinity;
   let lost = false;
-  let dropped = 0;
   // The watchdog or a broken serving loop ends the process through the main loop's race.
   let fail: (err: Error) => void = () => undefined;
   const failure = new Promise<never>((_, reject) => (fail = reject));
@@ -67,7 +67,8 @@ async function runSession(o: PsOptions, n: number): Promise<number | { why: 'rej
     lost = shard !== undefined;
     fail(new Error(shard ? `no word from the coordinator for ${timeoutMs} ms` : `no coordinator at ${o.connect} for ${Math.round(timeoutMs / 1000)} s: giving up (--coordinator-timeout)`));
   }, 500);
-  const drop = (reason: string) => o.log.warn({ reason, dropped: ++dropped }, 'dropped a malformed message');
+  const drops = new DropLog((fields, msg) => o.log.warn(fields, msg));
+  const drop = (reason: string) => drops.drop(reason);
   o.log.info({ connect: o.connect, endpoint }, n === 0 ? 'ps shard started' : 'joining again');
   // Repeated until the job starts (see transport/join.ts).
   const joinTimer = repeatJoin(() => send({ type: 'join', role: 'ps', host: o.advertiseHost, pid: process.pid, endpoint }));
@@ -119,6 +120,7 @@ async function runSession(o: PsOptions, n: number): Promise<number | { why: 'rej
   } finally {
     clearInterval(joinTimer);
     clearInterval(watchdog);
+    drops.close();
     shard?.close();
     server.close();
     coordinator.close();

@@ -14,6 +14,7 @@ import { JobExistsError, type JobRecord } from './job-states.js';
 import type { JobStore } from './job-store.js';
 import { brief, failureOf, type SubmitReply } from './protocol.js';
 import { REPLY_HEADER, SUBMISSIONS_CONSUMER, SUBMISSIONS_STREAM, SUBMIT_SUBJECT } from './subjects.js';
+import type { SubmittedRules } from '../spec/job-file.js';
 import { checkSubmission } from './validate.js';
 
 /** A refused submission's code: JobSpecError's, as `dtrain run` refuses a bad job file. */
@@ -44,6 +45,7 @@ export class Intake {
     private readonly nc: NatsConnection,
     private readonly store: JobStore,
     private readonly log: Logger,
+    private readonly rules: SubmittedRules,
     /** Called with each newly queued job. */
     private readonly onQueued: (r: JobRecord) => void,
   ) {}
@@ -80,7 +82,7 @@ export class Intake {
     const answer = (r: SubmitReply) => {
       if (replyTo) this.nc.publish(replyTo, JSON.stringify(r));
     };
-    const checked = checkSubmission(m.data, m.seq);
+    const checked = checkSubmission(m.data, m.seq, this.rules);
     if (!checked.ok) {
       this.log.warn({ seq: m.seq, id: checked.id, issues: checked.issues }, 'refused a submission');
       answer({ ok: false, error: checked.error, code: JOB_SPEC, issues: checked.issues });

@@ -15,6 +15,7 @@ import { readableCheckpoint, runRecovering } from '../coordinator/recovery.js';
 import { errorMessage, JobCancelledError } from '../util/errors.js';
 import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
 import { psSettings } from '../spec/job-spec.js';
+import type { SubmittedRules } from '../spec/job-file.js';
 import { makeLogger } from '../util/log.js';
 import type { JobRecord } from './job-states.js';
 import { ProgressFeed } from './progress-feed.js';
@@ -25,6 +26,8 @@ export interface RunnerContext {
   stateDir: string;
   /** Draw each job's progress on stderr (the operator's terminal). */
   terminal: boolean;
+  /** What a submitted job may read of this machine (--data-root). */
+  submitted: SubmittedRules;
 }
 
 export interface Ending {
@@ -74,7 +77,7 @@ export class RunningJob {
     progress.listener = (e) => this.feed.push(e);
     let summary: Record<string, unknown> | undefined;
     try {
-      const spec = parseJobSpec(r.spec, `job ${r.id}`);
+      const spec = parseJobSpec(r.spec, `job ${r.id}`, {}, undefined, ctx.submitted);
       // A job queued again after its coordinator died goes on from its latest checkpoint (that reads back).
       const resume = readableCheckpoint({ outDir, log, progress });
       if (resume) progress.note(`${r.id}: resuming from ${resume.dir} (step ${resume.step})`);

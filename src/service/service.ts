@@ -48,7 +48,7 @@ export class JobService {
   static async start(nc: NatsConnection, jsm: JetStreamManager, o: ServiceOptions): Promise<JobService> {
     const s = new JobService(nc, await JobStore.open(nc), o);
     await s.recover();
-    s.intake = new Intake(nc, s.store, o.log, (r) => {
+    s.intake = new Intake(nc, s.store, o.log, o.submitted, (r) => {
       o.say(`${r.id}: queued (${r.name}, priority ${r.priority})`);
       s.wake();
     });

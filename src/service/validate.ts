@@ -5,14 +5,14 @@
  */
 import { JobSpecError } from '../util/errors.js';
 import { parseJobSpec } from '../jobs/registry.js';
-import { formatZodError } from '../spec/job-file.js';
+import { formatZodError, type SubmittedRules } from '../spec/job-file.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { submissionSchema, type Issue } from './protocol.js';
 
 export type Checked = { ok: true; id: string; priority: number; spec: JobSpec } | { ok: false; id?: string; error: string; issues: Issue[] };
 
 /** `seq` names a job submitted without an id: job-<seq>, the same again if the message is delivered twice. */
-export function checkSubmission(data: Uint8Array, seq: number): Checked {
+export function checkSubmission(data: Uint8Array, seq: number, rules: SubmittedRules): Checked {
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder().decode(data));
@@ -24,7 +24,7 @@ export function checkSubmission(data: Uint8Array, seq: number): Checked {
   if (env.data.job === undefined) return refuse(env.data.id, [{ key: 'job', message: 'is required: the job spec, as a job file holds it' }]);
   const id = env.data.id ?? `job-${seq}`;
   try {
-    return { ok: true, id, priority: env.data.priority, spec: parseJobSpec(env.data.job, `job ${id}`) };
+    return { ok: true, id, priority: env.data.priority, spec: parseJobSpec(env.data.job, `job ${id}`, {}, undefined, rules) };
   } catch (err) {
     if (err instanceof JobSpecError) return refuse(id, err.issues.map((i) => ({ key: i.path, message: i.message })));
     throw err;

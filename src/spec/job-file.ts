@@ -3,7 +3,7 @@
  * against the schema, then check what the schema cannot (files that must exist).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import YAML from 'yaml';
 import type { ZodError, ZodIssue } from 'zod';
 import { JobSpecError } from '../util/errors.js';
@@ -23,21 +23,33 @@ export interface Overrides {
 export interface JobFileReader {
   /** Reads, overrides and validates a job file. Throws JobSpecError naming the key and the file. */
   loadJobFile(file: string, overrides?: Overrides): JobSpec;
-  /** Checks an already-parsed job object (from a file, or a message); `file` names it in errors. */
-  parseJobSpec(raw: unknown, file: string, overrides?: Overrides, baseDir?: string): JobSpec;
+  /**
+   * Checks an already-parsed job object (from a file, or a message); `file`
+   * names it in errors. `submitted`: it came in a message (service mode) and
+   * may name no file of this machine but data under the allowed roots.
+   */
+  parseJobSpec(raw: unknown, file: string, overrides?: Overrides, baseDir?: string, submitted?: SubmittedRules): JobSpec;
+}
+
+/** What a job that came in a message may read of the coordinator's disk. */
+export interface SubmittedRules {
+  /** Folders data paths must fall under (--data-root). */
+  dataRoots: string[];
 }
 
 export function jobFileReader(types: readonly JobTypeSpec[], defaultType: string): JobFileReader {
   const schema = buildJobSpecSchema(types, defaultType);
   const byName = new Map(types.map((t) => [t.name, t]));
-  const parseJobSpec = (raw: unknown, file: string, overrides: Overrides = {}, baseDir = process.cwd()): JobSpec => {
+  const parseJobSpec = (raw: unknown, file: string, overrides: Overrides = {}, baseDir = process.cwd(), submitted?: SubmittedRules): JobSpec => {
     const obj = jobObject(raw, file);
     applyOverrides(obj, overrides, file);
     const parsed = schema.safeParse(obj);
     if (!parsed.success) throw new JobSpecError(file, formatZodError(parsed.error));
     const spec = parsed.data;
+    // A submission is checked before any file is looked at: nothing about the disk leaks into a refusal.
+    if (submitted) checkSubmitted(spec, submitted, file);
     checkDataPath(spec, file);
-    byName.get(spec.type)?.resolveFiles?.(spec, baseDir, file);
+    if (!submitted) byName.get(spec.type)?.resolveFiles?.(spec, baseDir, file);
     return spec;
   };
   return {
@@ -141,6 +153,33 @@ function formatIssue(issue: ZodIssue, prefix: (string | number)[]): { path: stri
     default:
       return [{ path: where, message: issue.message }];
   }
+}
+
+/**
+ * A job from a message names no file of this machine: a topology must be
+ * the topology itself (dtrain submit inlines a file), and data paths fall
+ * under the operator's data roots.
+ */
+function checkSubmitted(spec: JobSpec, rules: SubmittedRules, file: string): void {
+  const issues: { path: string; message: string }[] = [];
+  const walk = (v: unknown, at: string[]) => {
+    if (v === null || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'topology' && typeof x === 'string') issues.push({ path: [...at, k].join('.'), message: 'must be the topology itself in a submission, not a file name: the coordinator reads no file a submission names (dtrain submit inlines a topology file)' });
+      else walk(x, [...at, k]);
+    }
+  };
+  walk(spec, []);
+  const data = spec.data as { path?: unknown };
+  if (typeof data.path === 'string') {
+    const p = resolve(data.path);
+    const inside = rules.dataRoots.some((root) => {
+      const r = resolve(root);
+      return p === r || p.startsWith(r.endsWith(sep) ? r : r + sep);
+    });
+    if (!inside) issues.push({ path: 'data.path', message: `must be under a data root of the coordinator (${rules.dataRoots.join(', ')}; dtrain coordinator --data-root DIR allows more)` });
+  }
+  if (issues.length > 0) throw new JobSpecError(file, issues);
 }
 
 function checkDataPath(spec: JobSpec, file: string): void {

@@ -136,7 +136,9 @@ export const jobCommon = {
   name: z
     .string()
     .min(1)
-    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only')
+    // The default output folder is runs/<name>: "." and ".." would write into runs/ or the current folder.
+    .refine((n) => n !== '.' && n !== '..', 'may not be "." or ".." (the output folder is runs/<name>)'),
   seed: z.number().int().nonnegative().default(0),
   data: dataSchema,
   cluster: clusterSchema.default({}),

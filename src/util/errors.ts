@@ -36,6 +36,11 @@ export class DataError extends DtrainError {
 }
 
 /** A worker or ps shard died, was killed or stopped answering heartbeats. `member` names it ("worker #1 (pid …)"). */
+/** Workers that should hold the same parameters do not: nothing is saved from them. */
+export class ReplicaMismatchError extends DtrainError {
+  override readonly code = 'REPLICA_MISMATCH';
+}
+
 /** No checkpoint of a run reads back whole. */
 export class CheckpointError extends DtrainError {
   override readonly code = 'CHECKPOINT';

@@ -32,7 +32,9 @@ export const headerSchemas = {
   ready: z.object({ rank: nonneg, backend: z.string(), backendReason: z.string(), paramCount: nonneg }),
   // counts: the job type's own sums over the worker's samples (e.g. correct)
   stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, computeMs: finite, commMs: finite, counts: z.record(finite) }),
-  evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, counts: z.record(finite) }),
+  // paramsCrc: CRC-32 of the worker's flat parameters, which every replica must hold alike
+  evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, counts: z.record(finite), paramsCrc: nonneg.optional() }),
+  agreed: z.object({ paramsCrc: nonneg }),
   // params: + the flat parameters, the state, the optimizer states the worker applies itself (ring; a GAN's per network)
   params: z.object({ rank: nonneg, optimizers: z.array(optimizerMeta) }),
   failed: z.object({ message: z.string() }),
@@ -46,6 +48,8 @@ export const headerSchemas = {
   // refresh: bring the parameters up to the shards' first (strategy ps); a checkpoint takes them from the shards
   // instead, since a pull by rank 0 alone would put its collective counter out of step with the others'
   fetchParams: z.object({ refresh: z.boolean().default(true) }),
+  // agree: every worker brings its parameters up to date and answers `agreed` with their CRC-32 (before a model is saved)
+  agree: z.object({}),
   // rejoin: the job goes on without this session (a member was lost): join again for the next one
   stop: z.object({ reason: z.string(), rejoin: z.boolean().optional() }),
   ping: z.object({ t: finite }),
@@ -88,8 +92,8 @@ export type Header<T extends MessageType = MessageType> = T extends MessageType 
 
 /** Number of tensor frames each message type carries. */
 const tensorCount: Record<MessageType, number> = {
-  join: 0, ready: 0, stepDone: 0, evalDone: 0, params: 3, failed: 0, pong: 0,
-  start: 3, step: 1, eval: 1, fetchParams: 0, stop: 0, ping: 0, ring: 1,
+  join: 0, ready: 0, stepDone: 0, evalDone: 0, agreed: 0, params: 3, failed: 0, pong: 0,
+  start: 3, step: 1, eval: 1, fetchParams: 0, agree: 0, stop: 0, ping: 0, ring: 1,
   psStart: 2, psFetch: 0, psReady: 0, psState: 2, psSum: 1, psUpdate: 1, psClip: 0, psPull: 0, psSlice: 1, psNorm: 0, psError: 0,
 };
 
@@ -102,7 +106,8 @@ export interface Message<T extends MessageType = MessageType> {
 export function parseMessage(frames: Uint8Array[], limits: Limits = DEFAULT_LIMITS): Message {
   const d: Decoded = decode(frames, limits);
   const type = d.header.type;
-  if (!(type in headerSchemas)) throw new ProtocolError(`unknown message type ${JSON.stringify(type)}`);
+  // Own keys only: `in` would take "toString" or "constructor" for message types.
+  if (typeof type !== 'string' || !Object.hasOwn(headerSchemas, type)) throw new ProtocolError(`unknown message type ${JSON.stringify(type)}`);
   const t = type as MessageType;
   const r = headerSchemas[t].safeParse(d.header);
   if (!r.success) {

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { errorMessage } from '../util/errors.js';
+import { DropLog } from '../util/drop-log.js';
 import { encode } from '../wire/codec.js';
 import { parseMessage } from '../wire/messages.js';
 import { ClosedError } from '../wire/transport.js';
@@ -27,7 +28,6 @@ let reducer: GradientReducer | undefined;
 let ctl: Int32Array | undefined;
 let lastHeard = Date.now();
 let watchdog: NodeJS.Timeout | undefined;
-let dropped = 0;
 let ended = false;
 /** Why the collectives were ended, when it was a failure found here (an unreachable ring neighbour). */
 let failure: string | undefined;
@@ -52,10 +52,8 @@ function endSession(why: SessionEnd, message: string): void {
   reducer?.close();
 }
 
-const drop = (reason: string) => {
-  dropped++;
-  post({ kind: 'log', level: 'warn', msg: 'dropped a malformed message', fields: { reason, dropped } });
-};
+const drops = new DropLog((fields, msg) => post({ kind: 'log', level: 'warn', msg, fields }));
+const drop = (reason: string) => drops.drop(reason);
 
 async function coordinatorLoop(): Promise<void> {
   for (;;) {
@@ -128,6 +126,7 @@ toCompute.on('message', (m: ToComm) => {
       setup(m);
       break;
     case 'shutdown':
+      drops.close();
       clearInterval(joinTimer);
       clearInterval(giveUp);
       if (watchdog) clearInterval(watchdog);

@@ -5,6 +5,7 @@
  * commands until told to stop.
  */
 import { hostname } from 'node:os';
+import { crc32 } from 'node:zlib';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from '../tensor/backend.js';
 import { errorMessage } from '../util/errors.js';
@@ -95,7 +96,10 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | { why: 
       } else if (h.type === 'eval') {
         await need(collectives).refresh();
         await need(program).agreeState();
-        send({ type: 'evalDone', id: h.id, ...need(program).evaluate(m.message.tensors[0] as Int32Array) });
+        send({ type: 'evalDone', id: h.id, ...need(program).evaluate(m.message.tensors[0] as Int32Array), paramsCrc: paramsCrc(need(program)) });
+      } else if (h.type === 'agree') {
+        await need(collectives).refresh();
+        send({ type: 'agreed', paramsCrc: paramsCrc(need(program)) });
       } else if (h.type === 'fetchParams') {
         if (h.refresh) await need(collectives).refresh();
         const states = packStates(need(built).optimizers.map((u) => u.stateDict()));
@@ -118,6 +122,12 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | { why: 
     await comm.terminate();
     for (const model of built?.models ?? []) model.dispose();
   }
+}
+
+/** CRC-32 of the flat parameters' bytes: replicas that agree have the same. */
+function paramsCrc(program: StepProgram): number {
+  const p = program.params();
+  return crc32(new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
 }
 
 function need<T>(p: T | undefined): T {

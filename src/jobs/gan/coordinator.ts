@@ -27,7 +27,7 @@ import type { GanJob } from './spec.js';
 import { buildGan } from './zoo.js';
 import { saveModel } from '../../tensor/models/save.js';
 import { evaluateGan, loadClassifier, type GanEvaluation } from './evaluation.js';
-import { checkpointAfter, fetchInto, restoreCheckpoint, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
+import { checkpointAfter, fetchAgreed, fetchInto, restoreCheckpoint, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
 import { runSteps, type StepSource } from '../../coordinator/step-loop.js';
 
 /** Image pixels drawn 2 × 2 in the pictures (as `dtrain sample` does by default). */
@@ -113,7 +113,7 @@ export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResul
   ctx.checkpoints.finish();
   const trainSeconds = (performance.now() - t0) / 1000;
   ctx.progress.done();
-  await fetchInto(ctx, workers[0], networks);
+  await fetchAgreed(ctx, workers, networks);
   await saveModel(models.generator, join(ctx.outDir, 'generator'));
   await saveModel(models.discriminator, join(ctx.outDir, 'discriminator'));
   drawSamples('final');

@@ -9,7 +9,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { DataSplits } from '../../data/dataset.js';
 import { loadData } from '../../data/load.js';
 import { BatchSchedule, planSteps } from '../../data/sharding.js';
-import { checkpointAfter, fetchInto, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
+import { checkpointAfter, fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
 import { evaluateTestSet, type EvaluationSums } from '../../coordinator/evaluation.js';
 import { runSteps, type StepSource } from '../../coordinator/step-loop.js';
 import { psSettings } from '../../spec/job-spec.js';
@@ -84,7 +84,7 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   const note = extension?.evaluationNote?.(data.test.size);
   if (note) ctx.progress.note(note);
   const sums = await evaluateTestSet(ctx, workers, data.test.size);
-  await fetchInto(ctx, workers[0], [model]);
+  await fetchAgreed(ctx, workers, [model]);
   await saveModel(model, join(ctx.outDir, 'model'));
   const sections = extension?.sections(ctx, { sums, model, data });
   return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: testResult(sums), ...(sections ? { sections } : {}) };
