@@ -45,10 +45,23 @@ export function killStarted(): void {
   started.clear();
 }
 
-/** A temp folder, removed by `cleanup`. */
-export function tempDir(prefix = 'dtrain-test-'): { dir: string; cleanup(): void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+/**
+ * A temp folder, removed by `cleanup`. Made on first use of `dir`: a file
+ * whose tests are all filtered out or skipped runs no afterAll, and must
+ * leave nothing behind.
+ */
+export function tempDir(prefix = 'dtrain-test-'): { readonly dir: string; cleanup(): void } {
+  let made: string | undefined;
+  return {
+    get dir() {
+      made ??= mkdtempSync(join(tmpdir(), prefix));
+      return made;
+    },
+    cleanup: () => {
+      if (made) rmSync(made, { recursive: true, force: true });
+      made = undefined;
+    },
+  };
 }
 
 export function writeJob(dir: string, name: string, job: unknown): string {
