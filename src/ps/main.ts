@@ -14,7 +14,7 @@ import { encode } from '../wire/codec.js';
 import { parseMessage, type Header, type Message } from '../wire/messages.js';
 import { ClosedError, type Hub } from '../wire/transport.js';
 import { repeatJoin } from '../wire/join.js';
-import { bindRouter, connectDealer } from '../wire/zmq-transport.js';
+import { bindRouter, connectDealer, FRAME_SLACK } from '../wire/zmq-transport.js';
 import { packStates, unpackStates } from '../tensor/optimizers/index.js';
 import { PsShard } from './shard.js';
 
@@ -46,7 +46,8 @@ export async function runPs(o: PsOptions): Promise<number> {
 async function runSession(o: PsOptions, n: number): Promise<number | { why: 'rejoin' | 'coordinatorLost'; message: string }> {
   let server: Hub;
   try {
-    server = await bindRouter(o.bind);
+    // Nothing legitimate reaches the server socket before the job starts: workers learn of it only then.
+    server = await bindRouter(o.bind, 0, FRAME_SLACK);
   } catch (err) {
     throw new UsageError(`cannot listen on ${o.bind}: ${errorMessage(err)}`, { cause: err });
   }
@@ -102,6 +103,8 @@ async function runSession(o: PsOptions, n: number): Promise<number | { why: 'rej
         await coordinator.send(encode({ type: 'psState', index: shard.index, optimizerState: states.meta[0] }, [shard.params.slice(), states.data]));
       } else if (h.type === 'psStart') {
         if (shard) throw new Error('psStart arrived twice');
+        // The workers, who connect now, send one slice at a time: a larger frame drops its sender unread.
+        server.limitFrames?.(h.length * 4 + FRAME_SLACK);
         shard = start(m as Message<'psStart'>, server, drop);
         shard.serve().catch((err: unknown) => fail(new Error(`serving failed: ${errorMessage(err)}`)));
         timeoutMs = h.heartbeatTimeoutMs;

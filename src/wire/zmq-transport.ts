@@ -18,9 +18,14 @@ async function receiveOrClosed<T>(fn: () => Promise<T>, closed: () => boolean): 
   }
 }
 
-/** `retryMs`: an endpoint just released by this process (a session after another) may take a moment to be free again. */
-export async function bindRouter(endpoint: string, retryMs = 0): Promise<Hub> {
-  const sock = new zmq.Router({ linger: LINGER_MS, mandatory: false, receiveHighWaterMark: 0, sendHighWaterMark: 0 });
+/**
+ * `retryMs`: an endpoint just released by this process (a session after
+ * another) may take a moment to be free again. `maxFrame`: the largest frame
+ * a peer may send (none: no limit); `limitFrames` changes it for peers that
+ * connect later.
+ */
+export async function bindRouter(endpoint: string, retryMs = 0, maxFrame = -1): Promise<Hub> {
+  const sock = new zmq.Router({ linger: LINGER_MS, mandatory: false, receiveHighWaterMark: 0, sendHighWaterMark: 0, maxMessageSize: maxFrame });
   const until = Date.now() + retryMs;
   for (;;) {
     try {
@@ -47,6 +52,9 @@ export async function bindRouter(endpoint: string, retryMs = 0): Promise<Hub> {
         }, () => sock.closed),
       ),
     close: () => sock.close(),
+    limitFrames: (bytes) => {
+      sock.maxMessageSize = bytes;
+    },
   };
 }
 
@@ -57,8 +65,14 @@ export function connectDealer(endpoint: string, identity: string): Channel {
 }
 
 /** The receiving end of a ring link, bound first so that its endpoint can be advertised. */
+/** Room for a frame's header beside its data. */
+export const FRAME_SLACK = 64 * 1024;
+/** The largest ring frame: a chunk of at most cluster.chunkBytes (16 MiB at most). */
+export const RING_MAX_FRAME = 16 * 1024 * 1024 + FRAME_SLACK;
+
 export async function bindPull(endpoint: string): Promise<{ endpoint: string; pull: zmq.Pull }> {
-  const pull = new zmq.Pull({ linger: LINGER_MS, receiveHighWaterMark: 0 });
+  // A larger frame is nobody's ring traffic: ZeroMQ drops the sender before reading it (memory stays bounded).
+  const pull = new zmq.Pull({ linger: LINGER_MS, receiveHighWaterMark: 0, maxMessageSize: RING_MAX_FRAME });
   await pull.bind(endpoint);
   return { endpoint: pull.lastEndpoint ?? endpoint, pull };
 }
