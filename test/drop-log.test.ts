@@ -17,7 +17,7 @@ describe('DropLog', () => {
     expect(lines[4].fields).toMatchObject({ peer: 'p', dropped: 5 });
     log.close();
     expect(lines).toHaveLength(6);
-    expect(lines[5]).toMatchObject({ msg: 'dropped 9995 more malformed messages (not logged one by one)', fields: { suppressed: 9995, dropped: 10_000, lastReason: 'junk 9999' } });
+    expect(lines[5]).toMatchObject({ msg: 'dropped a malformed message: 9995 more (not logged one by one)', fields: { suppressed: 9995, dropped: 10_000, lastReason: 'junk 9999' } });
     expect(log.total).toBe(10_000);
   });
 

@@ -7,6 +7,7 @@
  * call, so a slow step is not a silent worker.
  */
 import { WorkerLostError } from '../util/errors.js';
+import { DROP_LOG_DEFAULTS, DropLog } from '../util/drop-log.js';
 import type { Logger } from '../util/log.js';
 import type { Message } from '../wire/messages.js';
 import type { ControlPlane } from './control.js';
@@ -61,6 +62,7 @@ export class Membership {
   onSpare: (role: Role) => void = () => undefined;
   /** The member whose silence ended the job. */
   lost: MemberInfo | undefined;
+  private readonly strangers: DropLog;
 
   constructor(
     private readonly control: ControlPlane,
@@ -75,6 +77,7 @@ export class Membership {
       return w ? label(w) : peer;
     };
     control.onMessage = (peer, m) => this.observe(peer, m);
+    this.strangers = new DropLog((fields, msg) => this.log.info(fields, msg), DROP_LOG_DEFAULTS, 'ignored a message from a process that is not in this job');
   }
 
   /** Every member, workers first. */
@@ -126,6 +129,7 @@ export class Membership {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.strangers.close();
   }
 
   /** Returns true when the message is consumed here. */
@@ -136,8 +140,9 @@ export class Membership {
     if (h.type === 'pong') return true;
     if (h.type !== 'join') {
       if (known) return false;
-      // Not a member: a process still in an earlier job of a restarted coordinator (service mode) reporting its end.
-      this.log.info({ peer, type: h.type }, 'ignored a message from a process that is not in this job');
+      // Not a member: a process still in an earlier job of a restarted coordinator (service mode) reporting its end,
+      // or a stranger (rate-limited: a flood of them must not fill the disk).
+      this.strangers.drop(`${h.type} from a process that is not in this job`, { peer, type: h.type });
       return true;
     }
     // Every join is answered, so a member waiting for the others (or for a later job) hears that its coordinator is there.

@@ -26,6 +26,8 @@ export class DropLog {
   constructor(
     private readonly emit: DropEmitter,
     private readonly o: DropLogOptions = DROP_LOG_DEFAULTS,
+    /** The line logged for each drop; the summary says how many more. */
+    private readonly what = 'dropped a malformed message',
   ) {}
 
   drop(reason: string, fields: Record<string, unknown> = {}): void {
@@ -33,7 +35,7 @@ export class DropLog {
     if (Date.now() - this.windowStart >= this.o.everyMs) this.flush();
     if (this.logged < this.o.burst) {
       this.logged++;
-      this.emit({ ...fields, reason, dropped: this.total }, 'dropped a malformed message');
+      this.emit({ ...fields, reason, dropped: this.total }, this.what);
       return;
     }
     this.suppressed++;
@@ -46,7 +48,7 @@ export class DropLog {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.suppressed > 0) {
-      this.emit({ suppressed: this.suppressed, lastReason: this.lastReason, dropped: this.total, seconds: Math.round((Date.now() - this.windowStart) / 1000) }, `dropped ${this.suppressed} more malformed messages (not logged one by one)`);
+      this.emit({ suppressed: this.suppressed, lastReason: this.lastReason, dropped: this.total, seconds: Math.round((Date.now() - this.windowStart) / 1000) }, `${this.what}: ${this.suppressed} more (not logged one by one)`);
     }
     this.suppressed = 0;
     this.logged = 0;
