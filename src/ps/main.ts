@@ -15,6 +15,9 @@ import { parseMessage, type Header, type Message } from '../wire/messages.js';
 import { ClosedError, type Hub } from '../wire/transport.js';
 import { repeatJoin } from '../wire/join.js';
 import { bindRouter, connectDealer, FRAME_SLACK } from '../wire/zmq-transport.js';
+
+/** How long the server socket may take to be had again at its address (rebound at psStart). */
+const REBIND_MS = 10_000;
 import { packStates, unpackStates } from '../tensor/optimizers/index.js';
 import { PsShard } from './shard.js';
 
@@ -103,8 +106,11 @@ async function runSession(o: PsOptions, n: number): Promise<number | { why: 'rej
         await coordinator.send(encode({ type: 'psState', index: shard.index, optimizerState: states.meta[0] }, [shard.params.slice(), states.data]));
       } else if (h.type === 'psStart') {
         if (shard) throw new Error('psStart arrived twice');
-        // The workers, who connect now, send one slice at a time: a larger frame drops its sender unread.
-        server.limitFrames?.(h.length * 4 + FRAME_SLACK);
+        // The workers, who connect once told of it, send one slice at a time: a larger frame drops its sender unread.
+        // ZeroMQ fixes a listener's limit when it binds, so the socket is bound again, at the same address, with the slice's.
+        const at = server.endpoint;
+        server.close();
+        server = await bindRouter(at, REBIND_MS, h.length * 4 + FRAME_SLACK);
         shard = start(m as Message<'psStart'>, server, drop);
         shard.serve().catch((err: unknown) => fail(new Error(`serving failed: ${errorMessage(err)}`)));
         timeoutMs = h.heartbeatTimeoutMs;

@@ -30,8 +30,6 @@ export interface Hub {
   send(peer: string, frames: Frames): Promise<void>;
   receive(): Promise<{ peer: string; frames: Frames }>;
   close(): void;
-  /** The largest frame a peer that connects from now on may send; a larger one disconnects it, unread. */
-  limitFrames?(bytes: number): void;
 }
 
 /**

@@ -21,8 +21,8 @@ async function receiveOrClosed<T>(fn: () => Promise<T>, closed: () => boolean): 
 /**
  * `retryMs`: an endpoint just released by this process (a session after
  * another) may take a moment to be free again. `maxFrame`: the largest frame
- * a peer may send (none: no limit); `limitFrames` changes it for peers that
- * connect later.
+ * a peer may send (-1: no limit); a larger one disconnects it, unread.
+ * ZeroMQ fixes it when the socket binds.
  */
 export async function bindRouter(endpoint: string, retryMs = 0, maxFrame = -1): Promise<Hub> {
   const sock = new zmq.Router({ linger: LINGER_MS, mandatory: false, receiveHighWaterMark: 0, sendHighWaterMark: 0, maxMessageSize: maxFrame });
@@ -52,9 +52,6 @@ export async function bindRouter(endpoint: string, retryMs = 0, maxFrame = -1): 
         }, () => sock.closed),
       ),
     close: () => sock.close(),
-    limitFrames: (bytes) => {
-      sock.maxMessageSize = bytes;
-    },
   };
 }
 
