@@ -70,6 +70,13 @@ afterAll(() => {
   tmp.cleanup();
 });
 
+/** Skips the test, saying why, where the namespaces could not be made. */
+function skipWithoutHosts(ctx: { skip: () => void }): void {
+  if (!skip) return;
+  console.log(`skipped: ${skip}`);
+  ctx.skip();
+}
+
 /** `dtrain ARGS` inside host `h`'s namespace; resolves with its exit code and output. */
 function onHost(h: 'a' | 'b', args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stderr: string }> } {
   const child = spawn('ip', ['netns', 'exec', NS[h], process.execPath, CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -87,10 +94,7 @@ function onHost(h: 'a' | 'b', args: string[]): { child: ChildProcess; done: Prom
 
 describe('two hosts in network namespaces', () => {
   it('a ring across the hosts forms without --advertise: each worker advertises its interface towards the coordinator', async (ctx) => {
-    if (skip) {
-      console.log(`skipped: ${skip}`);
-      ctx.skip();
-    }
+    skipWithoutHosts(ctx);
     const job = {
       name: 'two-hosts',
       seed: 2,
@@ -120,10 +124,7 @@ describe('two hosts in network namespaces', () => {
 
 describe('a link cut for 10 s', () => {
   it("host B's link down for 10 s mid-run: the job finishes every step, the recovery in summary.json, the weights of an undisturbed run", async (ctx) => {
-    if (skip) {
-      console.log(`skipped: ${skip}`);
-      ctx.skip();
-    }
+    skipWithoutHosts(ctx);
     const job = {
       name: 'link-cut',
       seed: 4,

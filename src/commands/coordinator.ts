@@ -6,7 +6,7 @@
  * With --nats instead of a job file: service mode (service.ts).
  */
 import { label } from '../coordinator/membership.js';
-import { REBIND_MS, Regrouping } from '../coordinator/regroup.js';
+import { Regrouping } from '../coordinator/regroup.js';
 import { runSession, type Session } from '../coordinator/session.js';
 import { type JobCancelledError, UsageError } from '../util/errors.js';
 import { jobTypeOf } from '../jobs/registry.js';
@@ -46,20 +46,13 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
       output,
       (a) =>
         runSession({
-          spec: a.spec,
-          recorded: spec,
+          ...regrouping.sessionOptions(a, spec),
           bind,
-          ...(regrouping.again ? { bindRetryMs: REBIND_MS } : {}),
           outDir,
           log: output.log,
           progress,
           job: type.run,
           spares: 'hold',
-          ...(a.resume ? { resume: a.resume } : {}),
-          summaryExtras: a.summaryExtras,
-          goesOn: a.goesOn,
-          rejoin: true,
-          onSummary: a.onSummary,
           onBound: (endpoint, s) => {
             session = s;
             if (interrupted.err) s.interrupt(interrupted.err);

@@ -8,7 +8,7 @@ import { jobTypeOf } from '../jobs/registry.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type JobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
-import { runRecovering, type Attempt } from '../coordinator/recovery.js';
+import { attemptOptions, runRecovering, type Attempt } from '../coordinator/recovery.js';
 import { jobToRun, type ResumeFlags } from './job-to-run.js';
 
 export interface RunFlags extends ResumeFlags, OutputFlags {}
@@ -58,8 +58,7 @@ export async function runWithLocalWorkers(
       log,
       progress,
       job,
-      ...(attempt?.resume ? { resume: attempt.resume } : {}),
-      ...(attempt ? { summaryExtras: attempt.summaryExtras, goesOn: attempt.goesOn, onSummary: attempt.onSummary } : {}),
+      ...(attempt ? attemptOptions(attempt) : {}),
       onBound: (endpoint, s) => {
         session = s;
         if (interrupted.err) s.interrupt(interrupted.err); // Ctrl-C before the session existed

@@ -3,11 +3,10 @@
  * starts a session again from the latest checkpoint when a worker or ps
  * shard is lost, or when workers wait to join (docs/design.md, Failure).
  */
-import { CheckpointError } from '../util/errors.js';
+import { CheckpointError, RegroupError, WorkerLostError } from '../util/errors.js';
 import { loadLatestCheckpoint, type LoadedCheckpoint } from './checkpoints.js';
-import type { Summary } from './session.js';
+import type { SessionOptions, Summary } from './session.js';
 import type { JobSpec } from '../spec/job-spec.js';
-import { RegroupError, WorkerLostError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { Progress } from './progress.js';
 
@@ -48,6 +47,11 @@ export interface Attempt {
   goesOn: (err: unknown) => boolean;
   /** Hears the session's summary (how many steps it had done when it ended). */
   onSummary: (s: Summary) => void;
+}
+
+/** The session options an attempt sets: its job, where it starts, what summary.json adds, and whether another follows. */
+export function attemptOptions(a: Attempt): Pick<SessionOptions, 'spec' | 'resume' | 'summaryExtras' | 'goesOn' | 'onSummary'> {
+  return { spec: a.spec, ...(a.resume ? { resume: a.resume } : {}), summaryExtras: a.summaryExtras, goesOn: a.goesOn, onSummary: a.onSummary };
 }
 
 /**

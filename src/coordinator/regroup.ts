@@ -6,8 +6,9 @@
  * that session at its next checkpoint (RegroupError), so the next takes it.
  */
 import { RegroupError, WorkerLostError } from '../util/errors.js';
-import type { ClusterSpec } from '../spec/job-spec.js';
-import type { Session } from './session.js';
+import type { ClusterSpec, JobSpec } from '../spec/job-spec.js';
+import { attemptOptions, type Attempt } from './recovery.js';
+import type { Session, SessionOptions } from './session.js';
 
 export class Regrouping {
   private last: Session | undefined;
@@ -20,6 +21,16 @@ export class Regrouping {
   /** Whether a session has run before (the next binds where it did). */
   get again(): boolean {
     return this.last !== undefined;
+  }
+
+  /**
+   * The options of a session of `job` (as given) whose processes outlive
+   * it: the attempt's, its members told to join again when another session
+   * follows, and, after the first, a bind that waits for the endpoint the
+   * last one just closed.
+   */
+  sessionOptions(a: Attempt, job: JobSpec): Pick<SessionOptions, 'spec' | 'resume' | 'summaryExtras' | 'goesOn' | 'onSummary' | 'recorded' | 'rejoin' | 'bindRetryMs'> {
+    return { ...attemptOptions(a), recorded: job, rejoin: true, ...(this.again ? { bindRetryMs: REBIND_MS } : {}) };
   }
 
   /** Called as each session binds, with its worker count. */
@@ -41,4 +52,4 @@ export class Regrouping {
 }
 
 /** A session after another binds the endpoint the last one just closed: ZeroMQ frees it a moment later. */
-export const REBIND_MS = 10_000;
+const REBIND_MS = 10_000;

@@ -13,7 +13,7 @@ import type { Logger } from '../util/log.js';
 import { encode } from '../wire/codec.js';
 import { parseMessage, type Header, type Message } from '../wire/messages.js';
 import { ClosedError, type Hub } from '../wire/transport.js';
-import { repeatJoin } from '../wire/join.js';
+import { repeatJoin, runSessions, type Rejoin } from '../wire/join.js';
 import { bindRouter, connectDealer, FRAME_SLACK } from '../wire/zmq-transport.js';
 
 /** How long the server socket may take to be had again at its address (rebound at psStart). */
@@ -33,20 +33,12 @@ export interface PsOptions {
 }
 
 /** Runs sessions until one ends with a final stop (0) or a failure (1). */
-export async function runPs(o: PsOptions): Promise<number> {
-  for (let n = 0; ; n++) {
-    const end = await runSession(o, n);
-    if (typeof end === 'number') return end;
-    if (o.coordinatorTimeoutMs === 0) {
-      o.log.error({ why: end.message }, 'ps shard failed');
-      return 1;
-    }
-    o.log.warn({ why: end.message, waitS: o.coordinatorTimeoutMs / 1000 }, end.why === 'rejoin' ? 'the job goes on in a new session: joining again' : 'lost the coordinator: joining again, waiting for it to come back');
-  }
+export function runPs(o: PsOptions): Promise<number> {
+  return runSessions('ps shard', o.log, o.coordinatorTimeoutMs, (n) => runSession(o, n));
 }
 
 /** One session: a fresh server socket joins the coordinator as a shard and serves the job it is given. */
-async function runSession(o: PsOptions, n: number): Promise<number | { why: 'rejoin' | 'coordinatorLost'; message: string }> {
+async function runSession(o: PsOptions, n: number): Promise<number | Rejoin> {
   let server: Hub;
   try {
     // Nothing legitimate reaches the server socket before the job starts: workers learn of it only then.

@@ -10,7 +10,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { label } from '../coordinator/membership.js';
 import { Progress } from '../coordinator/progress.js';
 import { runSession, type Session } from '../coordinator/session.js';
-import { REBIND_MS, Regrouping } from '../coordinator/regroup.js';
+import { Regrouping } from '../coordinator/regroup.js';
 import { readableCheckpoint, runRecovering } from '../coordinator/recovery.js';
 import { errorMessage, JobCancelledError } from '../util/errors.js';
 import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
@@ -88,19 +88,13 @@ export class RunningJob {
         { outDir, log, progress },
         (a) =>
           runSession({
-            ...(a.resume ? { resume: a.resume } : {}),
-            spec: a.spec,
-            recorded: spec,
+            ...regrouping.sessionOptions(a, spec),
             bind: ctx.bind,
-            ...(regrouping.again ? { bindRetryMs: REBIND_MS } : {}),
             outDir,
             log,
             progress,
             job: jobTypeOf(spec).run,
             spares: 'keep',
-            summaryExtras: a.summaryExtras,
-            goesOn: a.goesOn,
-            rejoin: true,
             onSummary: (s) => {
               summary = s as unknown as Record<string, unknown>;
               a.onSummary(s);

@@ -21,6 +21,7 @@ import { LocalUpdate } from './reducers/local-update.js';
 import { updatesLocally } from './reducers/make.js';
 import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
 import type { StepProgram } from './step-program.js';
+import { runSessions, type Rejoin } from '../wire/join.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 export interface WorkerOptions {
@@ -38,16 +39,8 @@ export interface WorkerOptions {
 }
 
 /** Runs sessions until one ends with a final stop (0) or a failure (1). */
-export async function runWorker(o: WorkerOptions): Promise<number> {
-  for (let n = 0; ; n++) {
-    const end = await runSession(o, n);
-    if (typeof end === 'number') return end;
-    if (o.coordinatorTimeoutMs === 0) {
-      o.log.error({ why: end.message }, 'worker failed');
-      return 1;
-    }
-    o.log.warn({ why: end.message, waitS: o.coordinatorTimeoutMs / 1000 }, end.why === 'rejoin' ? 'the job goes on in a new session: joining again' : 'lost the coordinator: joining again, waiting for it to come back');
-  }
+export function runWorker(o: WorkerOptions): Promise<number> {
+  return runSessions('worker', o.log, o.coordinatorTimeoutMs, (n) => runSession(o, n));
 }
 
 /**
@@ -55,7 +48,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
  * coordinator, the job it is given is built and run. Returns an exit code,
  * or why the session ended when the worker should join again.
  */
-async function runSession(o: WorkerOptions, n: number): Promise<number | { why: 'rejoin' | 'coordinatorLost'; message: string }> {
+async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin> {
   const identity = `${hostname()}:${process.pid}${n > 0 ? `:${n}` : ''}`;
   const cfg: CommConfig = { connect: o.connect, bindHost: o.bindHost, advertiseHost: o.advertiseHost, identity, ...(n > 0 ? { giveUpMs: o.coordinatorTimeoutMs } : {}) };
   const comm = new Worker(new URL('./comm-thread.js', import.meta.url), { workerData: cfg });
