@@ -9,7 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { PeerCommand } from './peer.js';
+import type { LinkSecurity, PeerCommand } from './peer.js';
 
 const PEER = fileURLToPath(new URL('./peer.js', import.meta.url));
 const MiB = 1024 * 1024;
@@ -35,12 +35,13 @@ function stopAll(peers: Peer[]): void {
 
 const itersFor = (bytes: number) => Math.max(5, Math.round((64 * MiB) / bytes));
 
-async function ringTime(n: number, bytes: number, chunkBytes: number): Promise<number> {
+/** Seconds per all-reduce of `bytes` by a ring of `n` processes, its links protected as `security` says. */
+export async function ringTime(n: number, bytes: number, chunkBytes: number, security: LinkSecurity = { mode: 'clear' }): Promise<number> {
   const peers = Array.from({ length: n }, startPeer);
   try {
-    const eps = await Promise.all(peers.map((p) => p.ask<{ endpoint: string }>({ cmd: 'bind' })));
+    const eps = await Promise.all(peers.map((p) => p.ask<{ endpoint: string }>({ cmd: 'bind', security })));
     const res = await Promise.all(
-      peers.map((p, rank) => p.ask<{ seconds: number }>({ cmd: 'ring', rank, size: n, right: eps[(rank + 1) % n].endpoint, bytes, iters: itersFor(bytes), warmup: 3, chunkBytes })),
+      peers.map((p, rank) => p.ask<{ seconds: number }>({ cmd: 'ring', rank, size: n, right: eps[(rank + 1) % n].endpoint, bytes, iters: itersFor(bytes), warmup: 3, chunkBytes, security })),
     );
     return Math.max(...res.map((r) => r.seconds));
   } finally {

@@ -9,10 +9,15 @@ import { bindPull, bindRouter, connectDealer, ringLink } from '../src/wire/zmq-t
 import { PsReducer } from '../src/worker/reducers/ps.js';
 import type { GradientReducer } from '../src/worker/reducers/reducer.js';
 import { RingReducer } from '../src/worker/reducers/ring.js';
+import type { ClusterKey } from '../src/wire/cluster-key.js';
+import { Sealer, sealedChannel, workerId } from '../src/wire/frame-seal.js';
+
+/** How a bench ring's links are protected (bench/security.ts): in clear, sealed with a session key, or CURVE-encrypted. */
+export type LinkSecurity = { mode: 'clear' } | { mode: 'sealed'; sessionKey: string } | { mode: 'encrypted'; key: ClusterKey };
 
 export type PeerCommand =
-  | { cmd: 'bind' }
-  | { cmd: 'ring'; rank: number; size: number; right: string; bytes: number; iters: number; warmup: number; chunkBytes: number }
+  | { cmd: 'bind'; security?: LinkSecurity }
+  | { cmd: 'ring'; rank: number; size: number; right: string; bytes: number; iters: number; warmup: number; chunkBytes: number; security?: LinkSecurity }
   | { cmd: 'psServe'; workers: number }
   | { cmd: 'psReduce'; rank: number; size: number; shards: string[]; bytes: number; iters: number; warmup: number }
   | { cmd: 'pull'; bytes: number; messages: number }
@@ -39,10 +44,13 @@ let bound: Awaited<ReturnType<typeof bindPull>> | undefined;
 process.on('message', async (m: PeerCommand) => {
   try {
     if (m.cmd === 'bind') {
-      bound = await bindPull('tcp://127.0.0.1:*');
+      bound = await bindPull('tcp://127.0.0.1:*', m.security?.mode === 'encrypted' ? m.security.key : undefined);
       send({ endpoint: bound.endpoint });
     } else if (m.cmd === 'ring') {
-      const ring = new RingReducer({ rank: m.rank, size: m.size, link: ringLink(bound!.pull, m.right), chunkBytes: m.chunkBytes });
+      const sec = m.security ?? { mode: 'clear' };
+      let link = ringLink(bound!, m.right, undefined, sec.mode === 'encrypted' ? sec.key : undefined);
+      if (sec.mode === 'sealed') link = sealedChannel(link, new Sealer(sec.sessionKey, workerId(m.rank)), { to: workerId((m.rank + 1) % m.size), from: workerId((m.rank - 1 + m.size) % m.size) }, (r) => { throw new Error(r); });
+      const ring = new RingReducer({ rank: m.rank, size: m.size, link, chunkBytes: m.chunkBytes });
       send({ seconds: await timeAllReduce(ring, m) });
     } else if (m.cmd === 'psServe') {
       // A summing shard: the all-reduce path of the ps strategy (no parameters needed).

@@ -17,11 +17,11 @@ interface MetricsLine {
  * ms per step between its first and last metrics lines, so that start-up and
  * the first steps (warm-up) do not count.
  */
-export function runStepMs(job: { train: { batchSize: number } & Record<string, unknown> } & Record<string, unknown>): number {
+export function runStepMs(job: { train: { batchSize: number } & Record<string, unknown> } & Record<string, unknown>, args: string[] = []): number {
   const dir = mkdtempSync(join(tmpdir(), 'dtrain-bench-'));
   try {
     writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
-    execFileSync(process.execPath, [CLI, 'run', join(dir, 'job.json'), '--out', join(dir, 'out'), '--no-progress'], { stdio: 'ignore' });
+    execFileSync(process.execPath, [CLI, 'run', join(dir, 'job.json'), '--out', join(dir, 'out'), '--no-progress', ...args], { stdio: 'ignore' });
     const lines = readFileSync(join(dir, 'out', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsLine);
     if (lines.length < 2) throw new Error(`${lines.length} metrics lines: too few steps to measure`);
     const b = job.train.batchSize;

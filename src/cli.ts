@@ -5,6 +5,7 @@ import { defineBackends } from './cli/backends.js';
 import { defineCancel } from './cli/cancel.js';
 import { defineCoordinator } from './cli/coordinator.js';
 import { defineJobs } from './cli/jobs.js';
+import { defineKeys } from './cli/keys.js';
 import type { CommandDefinition, SetExitCode } from './cli/options.js';
 import { definePs } from './cli/ps.js';
 import { defineRun } from './cli/run.js';
@@ -27,6 +28,7 @@ const COMMANDS: readonly CommandDefinition[] = [
   defineJobs,
   defineCancel,
   defineBackends,
+  defineKeys,
 ];
 
 function buildProgram(exit: SetExitCode): Command {

@@ -16,6 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli, tempDir, writeJob } from './helpers/cli.js';
+import { writeKeyFile } from '../src/wire/cluster-key.js';
 import { sleep, until } from './helpers/fake-peer.js';
 import { summaryOf, weightsOf } from './helpers/runs.js';
 
@@ -77,9 +78,19 @@ function skipWithoutHosts(ctx: { skip: () => void }): void {
   ctx.skip();
 }
 
-/** `dtrain ARGS` inside host `h`'s namespace; resolves with its exit code and output. */
+/** The hosts' cluster key: their addresses are not loopback, so every process needs it (and the traffic between hosts is keyed). */
+let keyFile: string | undefined;
+function clusterKey(): string {
+  if (!keyFile) {
+    keyFile = join(tmp.dir, 'cluster.key');
+    writeKeyFile(keyFile);
+  }
+  return keyFile;
+}
+
+/** `dtrain ARGS --key …` inside host `h`'s namespace; resolves with its exit code and output. */
 function onHost(h: 'a' | 'b', args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stderr: string }> } {
-  const child = spawn('ip', ['netns', 'exec', NS[h], process.execPath, CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', NS[h], process.execPath, CLI, ...args, '--key', clusterKey()], { stdio: ['ignore', 'ignore', 'pipe'] });
   started.add(child);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));

@@ -178,6 +178,11 @@ async function loseMember(job: Record<string, unknown>, tag: string, flags: stri
   const code = await run.exit;
   groups.delete(run.child.pid!);
   console.log(`${tag}: killed ${what} #${victim.rank} (pid ${victim.memberPid})`);
+  if (code !== 0) {
+    // What went wrong, for the failure that follows: the run's warnings and errors.
+    const bad = readFileSync(join(out, 'log.jsonl'), 'utf8').split('\n').filter((l) => /"level":(40|50)/.test(l));
+    console.log(`${tag} exited ${code}:\n${bad.slice(-15).join('\n')}`);
+  }
   return { out, code, victim: victim.memberPid };
 }
 

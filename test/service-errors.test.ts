@@ -55,7 +55,7 @@ describe('service-mode command errors', () => {
     expect(creds.stderr).toContain('cannot read --creds /nonexistent/user.creds: ENOENT');
     const both = await runCli(['jobs', '--creds', '/nonexistent/user.creds', '--token', 't']);
     expect(both.code).toBe(2);
-    expect(both.stderr).toContain('give --token or --creds, not both');
+    expect(both.stderr).toContain('give one of --token, --creds or --user, not several');
     const prio = await runCli(['submit', 'configs/synthetic-blobs-mlp.yaml', '--priority', '5000']);
     expect(prio.code).toBe(2);
     expect(prio.stderr).toContain('--priority must be a whole number from -1000 to 1000');

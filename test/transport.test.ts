@@ -14,10 +14,10 @@ channelConformance('memory pair', async () => {
 });
 
 channelConformance('zeromq push/pull ring link', async () => {
-  const { endpoint, pull } = await bindPull('tcp://127.0.0.1:*');
-  const { pull: pull2 } = await bindPull('tcp://127.0.0.1:*');
-  const a = ringLink(pull2, endpoint);
-  const b = ringLink(pull, endpoint);
+  const one = await bindPull('tcp://127.0.0.1:*');
+  const two = await bindPull('tcp://127.0.0.1:*');
+  const a = ringLink(two, one.endpoint);
+  const b = ringLink(one, one.endpoint);
   return { a, b, close: () => { a.close(); b.close(); } };
 });
 
@@ -41,7 +41,7 @@ reducerConformance('ring over memory', async (n, { chunkBytes, rule }) => {
 
 reducerConformance('ring over zeromq', async (n, { chunkBytes, rule }) => {
   const pulls = await Promise.all(Array.from({ length: n }, () => bindPull('tcp://127.0.0.1:*')));
-  const reducers = pulls.map(({ pull }, rank) => new RingReducer({ rank, size: n, link: ringLink(pull, pulls[(rank + 1) % n].endpoint), chunkBytes, rule }));
+  const reducers = pulls.map((pull, rank) => new RingReducer({ rank, size: n, link: ringLink(pull, pulls[(rank + 1) % n].endpoint), chunkBytes, rule }));
   return { reducers, close: () => reducers.forEach((r) => r.close()) };
 });
 

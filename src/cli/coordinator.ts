@@ -1,7 +1,7 @@
 /** dtrain coordinator: run a job across machines, or (with --nats) serve submitted jobs. */
 import { Option } from 'commander';
 import { coordinatorCommand } from '../commands/coordinator.js';
-import { type CommandDefinition, dataRootOption, positiveInt, psOptions, setOption, STRATEGY_CHOICES } from './options.js';
+import { type CommandDefinition, dataRootOption, positiveInt, psOptions, securityOptions, setOption, STRATEGY_CHOICES } from './options.js';
 
 export const defineCoordinator: CommandDefinition = (program, exit) => {
   const coordinator = program
@@ -13,11 +13,13 @@ export const defineCoordinator: CommandDefinition = (program, exit) => {
     .option('--resume <dir>', "continue the run in DIR from its latest checkpoint, with the job read from DIR (a coordinator that was lost: its workers wait --coordinator-timeout to join again)")
     .option('-w, --workers <n>', 'overrides cluster.workers', positiveInt('--workers'))
     .addOption(new Option('--strategy <name>', 'overrides cluster.strategy').choices(STRATEGY_CHOICES));
-  psOptions(coordinator)
+  securityOptions(psOptions(coordinator))
     .addOption(setOption())
     .option('--nats <url>', 'service mode: take jobs from this NATS server (JetStream on), e.g. nats://127.0.0.1:4222')
     .option('--token <token>', 'service mode: NATS auth token')
     .option('--creds <file>', 'service mode: NATS credentials file (.creds)')
+    .addOption(new Option('--user <name>', 'service mode: NATS user (with --password; deploy/nats/nats-server.conf)').env('DTRAIN_NATS_USER'))
+    .addOption(new Option('--password <password>', 'service mode: NATS password').env('DTRAIN_NATS_PASSWORD'))
     .option('--state-dir <dir>', 'service mode: where jobs write their outputs (DIR/jobs/<id>/) and the coordinator its log')
     .addOption(dataRootOption())
     .option('--json', 'JSON log lines on stdout')
@@ -44,9 +46,14 @@ the same one when its link comes back; at most cluster.maxRestarts times.
 The recoveries are listed in summary.json. A lost coordinator: start it
 again with --resume DIR within the workers' --coordinator-timeout.
 
+Security: an address other than loopback needs --key FILE (dtrain keys
+generate FILE; the same file on every worker and shard), or --insecure.
+Service mode on a NATS server that is not on loopback needs --user and
+--password, --token or --creds (deploy/nats/nats-server.conf), or --insecure.
+
 Examples:
-  dtrain coordinator configs/fashion-mnist-mlp.yaml --bind tcp://0.0.0.0:5555
-  dtrain coordinator --resume runs/fashion-mnist-mlp --bind tcp://0.0.0.0:5555
+  dtrain coordinator configs/fashion-mnist-mlp.yaml --bind tcp://0.0.0.0:5555 --key cluster.key
+  dtrain coordinator --resume runs/fashion-mnist-mlp --bind tcp://0.0.0.0:5555 --key cluster.key
   dtrain coordinator --nats nats://127.0.0.1:4222 --bind tcp://127.0.0.1:5555 --state-dir /var/lib/dtrain`,
     )
     .action(async (job: string | undefined, flags) => exit(await coordinatorCommand(job, flags)));

@@ -48,7 +48,9 @@ export const natsOptions = (c: Command) =>
   c
     .addOption(new Option('--nats <url>', 'the NATS server of the service-mode coordinator').env('DTRAIN_NATS').default(DEFAULT_NATS))
     .addOption(new Option('--token <token>', 'NATS auth token').env('DTRAIN_NATS_TOKEN'))
-    .addOption(new Option('--creds <file>', 'NATS credentials file (.creds)').env('DTRAIN_NATS_CREDS'));
+    .addOption(new Option('--creds <file>', 'NATS credentials file (.creds)').env('DTRAIN_NATS_CREDS'))
+    .addOption(new Option('--user <name>', 'NATS user (with --password)').env('DTRAIN_NATS_USER'))
+    .addOption(new Option('--password <password>', 'NATS password').env('DTRAIN_NATS_PASSWORD'));
 /** Service mode: the folders submitted jobs may read data from. */
 export const dataRootOption = () =>
   new Option('--data-root <dir>', 'service mode: a folder submitted jobs may read data from (repeatable; default /usr/share/datasets); a submission naming any other path, or a topology file, is refused').argParser(collect).default([]);
@@ -66,3 +68,8 @@ export const managedOptions = (c: Command) =>
       DEFAULT_COORDINATOR_TIMEOUT_S,
     )
     .addOption(new Option('--managed', 'started by dtrain run').hideHelp()).addOption(new Option('--json', 'JSON logs on stdout (the default)').hideHelp());
+/** coordinator, worker and ps: the cluster key, or the explicit choice to go without one. */
+export const securityOptions = (c: Command) =>
+  c
+    .addOption(new Option('--key <file>', 'the cluster key file (dtrain keys generate FILE): only processes holding the same key can join, and control traffic is encrypted; needed for any address but loopback').env('DTRAIN_KEY_FILE'))
+    .option('--insecure', 'allow an address other than loopback without a key: anyone who reaches the sockets can join, and all traffic is in clear (a network you trust only)');

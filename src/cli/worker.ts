@@ -1,6 +1,6 @@
 /** dtrain worker: join a coordinator and train what it sends. */
 import { workerCommand } from '../commands/worker.js';
-import { type CommandDefinition, managedOptions } from './options.js';
+import { type CommandDefinition, managedOptions, securityOptions } from './options.js';
 
 export const defineWorker: CommandDefinition = (program, exit) => {
   const worker = program
@@ -11,7 +11,7 @@ export const defineWorker: CommandDefinition = (program, exit) => {
     .option('--bind-host <host>', 'interface for the ring socket (default 0.0.0.0)')
     .option('--log-file <file>', 'write JSON logs here instead of stdout')
     .option('--serve', 'stay for job after job (service mode): each job runs in a fresh worker process');
-  managedOptions(worker)
+  managedOptions(securityOptions(worker))
     .addHelpText(
       'after',
       `
@@ -21,7 +21,9 @@ falls silent (killed, or the link cut) it joins again by itself, for
 --coordinator-timeout seconds, so that dtrain coordinator --resume DIR finds
 it. Exit codes: 0 the job finished (or the worker was not needed), 1 the
 worker failed, or no coordinator came back in time.
-Example: dtrain worker --connect tcp://10.0.0.1:5555`,
+A coordinator that is not on loopback needs the cluster key: --key FILE
+(dtrain keys generate FILE, the coordinator's file), or --insecure.
+Example: dtrain worker --connect tcp://10.0.0.1:5555 --key cluster.key`,
     )
     .action(async (flags) => exit(await workerCommand(flags)));
 };

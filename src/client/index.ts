@@ -33,6 +33,9 @@ export interface ConnectOptions {
   token?: string;
   /** Path of a NATS .creds file. */
   creds?: string;
+  /** A user of the NATS server's configuration (deploy/nats/nats-server.conf: the submitter), with its password. */
+  user?: string;
+  password?: string;
   /** Connection name shown by the NATS server. */
   name?: string;
   /** How long status, list and submit wait for a coordinator's answer (default 10 s); status and list then read the job store. */
@@ -112,7 +115,7 @@ export class DtrainClient {
   ) {}
 
   static async connect(o: ConnectOptions = {}): Promise<DtrainClient> {
-    const { nc, jsm } = await connectNats({ nats: o.servers ?? DEFAULT_NATS, token: o.token, creds: o.creds }, o.name ?? 'dtrain client');
+    const { nc, jsm } = await connectNats({ nats: o.servers ?? DEFAULT_NATS, token: o.token, creds: o.creds, user: o.user, password: o.password }, o.name ?? 'dtrain client');
     return new DtrainClient(nc, jetstream(nc), jsm, true, o.requestTimeoutMs);
   }
 
@@ -159,7 +162,7 @@ export class DtrainClient {
   /** Every job (or those in `state`), in submission order. */
   async list(state?: JobState): Promise<JobBrief[]> {
     const r = await this.request<{ jobs: JobBrief[] }>(API.list, state === undefined ? {} : { state }, async () => {
-      const all = await (await JobStore.open(this.nc)).list();
+      const all = (await (await JobStore.openExisting(this.nc))?.list()) ?? [];
       return { ok: true, jobs: all.filter((j) => state === undefined || j.state === state).map(brief) };
     });
     return r.jobs;
@@ -233,7 +236,7 @@ export class DtrainClient {
     try {
       return (
         await this.request<{ job: JobStatus }>(API.status, { id }, async () => {
-          const r = await (await JobStore.open(this.nc)).get(id);
+          const r = await (await JobStore.openExisting(this.nc))?.get(id);
           return r ? { ok: true, job: r } : { ok: false, error: `no job ${id}`, code: NOT_FOUND };
         })
       ).job;

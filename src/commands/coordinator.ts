@@ -16,19 +16,21 @@ import { psSettings } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type OutputFlags } from './job-output.js';
 import { serviceCommand, type ServiceFlags } from './service.js';
 import { printSummary } from './summary-line.js';
+import { clusterKeyFor, hostOf, type SecurityFlags } from './security-flags.js';
 
-export interface CoordinatorFlags extends ResumeFlags, OutputFlags, Partial<ServiceFlags> {
+export interface CoordinatorFlags extends ResumeFlags, OutputFlags, Partial<ServiceFlags>, SecurityFlags {
   bind: string;
 }
 
 export async function coordinatorCommand(jobFile: string | undefined, flags: CoordinatorFlags): Promise<number> {
   if (!/^tcp:\/\/[^:]+:(\d+|\*)$/.test(flags.bind)) throw new UsageError(`--bind must look like tcp://HOST:PORT, got ${flags.bind}`);
+  const key = clusterKeyFor('coordinator', [hostOf(flags.bind)], flags);
   if (flags.nats !== undefined) {
     if (jobFile !== undefined || flags.resume !== undefined) throw new UsageError('service mode (--nats) takes its jobs from NATS: submit job files with dtrain submit, not as an argument (it resumes its own jobs on restart)');
-    return serviceCommand({ ...flags, nats: flags.nats });
+    return serviceCommand({ ...flags, nats: flags.nats }, key);
   }
   if (jobFile === undefined && flags.resume === undefined) throw new UsageError('give a job file, --resume DIR to continue a run, or --nats URL --state-dir DIR for service mode');
-  for (const f of ['stateDir', 'token', 'creds'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f === 'stateDir' ? 'state-dir' : f} belongs to service mode: add --nats URL`);
+  for (const f of ['stateDir', 'token', 'creds', 'user'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f === 'stateDir' ? 'state-dir' : f} belongs to service mode: add --nats URL`);
   const { spec, resume } = jobToRun(jobFile, flags);
   const type = jobTypeOf(spec);
   const output = openJobOutput(spec, { ...flags, out: flags.resume ?? flags.out }, resume !== undefined);
@@ -48,6 +50,7 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
         runSession({
           ...regrouping.sessionOptions(a, spec),
           bind,
+          ...(key ? { key } : {}),
           outDir,
           log: output.log,
           progress,

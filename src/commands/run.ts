@@ -10,8 +10,12 @@ import { cancelOnSignals, openJobOutput, type JobOutput, type OutputFlags } from
 import { printSummary } from './summary-line.js';
 import { attemptOptions, runRecovering, type Attempt } from '../coordinator/recovery.js';
 import { jobToRun, type ResumeFlags } from './job-to-run.js';
+import { generateKey, keyEnv } from '../wire/cluster-key.js';
 
-export interface RunFlags extends ResumeFlags, OutputFlags {}
+export interface RunFlags extends ResumeFlags, OutputFlags {
+  /** The local processes talk without a cluster key. */
+  insecure?: boolean;
+}
 
 export async function runCommand(jobFile: string | undefined, flags: RunFlags): Promise<number> {
   const { spec, resume } = jobToRun(jobFile, flags);
@@ -23,7 +27,7 @@ export async function runCommand(jobFile: string | undefined, flags: RunFlags): 
   output.progress.note(`${spec.name}: ${spec.cluster.workers} worker(s), strategy ${strategy}, backend ${spec.cluster.backend}, output in ${output.outDir}`);
   const type = jobTypeOf(spec);
   const interrupted: { err?: JobCancelledError } = {};
-  const summary = await runRecovering(spec, output, (a) => runWithLocalWorkers(spec, output, type.run, a, interrupted), resume, interrupted);
+  const summary = await runRecovering(spec, output, (a) => runWithLocalWorkers(spec, output, type.run, a, interrupted, flags.insecure), resume, interrupted);
   printSummary(summary, output.outDir, flags.json, type);
   return 0;
 }
@@ -44,8 +48,11 @@ export async function runWithLocalWorkers(
   job: SessionOptions['job'],
   attempt?: Attempt,
   interrupted: { err?: JobCancelledError } = {},
+  insecure = false,
 ): Promise<Summary> {
   const { outDir, logFile, log, progress } = output;
+  // A fresh cluster key for this session's processes, in memory only: nothing else on the machine can join them.
+  const key = insecure ? undefined : generateKey();
   let workers: LocalWorker[] = [];
   let session: Session | undefined;
   const removeHandlers = cancelOnSignals(() => session, interrupted);
@@ -58,6 +65,7 @@ export async function runWithLocalWorkers(
       log,
       progress,
       job,
+      ...(key ? { key } : {}),
       ...(attempt ? attemptOptions(attempt) : {}),
       onBound: (endpoint, s) => {
         session = s;
@@ -67,6 +75,7 @@ export async function runWithLocalWorkers(
             role,
             count,
             connect: endpoint,
+            env: key ? keyEnv(key) : {},
             logFile,
             onLost: (err) => s.fail(err),
             describe: (pid, index) => {

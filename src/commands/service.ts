@@ -13,8 +13,11 @@ import { bindRouter } from '../wire/zmq-transport.js';
 import { connectNats, type NatsFlags } from '../service/nats-connect.js';
 import { JobService } from '../service/service.js';
 import { onStopSignals } from './job-output.js';
+import type { ClusterKey } from '../wire/cluster-key.js';
+import { LOOPBACK } from './process-flags.js';
 
 export interface ServiceFlags extends NatsFlags {
+  insecure?: boolean;
   bind: string;
   stateDir?: string;
   json?: boolean;
@@ -23,9 +26,10 @@ export interface ServiceFlags extends NatsFlags {
   dataRoot?: string[];
 }
 
-export async function serviceCommand(flags: ServiceFlags): Promise<number> {
+export async function serviceCommand(flags: ServiceFlags, key: ClusterKey | undefined): Promise<number> {
   if (!flags.stateDir) throw new UsageError('service mode needs --state-dir DIR: where the jobs write their outputs');
   if (/:\*$/.test(flags.bind)) throw new UsageError('service mode needs a fixed --bind port: workers reconnect to it between jobs');
+  requireNatsAuth(flags);
   mkdirSync(flags.stateDir, { recursive: true });
   const log = makeLogger({ file: join(flags.stateDir, 'coordinator.log.jsonl'), json: flags.json, base: { pid: process.pid, role: 'coordinator' } });
   const say = (line: string) => {
@@ -42,7 +46,7 @@ export async function serviceCommand(flags: ServiceFlags): Promise<number> {
     throw new UsageError(`cannot listen on ${flags.bind}: ${errorMessage(err)}`, { cause: err });
   }
   const { nc, jsm } = await connectNats(flags, `dtrain coordinator ${hostname()}:${process.pid}`, true);
-  const service = await JobService.start(nc, jsm, { bind: flags.bind, stateDir: flags.stateDir, terminal: !flags.json && flags.progress !== false, submitted: { dataRoots: dataRoots(flags) }, log, say });
+  const service = await JobService.start(nc, jsm, { bind: flags.bind, stateDir: flags.stateDir, terminal: !flags.json && flags.progress !== false, submitted: { dataRoots: dataRoots(flags) }, log, say, ...(key ? { key } : {}) });
   const reach = endpoint.replace(/^tcp:\/\/0\.0\.0\.0:/, `tcp://${hostname()}:`);
   say(`dtrain coordinator: taking jobs from ${flags.nats}; outputs in ${flags.stateDir}/jobs/<id>/`);
   say(`workers join with: dtrain worker --connect ${reach} --serve`);
@@ -68,4 +72,21 @@ export async function serviceCommand(flags: ServiceFlags): Promise<number> {
 function dataRoots(flags: ServiceFlags): string[] {
   const given = flags.dataRoot ?? [];
   return given.length > 0 ? given.map((d) => resolve(d)) : [dirname(DEFAULT_FASHION_MNIST_PATH)];
+}
+
+/**
+ * A NATS server anyone on the network reaches must know who submits: a
+ * non-loopback --nats needs credentials (--creds, --token, or a user and
+ * password), unless --insecure.
+ */
+function requireNatsAuth(flags: ServiceFlags): void {
+  if (flags.insecure || flags.creds !== undefined || flags.token !== undefined || flags.user !== undefined) return;
+  const exposed = flags.nats
+    .split(',')
+    .map((u) => /^\w+:\/\/(?:[^@/]*@)?([^:/]+|\[[^\]]+\])/.exec(u.trim())?.[1] ?? u)
+    .find((h) => !LOOPBACK.test(h.replace(/^\[|\]$/g, '')));
+  if (exposed !== undefined)
+    throw new UsageError(
+      `service mode on the NATS server at ${exposed} with no credentials: anyone who reaches it could submit, cancel or delete jobs. Run nats-server with users (deploy/nats/nats-server.conf: a coordinator user and a submitter user) and give the coordinator --creds FILE, --token, or --user/--password; or add --insecure on a network you trust`,
+    );
 }

@@ -3,8 +3,9 @@ import { makeLogger } from '../util/log.js';
 import { runWorker } from '../worker/main.js';
 import { childFlags, coordinatorTimeoutMs, defaultAdvertise, timeoutFlag, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
 import { serveForever } from './serve-loop.js';
+import { clusterKeyFor, securityChildFlags, type SecurityFlags } from './security-flags.js';
 
-export interface WorkerFlags {
+export interface WorkerFlags extends SecurityFlags {
   connect: string;
   advertise?: string;
   bindHost?: string;
@@ -17,15 +18,19 @@ export interface WorkerFlags {
 }
 
 export async function workerCommand(flags: WorkerFlags): Promise<number> {
-  const local = LOOPBACK.test(parseConnect(flags.connect));
+  const host = parseConnect(flags.connect);
+  const local = LOOPBACK.test(host);
+  const bindHost = flags.bindHost ?? (local ? '127.0.0.1' : '0.0.0.0');
+  const key = clusterKeyFor('worker', [host, bindHost], flags);
   const log = makeLogger({ json: flags.json ?? !flags.logFile, file: flags.logFile, base: { pid: process.pid, role: 'worker' } });
-  if (flags.serve) return serveForever('worker', childFlags(flags, { advertise: flags.advertise, 'bind-host': flags.bindHost, 'coordinator-timeout': timeoutFlag(flags.coordinatorTimeout) }), log);
+  if (flags.serve) return serveForever('worker', childFlags(flags, { advertise: flags.advertise, 'bind-host': flags.bindHost, 'coordinator-timeout': timeoutFlag(flags.coordinatorTimeout) }).concat(securityChildFlags(flags)), log);
   if (flags.managed) stayWithParent();
   return runWorker({
     connect: flags.connect,
-    bindHost: flags.bindHost ?? (local ? '127.0.0.1' : '0.0.0.0'),
+    bindHost,
     advertiseHost: flags.advertise ?? (await defaultAdvertise(flags.connect)),
     log,
     coordinatorTimeoutMs: coordinatorTimeoutMs(flags),
+    ...(key ? { key } : {}),
   });
 }

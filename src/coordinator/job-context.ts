@@ -13,7 +13,7 @@ import { hasReplicaState } from '../tensor/layers/sync-batch-norm.js';
 import { loadSavedInto } from '../tensor/models/save.js';
 import { joinStates, packStates, sliceState, unpackStates, type OptimizerState } from '../tensor/optimizers/index.js';
 import type { Logger } from '../util/log.js';
-import type { CollectiveSetup, Message } from '../wire/messages.js';
+import type { CollectiveSetup, DataPlane, Message } from '../wire/messages.js';
 import type { UpdateRule } from '../worker/reducers/reducer.js';
 import type { Checkpoints, LoadedCheckpoint } from './checkpoints.js';
 import type { ControlPlane } from './control.js';
@@ -36,6 +36,8 @@ export interface JobContext {
   resume?: LoadedCheckpoint;
   /** Steps completed so far (the summary of a job that ends early reports them). */
   steps: { done: number };
+  /** How this session's ring and ps links are protected (its key, when sealed, is this session's alone). */
+  dataPlane: DataPlane;
 }
 
 /** A job's outcome; the session adds how it ended and the cluster it ran on to make summary.json. */
@@ -103,7 +105,7 @@ export async function startShards(
       const { offset, length } = slices[i];
       // Resuming: the shard's part of the whole optimizer state (the optimizers are element-wise).
       const resumed = packStates([optimizer ? sliceState(optimizer, offset, length) : null]);
-      const header = { type: 'psStart', index: s.rank, shards: k, workers: ctx.spec.cluster.workers, offset, length, optimizer: rule.optimizer, heartbeatTimeoutMs: ctx.spec.cluster.heartbeatTimeoutMs, optimizerState: resumed.meta[0] } as const;
+      const header = { type: 'psStart', index: s.rank, shards: k, workers: ctx.spec.cluster.workers, offset, length, optimizer: rule.optimizer, heartbeatTimeoutMs: ctx.spec.cluster.heartbeatTimeoutMs, optimizerState: resumed.meta[0], dataPlane: ctx.dataPlane } as const;
       return ctx.control.send(s.peer, { ...header, ...(clipNorm === undefined ? {} : { clipNorm }), ...(staleness === undefined ? {} : { staleness }) }, [initial.subarray(offset, offset + length), resumed.data]);
     }),
   );
@@ -131,7 +133,7 @@ export async function startWorkers(
   const stateOf = (w: WorkerInfo) => (replicaStates?.length === workers.length ? replicaStates[w.rank] : readState(networks));
   const ring = (w: WorkerInfo): CollectiveSetup => ({ strategy: 'ring', right: workers[(w.rank + 1) % workers.length].endpoint, chunkBytes: ctx.spec.cluster.chunkBytes });
   const resumed = packStates(optimizers);
-  await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'start', rank: w.rank, size: workers.length, job, collective: ps ?? ring(w), optimizers: resumed.meta }, [initial, stateOf(w), resumed.data])));
+  await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'start', rank: w.rank, size: workers.length, job, collective: ps ?? ring(w), dataPlane: ctx.dataPlane, optimizers: resumed.meta }, [initial, stateOf(w), resumed.data])));
   const ready = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'ready')));
   const backends = [...new Set(ready.map((r) => r.header.backend))];
   for (const reason of new Set(ready.map((r) => `${r.header.backend} (${r.header.backendReason})`))) ctx.progress.note(`backend: ${reason}`);

@@ -9,6 +9,7 @@ import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { WorkerLostError } from '../util/errors.js';
+import { KEY_ENV, KEY_FILE_ENV } from '../wire/cluster-key.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 const STDERR_LINES = 20;
@@ -23,6 +24,8 @@ export interface SpawnOptions {
   role: 'worker' | 'ps';
   count: number;
   connect: string;
+  /** Added to the processes' environment (the session's cluster key). */
+  env: Record<string, string>;
   logFile: string;
   /** Called when a worker exits while the job still needs it. */
   onLost: (err: WorkerLostError) => void;
@@ -32,7 +35,9 @@ export interface SpawnOptions {
 
 export function spawnWorkers(o: SpawnOptions): LocalWorker[] {
   return Array.from({ length: o.count }, (_, index) => {
-    const child = spawn(process.execPath, [CLI, o.role, '--connect', o.connect, '--managed', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A key file named in our environment is not theirs: they hold the session's key (o.env) or none.
+    const { [KEY_FILE_ENV]: _file, [KEY_ENV]: _key, ...env } = process.env;
+    const child = spawn(process.execPath, [CLI, o.role, '--connect', o.connect, '--managed', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, ...o.env } });
     const w: LocalWorker = { index, child, stderr: [] };
     createInterface({ input: child.stdout! }).on('line', (line) => appendFileSync(o.logFile, `${line}\n`));
     createInterface({ input: child.stderr! }).on('line', (line) => {

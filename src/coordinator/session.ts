@@ -26,10 +26,14 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DtrainError, errorMessage, JobCancelledError } from '../util/errors.js';
+import { DtrainError, errorMessage, JobCancelledError, UsageError } from '../util/errors.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import type { Logger } from '../util/log.js';
 import { bindRouter } from '../wire/zmq-transport.js';
+import type { ClusterKey } from '../wire/cluster-key.js';
+import { newSessionKey } from '../wire/frame-seal.js';
+import { onRefused } from '../wire/zap.js';
+import type { DataPlane } from '../wire/messages.js';
 import { ControlPlane } from './control.js';
 import { checkpointMetrics, Checkpoints, CHECKPOINTS, type LoadedCheckpoint } from './checkpoints.js';
 import type { JobContext, JobResult, JobRunner } from './job-context.js';
@@ -67,6 +71,8 @@ export interface SessionOptions {
   bindRetryMs?: number;
   /** The job as given, for job.json and the checkpoints, where `spec` is this session's (cluster.workers of a regrouped session). */
   recorded?: JobSpec;
+  /** The cluster key: the control socket admits only its holders, and the data plane is sealed or encrypted. None: all in clear. */
+  key?: ClusterKey;
 }
 
 /**
@@ -135,7 +141,9 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   mkdirSync(o.outDir, { recursive: true });
   // The job as it ran (defaults filled in): `dtrain attack` finds a model's data and seed here.
   writeFileSync(join(o.outDir, JOB_FILE), `${JSON.stringify(o.recorded ?? o.spec, null, 2)}\n`);
-  const control = new ControlPlane(await bindRouter(o.bind, o.bindRetryMs), o.log);
+  const dataPlane = dataPlaneOf(o.spec, o.key);
+  onRefused((fields, msg) => o.log.warn(fields, msg));
+  const control = new ControlPlane(await bindRouter(o.bind, o.bindRetryMs, -1, o.key), o.log);
   const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log, o.spares);
   const loop = control.run();
   const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : '')]);
@@ -150,7 +158,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   const steps = { done: o.resume?.step ?? 0 };
   let goesOn = false;
   try {
-    const ctx: JobContext = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir, checkpoints, steps, ...(o.resume ? { resume: o.resume } : {}) };
+    const ctx: JobContext = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir, checkpoints, steps, dataPlane, ...(o.resume ? { resume: o.resume } : {}) };
     result = await o.job(ctx);
   } catch (err) {
     error = control.failed ?? err; // the root cause, not the rejection it caused
@@ -181,6 +189,13 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   }
   o.log.info(summary, 'job succeeded');
   return summary;
+}
+
+/** A session's data plane: a fresh key each session (a member of an earlier one cannot speak in this one). */
+function dataPlaneOf(spec: JobSpec, key: ClusterKey | undefined): DataPlane {
+  if (spec.cluster.encrypt && !key) throw new UsageError('cluster.encrypt needs a cluster key: the coordinator runs without one (--insecure, or a loopback address with no --key)');
+  if (!key) return { mode: 'clear' };
+  return spec.cluster.encrypt ? { mode: 'encrypted' } : { mode: 'sealed', key: newSessionKey() };
 }
 
 /** How far a job that ended early got: the steps done and the checkpoint to resume from. */

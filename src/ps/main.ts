@@ -15,6 +15,9 @@ import { parseMessage, type Header, type Message } from '../wire/messages.js';
 import { ClosedError, type Hub } from '../wire/transport.js';
 import { repeatJoin, runSessions, type Rejoin } from '../wire/join.js';
 import { bindRouter, connectDealer, FRAME_SLACK } from '../wire/zmq-transport.js';
+import type { ClusterKey } from '../wire/cluster-key.js';
+import { sealedHub, Sealer, shardId } from '../wire/frame-seal.js';
+import { onRefused } from '../wire/zap.js';
 
 /** How long the server socket may take to be had again at its address (rebound at psStart). */
 const REBIND_MS = 10_000;
@@ -30,6 +33,8 @@ export interface PsOptions {
   log: Logger;
   /** As a worker's (WorkerOptions.coordinatorTimeoutMs): after a session that ended without a failure of ours, join again and wait this long; 0: end. */
   coordinatorTimeoutMs: number;
+  /** The cluster key (none: plain TCP, loopback or --insecure). */
+  key?: ClusterKey;
 }
 
 /** Runs sessions until one ends with a final stop (0) or a failure (1). */
@@ -47,7 +52,7 @@ async function runSession(o: PsOptions, n: number): Promise<number | Rejoin> {
     throw new UsageError(`cannot listen on ${o.bind}: ${errorMessage(err)}`, { cause: err });
   }
   const endpoint = server.endpoint.replace(/^tcp:\/\/[^:]+:/, `tcp://${o.advertiseHost}:`);
-  const coordinator = connectDealer(o.connect, `${hostname()}:${process.pid}:ps${n > 0 ? `:${n}` : ''}`);
+  const coordinator = connectDealer(o.connect, `${hostname()}:${process.pid}:ps${n > 0 ? `:${n}` : ''}`, o.key);
   const send = (h: Header) => coordinator.send(encode(h));
   let shard: PsShard | undefined;
   let lastHeard = Date.now();
@@ -64,6 +69,7 @@ async function runSession(o: PsOptions, n: number): Promise<number | Rejoin> {
     fail(new Error(shard ? `no word from the coordinator for ${timeoutMs} ms` : `no coordinator at ${o.connect} for ${Math.round(timeoutMs / 1000)} s: giving up (--coordinator-timeout)`));
   }, 500);
   const drops = new DropLog((fields, msg) => o.log.warn(fields, msg));
+  onRefused((fields, msg) => o.log.warn(fields, msg));
   const drop = (reason: string) => drops.drop(reason);
   o.log.info({ connect: o.connect, endpoint }, n === 0 ? 'ps shard started' : 'joining again');
   // Repeated until the job starts (see transport/join.ts).
@@ -99,11 +105,14 @@ async function runSession(o: PsOptions, n: number): Promise<number | Rejoin> {
       } else if (h.type === 'psStart') {
         if (shard) throw new Error('psStart arrived twice');
         // The workers, who connect once told of it, send one slice at a time: a larger frame drops its sender unread.
-        // ZeroMQ fixes a listener's limit when it binds, so the socket is bound again, at the same address, with the slice's.
+        // ZeroMQ fixes a listener's limit (and security) when it binds, so the socket is bound again, at the same address,
+        // with the slice's limit, and CURVE when the job encrypts.
+        const plane = h.dataPlane;
+        if (plane.mode === 'encrypted' && !o.key) throw new Error('the job encrypts its ring and ps traffic, and this shard has no cluster key (--key)');
         const at = server.endpoint;
         server.close();
-        server = await bindRouter(at, REBIND_MS, h.length * 4 + FRAME_SLACK);
-        shard = start(m as Message<'psStart'>, server, drop);
+        server = await bindRouter(at, REBIND_MS, h.length * 4 + FRAME_SLACK, plane.mode === 'encrypted' ? o.key : undefined);
+        shard = start(m as Message<'psStart'>, plane.mode === 'sealed' ? sealedHub(server, new Sealer(plane.key, shardId(h.index)), drop) : server, drop);
         shard.serve().catch((err: unknown) => fail(new Error(`serving failed: ${errorMessage(err)}`)));
         timeoutMs = h.heartbeatTimeoutMs;
         o.log.info({ index: h.index, offset: h.offset, length: h.length, workers: h.workers, mode: h.staleness === undefined ? 'synchronous' : `staleness ${h.staleness}` }, 'serving');

@@ -19,6 +19,7 @@ import type { SubmittedRules } from '../spec/job-file.js';
 import { makeLogger } from '../util/log.js';
 import type { JobRecord } from './job-states.js';
 import { ProgressFeed } from './progress-feed.js';
+import type { ClusterKey } from '../wire/cluster-key.js';
 
 export interface RunnerContext {
   /** The control endpoint every job binds in turn; workers started with --serve stay connected to it. */
@@ -28,6 +29,8 @@ export interface RunnerContext {
   terminal: boolean;
   /** What a submitted job may read of this machine (--data-root). */
   submitted: SubmittedRules;
+  /** The cluster key every job's members must hold (none: loopback or --insecure). */
+  key?: ClusterKey;
 }
 
 export interface Ending {
@@ -90,6 +93,7 @@ export class RunningJob {
           runSession({
             ...regrouping.sessionOptions(a, spec),
             bind: ctx.bind,
+            ...(ctx.key ? { key: ctx.key } : {}),
             outDir,
             log,
             progress,

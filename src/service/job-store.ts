@@ -38,6 +38,23 @@ export class JobStore {
     return new JobStore(nc, kv, now);
   }
 
+  /**
+   * The bucket as it is, to read; undefined if there is none yet (no job
+   * was ever recorded). A client may not be allowed to create it
+   * (deploy/nats/nats-server.conf).
+   */
+  static async openExisting(nc: NatsConnection): Promise<JobStore | undefined> {
+    try {
+      const kv = await new Kvm(nc).open(JOBS_BUCKET);
+      await kv.status(); // open does not look: this does
+      return new JobStore(nc, kv, () => new Date());
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
+      if (/stream not found/i.test(String((err as Error).message))) return undefined;
+      throw err;
+    }
+  }
+
   /** Records a new job as queued; throws JobExistsError if the id exists. */
   async add(r: Omit<JobRecord, 'state' | 'history'>): Promise<JobRecord> {
     const at = this.now().toISOString();

@@ -14,6 +14,9 @@ export interface NatsFlags {
   token?: string;
   /** A NATS .creds file (user JWT and nkey seed). */
   creds?: string;
+  /** A user of the NATS server's configuration, with its password. */
+  user?: string;
+  password?: string;
 }
 
 export const DEFAULT_NATS = 'nats://127.0.0.1:4222';
@@ -28,7 +31,8 @@ export interface Connected {
  * coordinator keeps trying for ever after a lost connection; a command gives up.
  */
 export async function connectNats(f: NatsFlags, name: string, reconnect = false): Promise<Connected> {
-  if (f.token !== undefined && f.creds !== undefined) throw new UsageError('give --token or --creds, not both');
+  if ([f.token, f.creds, f.user].filter((v) => v !== undefined).length > 1) throw new UsageError('give one of --token, --creds or --user, not several');
+  if ((f.user === undefined) !== (f.password === undefined)) throw new UsageError('--user and --password go together');
   const servers = f.nats.split(',').map((s) => s.trim());
   for (const s of servers) if (!/^(nats|tls):\/\/[^/\s]+$/.test(s)) throw new UsageError(`--nats must look like nats://HOST:PORT, got ${s}`);
   let authenticator;
@@ -43,7 +47,7 @@ export async function connectNats(f: NatsFlags, name: string, reconnect = false)
   }
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers, name, token: f.token, authenticator, maxReconnectAttempts: reconnect ? -1 : 10, waitOnFirstConnect: false });
+    nc = await connect({ servers, name, token: f.token, user: f.user, pass: f.password, authenticator, maxReconnectAttempts: reconnect ? -1 : 10, waitOnFirstConnect: false });
   } catch (err) {
     if (err instanceof AuthorizationError) throw new ServiceError(`NATS at ${f.nats} refused the credentials: ${errorMessage(err)}`, { cause: err });
     throw new ServiceError(`cannot reach NATS at ${f.nats}: ${errorMessage(err)} (is nats-server running? start it with: nats-server -js)`, { cause: err });

@@ -21,6 +21,15 @@ const collective = z.discriminatedUnion('strategy', [
 ]);
 export type CollectiveSetup = z.infer<typeof collective>;
 
+/**
+ * How the ring and ps links of a session are protected: `clear` (no cluster
+ * key: loopback or --insecure), `sealed` (every message carries a tag made
+ * with `key`, this session's, see frame-seal.ts) or `encrypted` (CURVE with
+ * the cluster key, cluster.encrypt).
+ */
+const dataPlane = z.discriminatedUnion('mode', [z.object({ mode: z.literal('clear') }), z.object({ mode: z.literal('sealed'), key: z.string() }), z.object({ mode: z.literal('encrypted') })]);
+export type DataPlane = z.infer<typeof dataPlane>;
+
 /** An optimizer state's description; its slots travel in a tensor frame (tensor/optimizers/state-blob.ts). Null: not stepped yet. */
 const optimizerMeta = z
   .object({ name: z.string(), iteration: nonneg, scalars: z.record(finite).optional(), slots: z.array(z.string()), size: nonneg })
@@ -42,7 +51,7 @@ export const headerSchemas = {
   // coordinator → worker
   // start: + the initial flat parameters, the initial state (batch-norm moving statistics) and the optimizer
   // states to resume from (empty: fresh optimizers)
-  start: z.object({ rank: nonneg, size: int.positive(), job: z.record(z.unknown()), collective, optimizers: z.array(optimizerMeta).default([]) }),
+  start: z.object({ rank: nonneg, size: int.positive(), job: z.record(z.unknown()), collective, dataPlane, optimizers: z.array(optimizerMeta).default([]) }),
   step: z.object({ step: nonneg, epoch: nonneg, lr: finite, globalBatch: int.positive(), offset: nonneg.default(0) }),
   eval: z.object({ id: nonneg }),
   // refresh: bring the parameters up to the shards' first (strategy ps); a checkpoint takes them from the shards
@@ -69,6 +78,7 @@ export const headerSchemas = {
     heartbeatTimeoutMs: int.positive(),
     /** Resuming: the slice's optimizer state, whose slots are the second frame. */
     optimizerState: optimizerMeta.default(null),
+    dataPlane,
   }),
   // coordinator → ps shard, between steps (a checkpoint): the slice and its optimizer state → psState
   psFetch: z.object({}),

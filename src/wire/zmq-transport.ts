@@ -1,8 +1,46 @@
 /** ZeroMQ transports: ROUTER hub, DEALER channel, and a PUSH/PULL ring link. */
 import * as zmq from 'zeromq';
 import { ClosedError, Serial, type Channel, type Frames, type Hub } from './transport.js';
+import type { ClusterKey } from './cluster-key.js';
+import { acquireZap, ZAP_DOMAIN } from './zap.js';
 
 const LINGER_MS = 0;
+
+/**
+ * CURVE: a server socket (bound) proves the cluster key and admits only its
+ * holders (zap.ts); a client socket (connecting) proves it too. No key: plain
+ * TCP (loopback, or --insecure).
+ */
+function serverOptions(key: ClusterKey | undefined) {
+  return key ? { curveServer: true, curvePublicKey: key.publicKey, curveSecretKey: key.secretKey, zapDomain: ZAP_DOMAIN } : {};
+}
+function clientOptions(key: ClusterKey | undefined) {
+  return key ? { curveServerKey: key.publicKey, curvePublicKey: key.publicKey, curveSecretKey: key.secretKey } : {};
+}
+
+/**
+ * Binds a server socket, after the ZAP handler is up when keyed (a handshake
+ * before it would be admitted unchecked), retrying for `retryMs` while the
+ * address is in use. Returns the handler's release; on failure the socket
+ * is closed.
+ */
+async function bindServer(sock: zmq.Socket, endpoint: string, retryMs: number, key: ClusterKey | undefined): Promise<() => void> {
+  const release = key ? await acquireZap(key) : () => undefined;
+  const until = Date.now() + retryMs;
+  for (;;) {
+    try {
+      await sock.bind(endpoint);
+      return release;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || Date.now() >= until) {
+        release();
+        sock.close();
+        throw err;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
 
 function isClosed(err: unknown): boolean {
   const code = (err as { code?: string }).code;
@@ -24,21 +62,9 @@ async function receiveOrClosed<T>(fn: () => Promise<T>, closed: () => boolean): 
  * a peer may send (-1: no limit); a larger one disconnects it, unread.
  * ZeroMQ fixes it when the socket binds.
  */
-export async function bindRouter(endpoint: string, retryMs = 0, maxFrame = -1): Promise<Hub> {
-  const sock = new zmq.Router({ linger: LINGER_MS, mandatory: false, receiveHighWaterMark: 0, sendHighWaterMark: 0, maxMessageSize: maxFrame });
-  const until = Date.now() + retryMs;
-  for (;;) {
-    try {
-      await sock.bind(endpoint);
-      break;
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EADDRINUSE' || Date.now() >= until) {
-        sock.close();
-        throw err;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+export async function bindRouter(endpoint: string, retryMs = 0, maxFrame = -1, key?: ClusterKey): Promise<Hub> {
+  const sock = new zmq.Router({ linger: LINGER_MS, mandatory: false, receiveHighWaterMark: 0, sendHighWaterMark: 0, maxMessageSize: maxFrame, ...serverOptions(key) });
+  const release = await bindServer(sock, endpoint, retryMs, key);
   const sends = new Serial();
   const recvs = new Serial();
   return {
@@ -51,12 +77,15 @@ export async function bindRouter(endpoint: string, retryMs = 0, maxFrame = -1): 
           return { peer: id.toString(), frames };
         }, () => sock.closed),
       ),
-    close: () => sock.close(),
+    close: () => {
+      sock.close();
+      release();
+    },
   };
 }
 
-export function connectDealer(endpoint: string, identity: string): Channel {
-  const sock = new zmq.Dealer({ linger: LINGER_MS, routingId: identity, receiveHighWaterMark: 0, sendHighWaterMark: 0 });
+export function connectDealer(endpoint: string, identity: string, key?: ClusterKey): Channel {
+  const sock = new zmq.Dealer({ linger: LINGER_MS, routingId: identity, receiveHighWaterMark: 0, sendHighWaterMark: 0, ...clientOptions(key) });
   sock.connect(endpoint);
   return socketChannel(sock, sock);
 }
@@ -67,11 +96,25 @@ export const FRAME_SLACK = 64 * 1024;
 /** The largest ring frame: a chunk of at most cluster.chunkBytes (16 MiB at most). */
 export const RING_MAX_FRAME = 16 * 1024 * 1024 + FRAME_SLACK;
 
-export async function bindPull(endpoint: string): Promise<{ endpoint: string; pull: zmq.Pull }> {
+export interface RingPull {
+  endpoint: string;
+  pull: zmq.Pull;
+  close(): void;
+}
+
+/** `key`: the ring is encrypted (CURVE), the neighbour must hold the cluster key. */
+export async function bindPull(endpoint: string, key?: ClusterKey, retryMs = 0): Promise<RingPull> {
   // A larger frame is nobody's ring traffic: ZeroMQ drops the sender before reading it (memory stays bounded).
-  const pull = new zmq.Pull({ linger: LINGER_MS, receiveHighWaterMark: 0, maxMessageSize: RING_MAX_FRAME });
-  await pull.bind(endpoint);
-  return { endpoint: pull.lastEndpoint ?? endpoint, pull };
+  const pull = new zmq.Pull({ linger: LINGER_MS, receiveHighWaterMark: 0, maxMessageSize: RING_MAX_FRAME, ...serverOptions(key) });
+  const release = await bindServer(pull, endpoint, retryMs, key);
+  return {
+    endpoint: pull.lastEndpoint ?? endpoint,
+    pull,
+    close: () => {
+      if (!pull.closed) pull.close();
+      release();
+    },
+  };
 }
 
 /** A ring link: sends go to the right neighbour, receives come from the left. */
@@ -81,8 +124,8 @@ export interface ReachCheck {
   unreachable: () => void;
 }
 
-export function ringLink(pull: zmq.Pull, rightEndpoint: string, reach?: ReachCheck): Channel {
-  const push = new zmq.Push({ linger: LINGER_MS, sendHighWaterMark: 0 });
+export function ringLink(ring: RingPull, rightEndpoint: string, reach?: ReachCheck, key?: ClusterKey): Channel {
+  const push = new zmq.Push({ linger: LINGER_MS, sendHighWaterMark: 0, ...clientOptions(key) });
   // ZeroMQ retries a connection for ever without a word: an address the neighbour advertised that this host
   // cannot reach would leave the ring (and the job) waiting with healthy heartbeats.
   let timer: NodeJS.Timeout | undefined;
@@ -91,9 +134,9 @@ export function ringLink(pull: zmq.Pull, rightEndpoint: string, reach?: ReachChe
     push.events.on('handshake', () => clearTimeout(timer));
   }
   push.connect(rightEndpoint);
-  return socketChannel(push, pull, () => {
+  return socketChannel(push, ring.pull, () => {
     clearTimeout(timer);
-    pull.close();
+    ring.close();
   });
 }
 

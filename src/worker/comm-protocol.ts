@@ -1,6 +1,7 @@
 /** Messages between a worker's compute thread and its comm thread (postMessage, same process). */
 import type { MessagePort } from 'node:worker_threads';
-import type { CollectiveSetup, Message } from '../wire/messages.js';
+import type { ClusterKey } from '../wire/cluster-key.js';
+import type { CollectiveSetup, DataPlane, Message } from '../wire/messages.js';
 import type { UpdateArgs, UpdateRule } from './reducers/reducer.js';
 
 export interface CommConfig {
@@ -13,6 +14,8 @@ export interface CommConfig {
   identity: string;
   /** Rejoining after a lost coordinator: give up when it stays silent this long (undefined: wait for ever). */
   giveUpMs?: number;
+  /** The cluster key: the coordinator link is CURVE, and so is the ring when the job encrypts. */
+  key?: ClusterKey;
 }
 
 /** What the comm thread needs to run a job's collectives. */
@@ -20,6 +23,7 @@ export interface CollectivesSetup {
   rank: number;
   size: number;
   collective: CollectiveSetup;
+  dataPlane: DataPlane;
   rule: UpdateRule;
   /** Flat gradient and parameter buffers, shared with the compute thread. */
   grads: SharedArrayBuffer;

@@ -10,7 +10,9 @@ import { DropLog } from '../util/drop-log.js';
 import { encode } from '../wire/codec.js';
 import { parseMessage } from '../wire/messages.js';
 import { ClosedError } from '../wire/transport.js';
-import { bindPull, connectDealer } from '../wire/zmq-transport.js';
+import { bindPull, connectDealer, type RingPull } from '../wire/zmq-transport.js';
+import { Sealer, workerId } from '../wire/frame-seal.js';
+import { onRefused } from '../wire/zap.js';
 import { CTL_DONE_SEQ, CTL_ENDED, SESSION_ENDS, type SessionEnd, type CollectiveReply, type CollectiveRequest, type CollectivesSetup, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
 import { repeatJoin } from '../wire/join.js';
 import { makeReducer } from './reducers/make.js';
@@ -21,9 +23,12 @@ const toCompute = parentPort;
 const post = (m: FromComm) => toCompute.postMessage(m);
 const cfg = workerData as CommConfig;
 
-const { endpoint: ringEndpoint, pull } = await bindPull(`tcp://${cfg.bindHost}:*`);
-const advertised = ringEndpoint.replace(/^tcp:\/\/[^:]+:/, `tcp://${cfg.advertiseHost}:`);
-const coordinator = connectDealer(cfg.connect, cfg.identity);
+/** How long the ring socket may take to be had again at its address (rebound with CURVE when the job encrypts). */
+const REBIND_MS = 10_000;
+
+let ring: RingPull = await bindPull(`tcp://${cfg.bindHost}:*`);
+const advertised = ring.endpoint.replace(/^tcp:\/\/[^:]+:/, `tcp://${cfg.advertiseHost}:`);
+const coordinator = connectDealer(cfg.connect, cfg.identity, cfg.key);
 let reducer: GradientReducer | undefined;
 let ctl: Int32Array | undefined;
 let lastHeard = Date.now();
@@ -54,6 +59,7 @@ function endSession(why: SessionEnd, message: string): void {
 
 const drops = new DropLog((fields, msg) => post({ kind: 'log', level: 'warn', msg, fields }));
 const drop = (reason: string) => drops.drop(reason);
+onRefused((fields, msg) => post({ kind: 'log', level: 'warn', msg, fields }));
 
 async function coordinatorLoop(): Promise<void> {
   for (;;) {
@@ -83,7 +89,7 @@ async function coordinatorLoop(): Promise<void> {
   }
 }
 
-function setup(m: CollectivesSetup): void {
+async function setup(m: CollectivesSetup): Promise<void> {
   const grads = new Float32Array(m.grads);
   const params = new Float32Array(m.params);
   const stats = new Float32Array(m.stats);
@@ -93,7 +99,27 @@ function setup(m: CollectivesSetup): void {
     post({ kind: 'fatal', message });
     reducer?.close();
   };
-  const r = makeReducer(m.collective, { rank: m.rank, size: m.size, rule: m.rule, ringPull: pull, identity: cfg.identity, onDrop: drop, reachMs: m.heartbeatTimeoutMs, unreachable });
+  const encrypted = m.dataPlane.mode === 'encrypted';
+  if (encrypted) {
+    if (!cfg.key) throw new Error('the job encrypts its ring and ps traffic, and this worker has no cluster key (--key)');
+    // ZeroMQ fixes a listener's security when it binds: the ring socket is bound again, at the same address, with CURVE.
+    const at = ring.endpoint;
+    ring.close();
+    ring = await bindPull(at, cfg.key, REBIND_MS);
+  }
+  const sealer = m.dataPlane.mode === 'sealed' ? new Sealer(m.dataPlane.key, workerId(m.rank)) : undefined;
+  const r = makeReducer(m.collective, {
+    rank: m.rank,
+    size: m.size,
+    rule: m.rule,
+    ringPull: ring,
+    identity: cfg.identity,
+    onDrop: drop,
+    reachMs: m.heartbeatTimeoutMs,
+    unreachable,
+    ...(sealer ? { sealer } : {}),
+    ...(encrypted ? { encryptKey: cfg.key } : {}),
+  });
   reducer = r;
   const port: MessagePort = m.port;
   port.on('message', async (req: CollectiveRequest) => {
@@ -123,7 +149,7 @@ toCompute.on('message', (m: ToComm) => {
       coordinator.send(m.frames).catch((err) => post({ kind: 'fatal', message: `send to coordinator failed: ${errorMessage(err)}` }));
       break;
     case 'setup':
-      setup(m);
+      setup(m).catch((err: unknown) => post({ kind: 'fatal', message: `collectives setup failed: ${errorMessage(err)}` }));
       break;
     case 'shutdown':
       drops.close();
@@ -131,7 +157,7 @@ toCompute.on('message', (m: ToComm) => {
       clearInterval(giveUp);
       if (watchdog) clearInterval(watchdog);
       reducer?.close();
-      pull.close();
+      ring.close();
       coordinator.close();
       toCompute.close();
       break;

@@ -23,6 +23,7 @@ import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
 import type { StepProgram } from './step-program.js';
 import { runSessions, type Rejoin } from '../wire/join.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { ClusterKey } from '../wire/cluster-key.js';
 
 export interface WorkerOptions {
   connect: string;
@@ -36,6 +37,8 @@ export interface WorkerOptions {
    * (a worker of `dtrain run`, whose coordinator is its parent).
    */
   coordinatorTimeoutMs: number;
+  /** The cluster key (none: plain TCP, loopback or --insecure). */
+  key?: ClusterKey;
 }
 
 /** Runs sessions until one ends with a final stop (0) or a failure (1). */
@@ -50,7 +53,7 @@ export function runWorker(o: WorkerOptions): Promise<number> {
  */
 async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin> {
   const identity = `${hostname()}:${process.pid}${n > 0 ? `:${n}` : ''}`;
-  const cfg: CommConfig = { connect: o.connect, bindHost: o.bindHost, advertiseHost: o.advertiseHost, identity, ...(n > 0 ? { giveUpMs: o.coordinatorTimeoutMs } : {}) };
+  const cfg: CommConfig = { connect: o.connect, bindHost: o.bindHost, advertiseHost: o.advertiseHost, identity, ...(n > 0 ? { giveUpMs: o.coordinatorTimeoutMs } : {}), ...(o.key ? { key: o.key } : {}) };
   const comm = new Worker(new URL('./comm-thread.js', import.meta.url), { workerData: cfg });
   const inbox = new Inbox();
   comm.on('message', (m: FromComm) => {
@@ -155,7 +158,7 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const control = new SharedArrayBuffer(CTL_INTS * 4);
   new Float32Array(params).set(initial);
   const { port1, port2 } = new MessageChannel();
-  toComm({ kind: 'setup', rank: h.rank, size: h.size, collective: h.collective, rule, grads, params, stats, control, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs }, [port2]);
+  toComm({ kind: 'setup', rank: h.rank, size: h.size, collective: h.collective, dataPlane: h.dataPlane, rule, grads, params, stats, control, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs }, [port2]);
   const buffers = { params: new Float32Array(params), grads: new Float32Array(grads), stats: new Float32Array(stats) };
   const local = updatesLocally(h.collective) ? new LocalUpdate(rule) : undefined;
   const ctl = new Int32Array(control);

@@ -4,7 +4,8 @@
  * removes the folder; `restart` keeps the folder and the port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tempDir } from './cli.js';
 
 export interface NatsServer {
@@ -19,15 +20,26 @@ export interface NatsServer {
 export const NATS_SERVER = '/usr/sbin/nats-server';
 export const hasNatsServer = existsSync(NATS_SERVER);
 
-/** `jetstream: false` starts a server without JetStream (for the error a user gets then); `token` makes it require that token. */
-export async function startNatsServer(o: { jetstream?: boolean; token?: string } = {}): Promise<NatsServer> {
+/**
+ * `jetstream: false` starts a server without JetStream (for the error a user gets then); `token` makes it require that token.
+ * `config`: a configuration file's text (its `listen` and `store_dir` lines are replaced: 127.0.0.1, a free port, the
+ * temp folder), read with `env` in the server's environment.
+ */
+export async function startNatsServer(o: { jetstream?: boolean; token?: string; config?: string; env?: Record<string, string> } = {}): Promise<NatsServer> {
   const tmp = tempDir('dtrain-nats-');
+  let configArgs: string[] = [];
+  if (o.config !== undefined) {
+    const text = o.config.replace(/^listen:.*$/m, '').replace(/store_dir:.*$/m, `store_dir: ${JSON.stringify(join(tmp.dir, 'store'))}`);
+    if (!text.includes(tmp.dir)) throw new Error('the configuration has no store_dir line to replace');
+    writeFileSync(join(tmp.dir, 'nats-server.conf'), text);
+    configArgs = ['-c', join(tmp.dir, 'nats-server.conf')];
+  }
   let child: ChildProcess;
   let port = -1;
   const launch = async () => {
-    const js = o.jetstream === false ? [] : ['-js', '-sd', tmp.dir];
+    const js = o.jetstream === false || o.config !== undefined ? [] : ['-js', '-sd', tmp.dir];
     const auth = o.token === undefined ? [] : ['--auth', o.token];
-    child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), ...js, ...auth], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(NATS_SERVER, [...configArgs, '-a', '127.0.0.1', '-p', String(port), ...js, ...auth], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...o.env } });
     port = await new Promise<number>((resolve, reject) => {
       let log = '';
       const timer = setTimeout(() => reject(new Error(`nats-server did not start in 10 s:\n${log}`)), 10_000);

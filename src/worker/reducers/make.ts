@@ -1,7 +1,9 @@
 /** The one place the strategy is chosen: a reducer from the coordinator's collective setup. */
-import type { Pull } from 'zeromq';
+import type { ClusterKey } from '../../wire/cluster-key.js';
+import { sealedChannel, shardId, workerId, type Sealer } from '../../wire/frame-seal.js';
 import type { CollectiveSetup } from '../../wire/messages.js';
-import { connectDealer, ringLink } from '../../wire/zmq-transport.js';
+import type { Channel } from '../../wire/transport.js';
+import { connectDealer, ringLink, type RingPull } from '../../wire/zmq-transport.js';
 import { PsReducer } from './ps.js';
 import type { DropHandler, GradientReducer, UpdateRule } from './reducer.js';
 import { RingReducer } from './ring.js';
@@ -11,7 +13,10 @@ export interface ReducerContext {
   size: number;
   rule: UpdateRule;
   /** This worker's ring socket (bound at start, advertised when joining). */
-  ringPull: Pull;
+  ringPull: RingPull;
+  /** Data plane: sealed (every message tagged with the session's key), or encrypted with the cluster key; neither: in clear. */
+  sealer?: Sealer;
+  encryptKey?: ClusterKey;
   /** Prefix of the socket identities this worker presents to ps shards. */
   identity: string;
   onDrop: DropHandler;
@@ -37,16 +42,21 @@ export function makeReducer(setup: CollectiveSetup, c: ReducerContext): Gradient
       const right = (c.rank + 1) % c.size;
       const unreachable = () =>
         c.unreachable(`worker #${c.rank} cannot reach its ring neighbour worker #${right} at ${setup.right}, the address that worker advertised, within ${c.reachMs} ms: start it with an --advertise address the other hosts can reach`);
-      const link = ringLink(c.ringPull, setup.right, c.size > 1 ? { ms: c.reachMs, unreachable } : undefined);
+      const plain = ringLink(c.ringPull, setup.right, c.size > 1 ? { ms: c.reachMs, unreachable } : undefined, c.encryptKey);
+      const link = sealed(c, plain, workerId(right), workerId((c.rank - 1 + c.size) % c.size));
       return new RingReducer({ rank: c.rank, size: c.size, link, chunkBytes: setup.chunkBytes, rule: c.rule, onDrop: c.onDrop });
     }
     case 'ps':
       return new PsReducer({
         rank: c.rank,
-        shards: setup.shards.map((s) => ({ channel: connectDealer(s.endpoint, `${c.identity}:rank${c.rank}`), offset: s.offset, length: s.length })),
+        shards: setup.shards.map((s, k) => ({ channel: sealed(c, connectDealer(s.endpoint, `${c.identity}:rank${c.rank}`, c.encryptKey), shardId(k), shardId(k)), offset: s.offset, length: s.length })),
         clipNorm: c.rule.clipNorm,
         staleness: setup.staleness,
         onDrop: c.onDrop,
       });
   }
+}
+
+function sealed(c: ReducerContext, channel: Channel, to: number, from: number): Channel {
+  return c.sealer ? sealedChannel(channel, c.sealer, { to, from }, c.onDrop) : channel;
 }
