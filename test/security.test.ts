@@ -6,7 +6,9 @@
  * ring or ps traffic accepted by its members. The job ends as an
  * undisturbed run of it does, bit for bit.
  */
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,8 +19,10 @@ import { sleep, withDeadline } from './helpers/fake-peer.js';
 import { members, summaryOf, weightsOf } from './helpers/runs.js';
 
 const tmp = tempDir();
+const fixtures = new Set<ChildProcess>();
 afterAll(() => {
   killStarted();
+  for (const c of fixtures) c.kill('SIGKILL');
   tmp.cleanup();
 });
 
@@ -222,5 +226,52 @@ describe('strangers and a keyed cluster', () => {
     // The shards never read one: nothing of theirs was dropped as malformed, since no connection was made.
     const shardLogs = [0, 1].map((i) => readFileSync(join(tmp.dir, `ps${i}.jsonl`), 'utf8')).join('');
     expect(shardLogs).not.toMatch(/dropped a malformed message/);
+  });
+});
+
+const TAMPERING = fileURLToPath(new URL('./fixtures/tampering-worker.mjs', import.meta.url));
+
+/** The tampering worker (test/fixtures): poisons its own parameters after `poisonStep`, or, without it, is honest. */
+function tamperingWorker(endpoint: string, key: string, log: string, poisonStep?: number): { child: ChildProcess; exit: Promise<number | null> } {
+  const env = { ...process.env, ...(poisonStep === undefined ? {} : { POISON_STEP: String(poisonStep) }) };
+  const child = spawn(process.execPath, [TAMPERING, endpoint, key, log], { stdio: 'ignore', env });
+  fixtures.add(child);
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      fixtures.delete(child);
+      resolve(code);
+    }),
+  );
+  return { child, exit };
+}
+
+describe('a key holder that tampers with its replica', () => {
+  const run = async (tag: string, poisonStep?: number) => {
+    const key = await makeKey(`${tag}.key`);
+    const file = writeJob(tmp.dir, `${tag}.json`, job('ring', 2));
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const out = join(tmp.dir, tag);
+    const coordinator = startCli(['coordinator', file, '--bind', endpoint, '--key', key, '--out', out, '--no-progress']);
+    const honest = startCli(['worker', '--connect', endpoint, '--key', key, '--log-file', join(tmp.dir, `${tag}-honest.jsonl`)]);
+    const tampering = tamperingWorker(endpoint, key, join(tmp.dir, `${tag}-tampering.jsonl`), poisonStep);
+    const r = await withDeadline(coordinator.done, 120_000, `the ${tag} job`);
+    await withDeadline(Promise.all([honest.done, tampering.exit]), 30_000, 'the workers to stop');
+    return { r, out, pid: tampering.child.pid! };
+  };
+
+  it('is found before anything is saved: the job fails naming it, and writes no model', async () => {
+    const { r, out, pid } = await run('tampered', 5);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`the replicas disagree .*worker #\\d \\(pid ${pid} on [^)]+\\)`));
+    expect(r.stderr).toMatch(/Nothing is saved/);
+    expect(existsSync(join(out, 'model'))).toBe(false);
+    expect(summaryOf(out)).toMatchObject({ status: 'failed' });
+  });
+
+  it('the companion: the same worker without the tampering trains the job to the end', async () => {
+    const { r, out } = await run('untampered');
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(out, 'model'))).toBe(true);
+    expect(summaryOf(out)).toMatchObject({ status: 'succeeded' });
   });
 });

@@ -1,6 +1,7 @@
 /** dtrain coordinator: run a job across machines, or (with --nats) serve submitted jobs. */
 import { Option } from 'commander';
 import { coordinatorCommand } from '../commands/coordinator.js';
+import { DEFAULT_CAPS } from '../service/caps.js';
 import { type CommandDefinition, dataRootOption, positiveInt, psOptions, securityOptions, setOption, STRATEGY_CHOICES } from './options.js';
 
 export const defineCoordinator: CommandDefinition = (program, exit) => {
@@ -22,6 +23,9 @@ export const defineCoordinator: CommandDefinition = (program, exit) => {
     .addOption(new Option('--password <password>', 'service mode: NATS password').env('DTRAIN_NATS_PASSWORD'))
     .option('--state-dir <dir>', 'service mode: where jobs write their outputs (DIR/jobs/<id>/) and the coordinator its log')
     .addOption(dataRootOption())
+    .option('--max-params <n>', `service mode: refuse a job whose networks have more parameters (default ${DEFAULT_CAPS.maxParams.toLocaleString('en-US')}), counted before anything is built`, positiveInt('--max-params'))
+    .option('--max-data-mb <mb>', `service mode: refuse a job whose data takes more memory once loaded (default ${DEFAULT_CAPS.maxDataMb})`, positiveInt('--max-data-mb'))
+    .option('--max-workers <n>', `service mode: refuse a job that asks for more workers, or ps shards (default ${DEFAULT_CAPS.maxWorkers})`, positiveInt('--max-workers'))
     .option('--json', 'JSON log lines on stdout')
     .option('--no-progress', 'service mode: no progress bar on stderr')
     .addHelpText(

@@ -30,7 +30,8 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
     return serviceCommand({ ...flags, nats: flags.nats }, key);
   }
   if (jobFile === undefined && flags.resume === undefined) throw new UsageError('give a job file, --resume DIR to continue a run, or --nats URL --state-dir DIR for service mode');
-  for (const f of ['stateDir', 'token', 'creds', 'user'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f === 'stateDir' ? 'state-dir' : f} belongs to service mode: add --nats URL`);
+  const serviceOnly = { stateDir: '--state-dir', token: '--token', creds: '--creds', user: '--user', maxParams: '--max-params', maxDataMb: '--max-data-mb', maxWorkers: '--max-workers' } as const;
+  for (const [f, flag] of Object.entries(serviceOnly)) if (flags[f as keyof typeof serviceOnly] !== undefined) throw new UsageError(`${flag} belongs to service mode: add --nats URL`);
   const { spec, resume } = jobToRun(jobFile, flags);
   const type = jobTypeOf(spec);
   const output = openJobOutput(spec, { ...flags, out: flags.resume ?? flags.out }, resume !== undefined);

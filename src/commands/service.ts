@@ -15,6 +15,7 @@ import { JobService } from '../service/service.js';
 import { onStopSignals } from './job-output.js';
 import type { ClusterKey } from '../wire/cluster-key.js';
 import { LOOPBACK } from './process-flags.js';
+import { DEFAULT_CAPS, type ServiceCaps } from '../service/caps.js';
 
 export interface ServiceFlags extends NatsFlags {
   insecure?: boolean;
@@ -24,6 +25,10 @@ export interface ServiceFlags extends NatsFlags {
   progress?: boolean;
   /** Folders submitted jobs may read data from (default: where Debian's datasets are). */
   dataRoot?: string[];
+  /** Per-job caps (--max-params, --max-data-mb, --max-workers). */
+  maxParams?: number;
+  maxDataMb?: number;
+  maxWorkers?: number;
 }
 
 export async function serviceCommand(flags: ServiceFlags, key: ClusterKey | undefined): Promise<number> {
@@ -46,7 +51,7 @@ export async function serviceCommand(flags: ServiceFlags, key: ClusterKey | unde
     throw new UsageError(`cannot listen on ${flags.bind}: ${errorMessage(err)}`, { cause: err });
   }
   const { nc, jsm } = await connectNats(flags, `dtrain coordinator ${hostname()}:${process.pid}`, true);
-  const service = await JobService.start(nc, jsm, { bind: flags.bind, stateDir: flags.stateDir, terminal: !flags.json && flags.progress !== false, submitted: { dataRoots: dataRoots(flags) }, log, say, ...(key ? { key } : {}) });
+  const service = await JobService.start(nc, jsm, { bind: flags.bind, stateDir: flags.stateDir, terminal: !flags.json && flags.progress !== false, submitted: { dataRoots: dataRoots(flags) }, log, say, ...(key ? { key } : {}), caps: capsOf(flags) });
   const reach = endpoint.replace(/^tcp:\/\/0\.0\.0\.0:/, `tcp://${hostname()}:`);
   say(`dtrain coordinator: taking jobs from ${flags.nats}; outputs in ${flags.stateDir}/jobs/<id>/`);
   say(`workers join with: dtrain worker --connect ${reach} --serve`);
@@ -89,4 +94,8 @@ function requireNatsAuth(flags: ServiceFlags): void {
     throw new UsageError(
       `service mode on the NATS server at ${exposed} with no credentials: anyone who reaches it could submit, cancel or delete jobs. Run nats-server with users (deploy/nats/nats-server.conf: a coordinator user and a submitter user) and give the coordinator --creds FILE, --token, or --user/--password; or add --insecure on a network you trust`,
     );
+}
+
+function capsOf(flags: ServiceFlags): ServiceCaps {
+  return { maxParams: flags.maxParams ?? DEFAULT_CAPS.maxParams, maxDataMb: flags.maxDataMb ?? DEFAULT_CAPS.maxDataMb, maxWorkers: flags.maxWorkers ?? DEFAULT_CAPS.maxWorkers };
 }

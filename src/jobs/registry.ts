@@ -11,6 +11,7 @@ import { adversarial } from './adversarial/index.js';
 import { gan } from './gan/index.js';
 import type { JobType } from './job-type.js';
 import { supervised } from './supervised/index.js';
+import { countWeights } from '../tensor/models/weight-count.js';
 
 export const JOB_TYPES: readonly JobType[] = [supervised, adversarial, gan];
 
@@ -24,4 +25,12 @@ export function jobTypeOf(spec: Pick<JobSpec, 'type' | 'name'>): JobType {
   const t = JOB_TYPES.find((j) => j.name === spec.type);
   if (!t) throw new JobSpecError(`job ${spec.name}`, [{ path: 'type', message: `unknown job type ${JSON.stringify(spec.type)}` }]);
   return t;
+}
+
+/** How many weights a job's networks have (all of them: a GAN's two), counted without allocating them; 0 if unknown. */
+export function jobWeights(spec: JobSpec): Promise<number> {
+  return countWeights(
+    () => jobTypeOf(spec).buildWorker(spec),
+    (w) => w.models,
+  );
 }

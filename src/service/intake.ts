@@ -16,6 +16,7 @@ import { brief, failureOf, type SubmitReply } from './protocol.js';
 import { REPLY_HEADER, SUBMISSIONS_CONSUMER, SUBMISSIONS_STREAM, SUBMIT_SUBJECT } from './subjects.js';
 import type { SubmittedRules } from '../spec/job-file.js';
 import { checkSubmission } from './validate.js';
+import { DEFAULT_CAPS, OVER_LIMIT, overCaps, type ServiceCaps } from './caps.js';
 
 /** A refused submission's code: JobSpecError's, as `dtrain run` refuses a bad job file. */
 const JOB_SPEC = 'JOB_SPEC' satisfies JobSpecError['code'];
@@ -48,6 +49,7 @@ export class Intake {
     private readonly rules: SubmittedRules,
     /** Called with each newly queued job. */
     private readonly onQueued: (r: JobRecord) => void,
+    private readonly caps: ServiceCaps = DEFAULT_CAPS,
   ) {}
 
   async start(jsm: JetStreamManager, js: JetStreamClient): Promise<void> {
@@ -90,6 +92,13 @@ export class Intake {
       return;
     }
     const { id, priority, spec } = checked;
+    const over = await overCaps(spec, this.caps);
+    if (over.length > 0) {
+      this.log.warn({ seq: m.seq, id, issues: over }, 'refused a submission over this coordinator\'s caps');
+      answer({ ok: false, error: `job ${id} is over this coordinator's caps: ${over.map((i) => `${i.key}: ${i.message}`).join('; ')}`, code: OVER_LIMIT, issues: over });
+      await m.ackAck();
+      return;
+    }
     let record: JobRecord;
     try {
       record = await this.store.add({ id, name: spec.name, priority, seq: m.seq, spec: spec as unknown as Record<string, unknown> });

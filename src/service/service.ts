@@ -16,6 +16,7 @@ import { JobConflictError, JobStateError, RunningElsewhereError, type JobRecord 
 import { JobStore } from './job-store.js';
 import { loadLatestCheckpoint } from '../coordinator/checkpoints.js';
 import { jobOutput, RunningJob, type RunnerContext } from './job-runner.js';
+import type { ServiceCaps } from './caps.js';
 import type { JobStatus } from './protocol.js';
 
 /** Besides the wake-up at each submission, the queue is looked at this often (jobs queued by another client of the bucket). */
@@ -28,6 +29,8 @@ export interface ServiceOptions extends RunnerContext {
   log: Logger;
   /** One line per job change, for the operator. */
   say: (line: string) => void;
+  /** Per-job caps (default DEFAULT_CAPS). */
+  caps?: ServiceCaps;
 }
 
 export class JobService {
@@ -51,7 +54,7 @@ export class JobService {
     s.intake = new Intake(nc, s.store, o.log, o.submitted, (r) => {
       o.say(`${r.id}: queued (${r.name}, priority ${r.priority})`);
       s.wake();
-    });
+    }, o.caps);
     await s.intake.start(jsm, jetstream(nc));
     s.subs = serveApi(nc, s, o.log);
     s.loop = s.runLoop();

@@ -5,6 +5,15 @@ import type { ClusterKey } from './cluster-key.js';
 import { acquireZap, ZAP_DOMAIN } from './zap.js';
 
 const LINGER_MS = 0;
+/**
+ * Receive queues are bounded (in messages: ZeroMQ counts no bytes): a peer
+ * that sends faster than this process reads is held back by TCP rather than
+ * filling memory. Bounded ring queues stay safe because a ring member never
+ * waits on its sends before reading. With the frame limits, a connection's
+ * queue holds at most RING_RCV_HWM × RING_MAX_FRAME on a ring socket.
+ */
+const RCV_HWM = 1000;
+const RING_RCV_HWM = 16;
 
 /**
  * CURVE: a server socket (bound) proves the cluster key and admits only its
@@ -63,7 +72,7 @@ async function receiveOrClosed<T>(fn: () => Promise<T>, closed: () => boolean): 
  * ZeroMQ fixes it when the socket binds.
  */
 export async function bindRouter(endpoint: string, retryMs = 0, maxFrame = -1, key?: ClusterKey): Promise<Hub> {
-  const sock = new zmq.Router({ linger: LINGER_MS, mandatory: false, receiveHighWaterMark: 0, sendHighWaterMark: 0, maxMessageSize: maxFrame, ...serverOptions(key) });
+  const sock = new zmq.Router({ linger: LINGER_MS, mandatory: false, receiveHighWaterMark: RCV_HWM, sendHighWaterMark: 0, maxMessageSize: maxFrame, ...serverOptions(key) });
   const release = await bindServer(sock, endpoint, retryMs, key);
   const sends = new Serial();
   const recvs = new Serial();
@@ -85,12 +94,11 @@ export async function bindRouter(endpoint: string, retryMs = 0, maxFrame = -1, k
 }
 
 export function connectDealer(endpoint: string, identity: string, key?: ClusterKey): Channel {
-  const sock = new zmq.Dealer({ linger: LINGER_MS, routingId: identity, receiveHighWaterMark: 0, sendHighWaterMark: 0, ...clientOptions(key) });
+  const sock = new zmq.Dealer({ linger: LINGER_MS, routingId: identity, receiveHighWaterMark: RCV_HWM, sendHighWaterMark: 0, ...clientOptions(key) });
   sock.connect(endpoint);
   return socketChannel(sock, sock);
 }
 
-/** The receiving end of a ring link, bound first so that its endpoint can be advertised. */
 /** Room for a frame's header beside its data. */
 export const FRAME_SLACK = 64 * 1024;
 /** The largest ring frame: a chunk of at most cluster.chunkBytes (16 MiB at most). */
@@ -102,10 +110,10 @@ export interface RingPull {
   close(): void;
 }
 
-/** `key`: the ring is encrypted (CURVE), the neighbour must hold the cluster key. */
+/** The receiving end of a ring link, bound first so that its endpoint can be advertised. `key`: the ring is encrypted (CURVE), the neighbour must hold the cluster key. */
 export async function bindPull(endpoint: string, key?: ClusterKey, retryMs = 0): Promise<RingPull> {
   // A larger frame is nobody's ring traffic: ZeroMQ drops the sender before reading it (memory stays bounded).
-  const pull = new zmq.Pull({ linger: LINGER_MS, receiveHighWaterMark: 0, maxMessageSize: RING_MAX_FRAME, ...serverOptions(key) });
+  const pull = new zmq.Pull({ linger: LINGER_MS, receiveHighWaterMark: RING_RCV_HWM, maxMessageSize: RING_MAX_FRAME, ...serverOptions(key) });
   const release = await bindServer(pull, endpoint, retryMs, key);
   return {
     endpoint: pull.lastEndpoint ?? endpoint,
