@@ -58,7 +58,10 @@ Service mode on a NATS server that is not on loopback needs --user and
 Examples:
   dtrain coordinator configs/fashion-mnist-mlp.yaml --bind tcp://0.0.0.0:5555 --key cluster.key
   dtrain coordinator --resume runs/fashion-mnist-mlp --bind tcp://0.0.0.0:5555 --key cluster.key
-  dtrain coordinator --nats nats://127.0.0.1:4222 --bind tcp://127.0.0.1:5555 --state-dir /var/lib/dtrain`,
+  dtrain coordinator --nats nats://127.0.0.1:4222 --bind tcp://127.0.0.1:5555 --state-dir /var/lib/dtrain
+Exit codes: 0 the job succeeded (service mode: stopped by a signal), 1 it
+failed, 2 bad flags, job file or key file, or no key (or NATS credentials)
+where one is needed, 130 interrupted.`,
     )
     .action(async (job: string | undefined, flags) => exit(await coordinatorCommand(job, flags)));
 };

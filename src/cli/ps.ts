@@ -19,7 +19,8 @@ The coordinator gives the shard its slice of the parameters, its optimizer and
 its mode when the job starts; the shard serves the workers until the job ends.
 Like a worker, it joins again when the job goes on in a new session or its
 coordinator falls silent (--coordinator-timeout). Exit codes: 0 the job
-finished, 1 the shard failed, or no coordinator came back in time.
+finished, 1 the shard failed, or no coordinator came back in time, 2 bad
+flags, a bad key file, or no key where one is needed.
 An address other than loopback needs the cluster key: --key FILE (dtrain
 keys generate FILE, the coordinator's file), or --insecure.
 Example: dtrain ps --connect tcp://10.0.0.1:5555 --bind tcp://0.0.0.0:5600 --key cluster.key`,

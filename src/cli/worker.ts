@@ -20,7 +20,8 @@ the coordinator tells it to join again, and when the coordinator itself
 falls silent (killed, or the link cut) it joins again by itself, for
 --coordinator-timeout seconds, so that dtrain coordinator --resume DIR finds
 it. Exit codes: 0 the job finished (or the worker was not needed), 1 the
-worker failed, or no coordinator came back in time.
+worker failed, or no coordinator came back in time, 2 bad flags, a bad key
+file, or no key where one is needed.
 A coordinator that is not on loopback needs the cluster key: --key FILE
 (dtrain keys generate FILE, the coordinator's file), or --insecure.
 Example: dtrain worker --connect tcp://10.0.0.1:5555 --key cluster.key`,
