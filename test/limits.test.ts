@@ -66,20 +66,22 @@ describe('frame limits', () => {
     expect(r.code, r.stderr).toBe(0);
   });
 
-  it("a keyed coordinator's control socket: 256 MiB frames from a process without the key are refused at the handshake, unread, while a 12 MiB one to an unkeyed coordinator is taken in", async () => {
+  it("the coordinator's control socket: 256 MiB frames are refused unread, by a keyed one at the handshake and by an unkeyed one at its limit (12 bytes a weight), while an 8 MiB frame under the limit is taken in", async () => {
     const key = join(tmp.dir, 'cluster.key');
     writeKeyFile(key);
     const { publicKey } = readKeyFile(key);
-    const file = writeJob(tmp.dir, 'control.json', job('control-limit', { workers: 1 }));
+    // 1.06 M weights: a limit of 12.8 MB.
+    const file = writeJob(tmp.dir, 'control.json', { ...job('control-limit', { workers: 1 }), model: { zoo: 'mlp', hidden: [1024, 1024] } });
+    let runs = 0;
     const rssAfter = async (extra: string[], send: (endpoint: string) => Promise<void>) => {
       const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-      const coordinator = startCli(['coordinator', file, '--bind', endpoint, '--out', join(tmp.dir, `control${extra.length}`), '--no-progress', '--json', ...extra]);
+      const coordinator = startCli(['coordinator', file, '--bind', endpoint, '--out', join(tmp.dir, `control${++runs}`), '--no-progress', '--json', ...extra]);
       await waitForOutput(coordinator.child, /coordinator listening/);
       await sleep(1000);
       const before = rssOf(coordinator.child.pid!);
       await send(endpoint);
       const grew = rssOf(coordinator.child.pid!) - before;
-      startCli(['worker', '--connect', endpoint, ...extra, '--log-file', join(tmp.dir, `cw${extra.length}.jsonl`)]);
+      startCli(['worker', '--connect', endpoint, ...extra, '--log-file', join(tmp.dir, `cw${runs}.jsonl`)]);
       const r = await withDeadline(coordinator.done, 60_000, 'the job');
       expect(r.code, r.stderr).toBe(0);
       return grew;
@@ -89,11 +91,13 @@ describe('frame limits', () => {
       await sendFrame('dealer', endpoint, 256 * MiB);
       await sendFrame('dealer', endpoint, 256 * MiB, { curveServerKey: publicKey, curvePublicKey: mine.publicKey, curveSecretKey: mine.secretKey });
     });
-    // The comparison can fail: without a key the coordinator reads what it is sent, and it shows.
-    const open = await rssAfter([], (endpoint) => sendFrame('dealer', endpoint, 12 * MiB));
-    console.log(`control socket: RSS grew ${(keyed / MiB).toFixed(1)} MiB after two 256 MiB frames without the key; ${(open / MiB).toFixed(1)} MiB after a 12 MiB frame to an unkeyed coordinator`);
+    const overLimit = await rssAfter([], (endpoint) => sendFrame('dealer', endpoint, 256 * MiB));
+    // The comparison can fail: a frame under the limit is read, and it shows.
+    const underLimit = await rssAfter([], (endpoint) => sendFrame('dealer', endpoint, 8 * MiB));
+    console.log(`control socket: RSS grew ${(keyed / MiB).toFixed(1)} MiB after two 256 MiB frames without the key, ${(overLimit / MiB).toFixed(1)} MiB after one to an unkeyed coordinator, ${(underLimit / MiB).toFixed(1)} MiB after an 8 MiB frame`);
     expect(keyed).toBeLessThan(64 * MiB);
-    expect(open).toBeGreaterThan(8 * MiB);
+    expect(overLimit).toBeLessThan(64 * MiB);
+    expect(underLimit).toBeGreaterThan(6 * MiB);
   });
 
   it("a ps shard's server socket before its job starts: a 256 MiB frame is refused unread; the job then runs", async () => {

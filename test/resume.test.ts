@@ -51,11 +51,13 @@ const gan = (name: string) => ({
 });
 
 /** Starts `dtrain run` in a process group of its own, so that it and its workers can be killed together. */
-function startRun(args: string[]): { child: ChildProcess; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, 'run', ...args, '--no-progress'], { detached: true, stdio: 'ignore' });
+function startRun(args: string[]): { child: ChildProcess; exit: Promise<number | null>; stderr: () => string } {
+  const child = spawn(process.execPath, [CLI, 'run', ...args, '--no-progress'], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   groups.add(child.pid!);
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exit };
+  return { child, exit, stderr: () => stderr };
 }
 
 /** metrics.jsonl without the timing fields, which differ between any two runs. */
@@ -181,7 +183,7 @@ async function loseMember(job: Record<string, unknown>, tag: string, flags: stri
   if (code !== 0) {
     // What went wrong, for the failure that follows: the run's warnings and errors.
     const bad = readFileSync(join(out, 'log.jsonl'), 'utf8').split('\n').filter((l) => /"level":(40|50)/.test(l));
-    console.log(`${tag} exited ${code}:\n${bad.slice(-15).join('\n')}`);
+    console.log(`${tag} exited ${code}:\n${bad.slice(-15).join('\n')}\nstderr: ${run.stderr().slice(-2000)}`);
   }
   return { out, code, victim: victim.memberPid };
 }

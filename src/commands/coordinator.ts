@@ -9,7 +9,7 @@ import { label } from '../coordinator/membership.js';
 import { Regrouping } from '../coordinator/regroup.js';
 import { runSession, type Session } from '../coordinator/session.js';
 import { type JobCancelledError, UsageError } from '../util/errors.js';
-import { jobTypeOf } from '../jobs/registry.js';
+import { controlFrameLimit, jobTypeOf } from '../jobs/registry.js';
 import { runRecovering } from '../coordinator/recovery.js';
 import { jobToRun, type ResumeFlags } from './job-to-run.js';
 import { psSettings } from '../spec/job-spec.js';
@@ -34,6 +34,7 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
   for (const [f, flag] of Object.entries(serviceOnly)) if (flags[f as keyof typeof serviceOnly] !== undefined) throw new UsageError(`${flag} belongs to service mode: add --nats URL`);
   const { spec, resume } = jobToRun(jobFile, flags);
   const type = jobTypeOf(spec);
+  const maxFrame = await controlFrameLimit(spec);
   const output = openJobOutput(spec, { ...flags, out: flags.resume ?? flags.out }, resume !== undefined);
   const { outDir, progress } = output;
   if (resume) progress.note(`resuming from ${resume.dir} (step ${resume.step})`);
@@ -52,6 +53,7 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
           ...regrouping.sessionOptions(a, spec),
           bind,
           ...(key ? { key } : {}),
+          ...(maxFrame ? { maxFrame } : {}),
           outDir,
           log: output.log,
           progress,

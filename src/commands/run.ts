@@ -4,13 +4,13 @@ import { label } from '../coordinator/membership.js';
 import { runSession, STOP_GRACE_MS, type Session, type SessionOptions, type Summary } from '../coordinator/session.js';
 import { BackendError, type JobCancelledError } from '../util/errors.js';
 import { installedNodeBackend, TENSORFLOW_MISSING } from '../tensor/backend.js';
-import { jobTypeOf } from '../jobs/registry.js';
+import { controlFrameLimit, jobTypeOf } from '../jobs/registry.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type JobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
 import { attemptOptions, runRecovering, type Attempt } from '../coordinator/recovery.js';
 import { jobToRun, type ResumeFlags } from './job-to-run.js';
-import { generateKey, keyEnv } from '../wire/cluster-key.js';
+import { generateKey, keyEnv, type ClusterKey } from '../wire/cluster-key.js';
 
 export interface RunFlags extends ResumeFlags, OutputFlags {
   /** The local processes talk without a cluster key. */
@@ -27,7 +27,9 @@ export async function runCommand(jobFile: string | undefined, flags: RunFlags): 
   output.progress.note(`${spec.name}: ${spec.cluster.workers} worker(s), strategy ${strategy}, backend ${spec.cluster.backend}, output in ${output.outDir}`);
   const type = jobTypeOf(spec);
   const interrupted: { err?: JobCancelledError } = {};
-  const summary = await runRecovering(spec, output, (a) => runWithLocalWorkers(spec, output, type.run, a, interrupted, flags.insecure), resume, interrupted);
+  // A fresh cluster key for this run's processes, in memory only: nothing else on the machine can join them.
+  const key = flags.insecure ? undefined : generateKey();
+  const summary = await runRecovering(spec, output, (a) => runWithLocalWorkers(spec, output, type.run, a, interrupted, key), resume, interrupted);
   printSummary(summary, output.outDir, flags.json, type);
   return 0;
 }
@@ -48,11 +50,10 @@ export async function runWithLocalWorkers(
   job: SessionOptions['job'],
   attempt?: Attempt,
   interrupted: { err?: JobCancelledError } = {},
-  insecure = false,
+  key: ClusterKey | undefined = generateKey(),
 ): Promise<Summary> {
   const { outDir, logFile, log, progress } = output;
-  // A fresh cluster key for this session's processes, in memory only: nothing else on the machine can join them.
-  const key = insecure ? undefined : generateKey();
+  const maxFrame = await controlFrameLimit(spec);
   let workers: LocalWorker[] = [];
   let session: Session | undefined;
   const removeHandlers = cancelOnSignals(() => session, interrupted);
@@ -66,6 +67,7 @@ export async function runWithLocalWorkers(
       progress,
       job,
       ...(key ? { key } : {}),
+      ...(maxFrame ? { maxFrame } : {}),
       ...(attempt ? attemptOptions(attempt) : {}),
       onBound: (endpoint, s) => {
         session = s;

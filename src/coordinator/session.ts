@@ -73,6 +73,8 @@ export interface SessionOptions {
   recorded?: JobSpec;
   /** The cluster key: the control socket admits only its holders, and the data plane is sealed or encrypted. None: all in clear. */
   key?: ClusterKey;
+  /** The largest frame the control socket takes (registry.ts controlFrameLimit); a larger one drops its sender unread. None: no limit. */
+  maxFrame?: number;
 }
 
 /**
@@ -143,7 +145,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   writeFileSync(join(o.outDir, JOB_FILE), `${JSON.stringify(o.recorded ?? o.spec, null, 2)}\n`);
   const dataPlane = dataPlaneOf(o.spec, o.key);
   onRefused((fields, msg) => o.log.warn(fields, msg));
-  const control = new ControlPlane(await bindRouter(o.bind, o.bindRetryMs, -1, o.key), o.log);
+  const control = new ControlPlane(await bindRouter(o.bind, o.bindRetryMs, o.maxFrame ?? -1, o.key), o.log);
   const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log, o.spares);
   const loop = control.run();
   const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : '')]);

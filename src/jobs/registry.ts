@@ -12,6 +12,8 @@ import { gan } from './gan/index.js';
 import type { JobType } from './job-type.js';
 import { supervised } from './supervised/index.js';
 import { countWeights } from '../tensor/models/weight-count.js';
+import { initBackend } from '../tensor/backend.js';
+import { FRAME_SLACK } from '../wire/zmq-transport.js';
 
 export const JOB_TYPES: readonly JobType[] = [supervised, adversarial, gan];
 
@@ -33,4 +35,16 @@ export function jobWeights(spec: JobSpec): Promise<number> {
     () => jobTypeOf(spec).buildWorker(spec),
     (w) => w.models,
   );
+}
+
+/**
+ * The largest frame a member may send the coordinator's control socket: a
+ * `params` or `psState` answer's largest part is the optimizer slots, at
+ * most 3 floats a weight (12 bytes). Undefined (no limit) when the weights
+ * cannot be counted.
+ */
+export async function controlFrameLimit(spec: JobSpec): Promise<number | undefined> {
+  await initBackend('cpu'); // the coordinator's backend (the count's placeholders are tensors)
+  const weights = await jobWeights(spec);
+  return weights > 0 ? weights * 12 + FRAME_SLACK : undefined;
 }

@@ -13,7 +13,7 @@ import { runSession, type Session } from '../coordinator/session.js';
 import { Regrouping } from '../coordinator/regroup.js';
 import { readableCheckpoint, runRecovering } from '../coordinator/recovery.js';
 import { errorMessage, JobCancelledError } from '../util/errors.js';
-import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
+import { controlFrameLimit, jobTypeOf, parseJobSpec } from '../jobs/registry.js';
 import { psSettings } from '../spec/job-spec.js';
 import type { SubmittedRules } from '../spec/job-file.js';
 import { makeLogger } from '../util/log.js';
@@ -86,6 +86,7 @@ export class RunningJob {
       if (resume) progress.note(`${r.id}: resuming from ${resume.dir} (step ${resume.step})`);
       // A lost worker or shard: the job goes on from its latest checkpoint in a new session, with the workers there are.
       const regrouping = new Regrouping(spec.cluster);
+      const maxFrame = await controlFrameLimit(spec);
       await runRecovering(
         spec,
         { outDir, log, progress },
@@ -94,6 +95,7 @@ export class RunningJob {
             ...regrouping.sessionOptions(a, spec),
             bind: ctx.bind,
             ...(ctx.key ? { key: ctx.key } : {}),
+            ...(maxFrame ? { maxFrame } : {}),
             outDir,
             log,
             progress,

@@ -46,7 +46,7 @@ export async function acquireZap(key: ClusterKey): Promise<() => void> {
     const socket = new zmq.Router({ linger: 0 });
     const refusals = new DropLog((f, m) => emit(f, m), undefined, 'refused a connection');
     // Receiving waits for the bind (zeromq.js refuses a receive while a bind is in progress).
-    const ready = socket.bind(ZAP_ENDPOINT);
+    const ready = bindRetrying(socket);
     const h: Handler = { key: key.publicKey, refs: 0, socket, refusals, ready };
     handler = h;
     ready.then(() => serve(h, z85Decode(key.publicKey)!)).catch(() => undefined);
@@ -69,6 +69,20 @@ export async function acquireZap(key: ClusterKey): Promise<() => void> {
     h.refusals.close();
     h.socket.close();
   };
+}
+
+/** The handler of a session that just ended may still hold the endpoint for a moment (a socket closes asynchronously). */
+const REBIND_MS = 5000;
+async function bindRetrying(socket: zmq.Router): Promise<void> {
+  const until = Date.now() + REBIND_MS;
+  for (;;) {
+    try {
+      return await socket.bind(ZAP_ENDPOINT);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || Date.now() >= until) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 async function serve(h: Handler, admitted: Buffer): Promise<void> {

@@ -87,8 +87,11 @@ export async function bindRouter(endpoint: string, retryMs = 0, maxFrame = -1, k
         }, () => sock.closed),
       ),
     close: () => {
-      sock.close();
-      release();
+      try {
+        sock.close();
+      } finally {
+        release();
+      }
     },
   };
 }
@@ -119,8 +122,11 @@ export async function bindPull(endpoint: string, key?: ClusterKey, retryMs = 0):
     endpoint: pull.lastEndpoint ?? endpoint,
     pull,
     close: () => {
-      if (!pull.closed) pull.close();
-      release();
+      try {
+        if (!pull.closed) pull.close();
+      } finally {
+        release();
+      }
     },
   };
 }
