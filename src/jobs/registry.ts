@@ -1,7 +1,8 @@
 /**
  * The job types dtrain knows. Adding one adds a folder and one line here
  * (docs/job-types.md). Only entry points import this file: the CLI
- * commands, the worker's main loop and the service's intake and runner;
+ * commands, the worker's main loop and the service's intake (its checks and
+ * caps) and runner;
  * they hand the job type's parts to the generic code.
  */
 import { jobFileReader } from '../spec/job-file.js';
