@@ -5,7 +5,9 @@
  * shard processes (the same table, one run). Baseline: raw ZeroMQ PUSH/PULL
  * between two processes moving the same bytes, measured in the same run.
  * Bus bandwidth = bytes · 2(N−1)/N / time (NCCL's definition), comparable
- * across N and strategies; the ratio is busbw / raw bandwidth.
+ * across N and strategies; the ratio is busbw / raw bandwidth. `--json`:
+ * one JSON object per row, {strategy, workers, bytes, seconds, busbw,
+ * rawBusbw}, bandwidths in bytes per second.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -90,15 +92,20 @@ export async function benchAllreduce(args: string[]): Promise<void> {
   const chunkBytes = Number(option(args, '--chunk-mib') ?? 4) * MiB;
   const strategy = option(args, '--strategy') ?? 'ring';
   if (strategy !== 'ring' && strategy !== 'ps') throw new Error(`--strategy must be ring or ps (ps adds its rows to the ring's), got ${strategy}`);
+  const json = args.includes('--json');
   const sizes = [1, 4, 16].map((m) => m * MiB);
   const workers = [2, 4];
-  console.log(`all-reduce over ZeroMQ (tcp://127.0.0.1), float32, ring chunks of ${chunkBytes / MiB} MiB; baseline: raw ZeroMQ PUSH/PULL between two processes`);
-  console.log('strategy  workers  size     time ms   busbw GB/s   raw zmq GB/s   busbw/raw');
+  if (!json) {
+    console.log(`all-reduce over ZeroMQ (tcp://127.0.0.1), float32, ring chunks of ${chunkBytes / MiB} MiB; baseline: raw ZeroMQ PUSH/PULL between two processes`);
+    console.log('strategy  workers  size     time ms   busbw GB/s   raw zmq GB/s   busbw/raw');
+  }
   const raw = new Map<number, number>();
   for (const s of sizes) raw.set(s, await rawBandwidth(s, chunkBytes));
   const row = (name: string, n: number, s: number, t: number) => {
     const busbw = (s * (2 * (n - 1))) / n / t;
     const r = raw.get(s)!;
+    // --json: one object per row, busbw in bytes per second (rawBusbw: the PUSH/PULL baseline's).
+    if (json) return console.log(JSON.stringify({ strategy: name.replace(/\s+/g, ' ').trim(), workers: n, bytes: s, seconds: t, busbw, rawBusbw: r }));
     console.log(
       `${name.padEnd(8)}  ${String(n).padStart(7)}  ${`${s / MiB} MiB`.padEnd(7)}  ${(t * 1000).toFixed(2).padStart(8)}   ${(busbw / 1e9).toFixed(2).padStart(10)}   ${(r / 1e9).toFixed(2).padStart(12)}   ${(busbw / r).toFixed(2).padStart(9)}`,
     );

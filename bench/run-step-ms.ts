@@ -10,6 +10,17 @@ const CLI = fileURLToPath(new URL('../../bin/dtrain.js', import.meta.url));
 interface MetricsLine {
   step: number;
   samplesPerSecond: number;
+  computeMs?: number;
+  commMs?: number;
+  spreadMs?: number;
+}
+
+/** A run's steady state: ms per step, and the means of the workers' reported times (metrics lines after the first). */
+export interface StepProfile {
+  ms: number;
+  computeMs: number;
+  commMs: number;
+  spreadMs: number;
 }
 
 /**
@@ -18,6 +29,11 @@ interface MetricsLine {
  * the first steps (warm-up) do not count.
  */
 export function runStepMs(job: { train: { batchSize: number } & Record<string, unknown> } & Record<string, unknown>, args: string[] = []): number {
+  return runStepProfile(job, args).ms;
+}
+
+/** As runStepMs, with where the time went (run the job with train.logEvery 1 for every step's). */
+export function runStepProfile(job: { train: { batchSize: number } & Record<string, unknown> } & Record<string, unknown>, args: string[] = []): StepProfile {
   const dir = mkdtempSync(join(tmpdir(), 'dtrain-bench-'));
   try {
     writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
@@ -28,7 +44,9 @@ export function runStepMs(job: { train: { batchSize: number } & Record<string, u
     const at = (l: MetricsLine) => (l.step * b) / l.samplesPerSecond;
     const first = lines[0];
     const last = lines[lines.length - 1];
-    return ((at(last) - at(first)) / (last.step - first.step)) * 1000;
+    const rest = lines.slice(1);
+    const mean = (k: 'computeMs' | 'commMs' | 'spreadMs') => rest.reduce((a, l) => a + (l[k] ?? 0), 0) / rest.length;
+    return { ms: ((at(last) - at(first)) / (last.step - first.step)) * 1000, computeMs: mean('computeMs'), commMs: mean('commMs'), spreadMs: mean('spreadMs') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

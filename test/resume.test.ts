@@ -60,13 +60,13 @@ function startRun(args: string[]): { child: ChildProcess; exit: Promise<number |
   return { child, exit, stderr: () => stderr };
 }
 
-/** metrics.jsonl without the timing fields, which differ between any two runs. */
+/** metrics.jsonl without the timing fields (samples/s, compute, collective and spread ms), which differ between any two runs. */
 function metricsOf(out: string): unknown[] {
   return readFileSync(join(out, 'metrics.jsonl'), 'utf8')
     .trim()
     .split('\n')
     .map((l) => {
-      const { samplesPerSecond: _s, commMs: _c, ...rest } = JSON.parse(l) as Record<string, unknown>;
+      const { samplesPerSecond: _s, commMs: _c, computeMs: _m, spreadMs: _d, ...rest } = JSON.parse(l) as Record<string, unknown>;
       return rest;
     });
 }

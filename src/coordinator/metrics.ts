@@ -31,3 +31,13 @@ export class MetricsHub implements MetricsSink {
     for (const s of this.sinks) s.close();
   }
 }
+
+/**
+ * Where a step's time went, from the workers' reports of it: the slowest
+ * worker's compute and collective times, and how far the slowest compute
+ * lagged the fastest (the time the others waited for it in the collective).
+ */
+export function stepTimes(reports: { computeMs: number; commMs: number }[]): Metrics {
+  const compute = reports.map((r) => r.computeMs);
+  return { computeMs: Math.max(...compute), commMs: Math.max(...reports.map((r) => r.commMs)), spreadMs: Math.max(...compute) - Math.min(...compute) };
+}

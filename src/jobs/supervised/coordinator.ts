@@ -12,6 +12,7 @@ import { BatchSchedule, planSteps } from '../../data/sharding.js';
 import { checkpointAfter, fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
 import { evaluateTestSet, type EvaluationSums } from '../../coordinator/evaluation.js';
 import { runSteps, type StepSource } from '../../coordinator/step-loop.js';
+import { stepTimes } from '../../coordinator/metrics.js';
 import { psSettings } from '../../spec/job-spec.js';
 import { initBackend } from '../../tensor/backend.js';
 import { readAllParams } from '../../tensor/flat.js';
@@ -73,7 +74,7 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
     ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: window.loss / window.count, samplesPerSecond: rate });
     if ((step + 1) % spec.train.logEvery === 0 || step + 1 === plan.totalSteps) {
       last = { loss: window.loss / window.count, accuracy: window.correct / window.count };
-      ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), loss: last.loss, accuracy: last.accuracy, samplesPerSecond: rate, commMs: Math.max(...done.map((d) => d.header.commMs)) }, step + 1);
+      ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), loss: last.loss, accuracy: last.accuracy, samplesPerSecond: rate, ...stepTimes(done.map((d) => d.header)) }, step + 1);
       window = { loss: 0, correct: 0, count: 0 };
     }
     await checkpointAfter(ctx, step, checkpointed);

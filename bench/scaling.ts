@@ -1,0 +1,68 @@
+/**
+ * `npm run bench -- scaling [--rounds 3] [--model mlp|cnn]`: strong and weak
+ * scaling of `dtrain run` on this machine. For the quick-start MLP
+ * (configs/fashion-mnist-mlp.yaml's model, b128) and the CNN
+ * (configs/fashion-mnist-cnn.yaml's, b64), on wasm: 1 worker, 2 workers at
+ * the same global batch (strong), 2 workers with the batch doubled (weak);
+ * rounds interleave the three; medians of steady-state samples/s (first
+ * metrics line to last), with the ratio against 1 worker, and where the
+ * 2-worker step's time went: the slowest worker's compute (forward,
+ * backward, packing) and collective (all-reduce, thread hops, the
+ * optimizer, waiting for the slower worker), and the compute spread.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { middle, runStepProfile, type StepProfile } from './run-step-ms.js';
+
+const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+const config = (name: string) => parse(readFileSync(fileURLToPath(new URL(`../../configs/${name}.yaml`, import.meta.url)), 'utf8')) as { model: Record<string, unknown>; train: { batchSize: number } };
+
+const MODELS = {
+  mlp: { file: 'fashion-mnist-mlp', steps: 400 },
+  cnn: { file: 'fashion-mnist-cnn', steps: 120 },
+};
+
+function job(model: keyof typeof MODELS, workers: number, batchSize: number) {
+  const c = config(MODELS[model].file);
+  return {
+    name: `bench-scaling-${model}`,
+    seed: 1,
+    data: { source: 'fashion-mnist', path: FASHION_MNIST },
+    model: c.model,
+    train: { epochs: 20, maxSteps: MODELS[model].steps, batchSize, optimizer: { name: 'adam', lr: 0.001 }, logEvery: 1, checkpoint: { epochEnd: false, minutes: 0, keep: 0 } },
+    cluster: { workers, strategy: 'ring', backend: 'wasm' },
+  };
+}
+
+export async function benchScaling(args: string[]): Promise<void> {
+  const at = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const rounds = Number(at('--rounds') ?? 3);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number ≥ 1');
+  const only = at('--model');
+  if (only !== undefined && !(only in MODELS)) throw new Error(`--model must be mlp or cnn, got ${only}`);
+  if (!existsSync(FASHION_MNIST)) throw new Error(`${FASHION_MNIST} is missing: apt-get install dataset-fashion-mnist`);
+  const models = (only ? [only] : Object.keys(MODELS)) as (keyof typeof MODELS)[];
+  console.log(`dtrain run, ring, wasm, Fashion-MNIST; ${rounds} interleaved round(s), medians of steady-state samples/s`);
+  for (const model of models) {
+    const b = config(MODELS[model].file).train.batchSize;
+    const variants = [
+      { name: '1 worker', workers: 1, batch: b },
+      { name: '2 workers, same global batch', workers: 2, batch: b },
+      { name: '2 workers, batch doubled', workers: 2, batch: 2 * b },
+    ];
+    const runs = variants.map(() => [] as StepProfile[]);
+    for (let r = 0; r < rounds; r++) variants.forEach((v, k) => runs[k].push(runStepProfile(job(model, v.workers, v.batch), ['--insecure'])));
+    const rate = (k: number) => middle(runs[k].map((p) => (variants[k].batch / p.ms) * 1000));
+    console.log(`\n${model.toUpperCase()} (${MODELS[model].file}, b${b}, ${MODELS[model].steps} steps)`);
+    console.log('variant                          samples/s   ratio   ms/step   compute   collective   spread');
+    variants.forEach((v, k) => {
+      const ms = middle(runs[k].map((p) => p.ms));
+      const med = (key: 'computeMs' | 'commMs' | 'spreadMs') => middle(runs[k].map((p) => p[key])).toFixed(2).padStart(7);
+      console.log(`${v.name.padEnd(31)}  ${rate(k).toFixed(0).padStart(9)}   ${(rate(k) / rate(0)).toFixed(2).padStart(5)}   ${ms.toFixed(2).padStart(7)}   ${med('computeMs')}   ${med('commMs').padStart(10)}   ${med('spreadMs').padStart(6)}`);
+    });
+  }
+}
