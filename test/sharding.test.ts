@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { epochPermutation, hashInts, Rng, uniformAt } from '../src/util/rng.js';
+import { epochPermutation, hashInts, hashPair, hashPrefix, Rng, uniformAt } from '../src/util/rng.js';
 import { BatchSchedule, planSteps, shardBounds } from '../src/data/sharding.js';
 
 describe('seeded randomness', () => {
@@ -18,6 +18,16 @@ describe('seeded randomness', () => {
     expect(hashInts(1, 2)).not.toBe(hashInts(2, 1));
     expect(hashInts(1, 2 ** 33)).not.toBe(hashInts(1, 2 ** 34));
   });
+  it('hashPair(hashPrefix(a), b) is hashInts(a, b) bit for bit over the 32-bit range (dropout masks draw with it)', () => {
+    const r = new Rng(3);
+    const edges = [0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1];
+    const pairs: [number, number][] = [...edges.flatMap((a) => edges.map((b): [number, number] => [a, b]))];
+    for (let i = 0; i < 20_000; i++) pairs.push([Math.floor(r.next() * 2 ** 32), Math.floor(r.next() * 2 ** 20)]);
+    for (const [a, b] of pairs) expect(hashPair(hashPrefix(a), b)).toBe(hashInts(a, b));
+    // The comparison can fail: another second key is another draw.
+    expect(hashPair(hashPrefix(5), 6)).not.toBe(hashInts(5, 7));
+  });
+
   it('normal draws have mean 0 and variance 1', () => {
     const r = new Rng(9);
     let s = 0;

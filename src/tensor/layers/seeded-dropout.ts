@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { layers, type Shape } from '@tensorflow/tfjs-layers';
-import { hashInts, Stream } from '../../util/rng.js';
+import { hashInts, hashPair, hashPrefix, Stream } from '../../util/rng.js';
 
 export interface DropoutContext {
   seed: number;
@@ -53,8 +53,9 @@ export class SeededDropout extends layers.Layer {
     const keep = 1 / (1 - this.rate);
     const threshold = this.rate * 4294967296;
     for (let i = 0; i < shape[0]; i++) {
-      const base = hashInts(ctx.seed, Stream.dropout, ctx.step, ctx.sampleIndices[i], this.salt);
-      for (let j = 0; j < per; j++) out[i * per + j] = hashInts(base, j) >= threshold ? keep : 0;
+      const prefix = hashPrefix(hashInts(ctx.seed, Stream.dropout, ctx.step, ctx.sampleIndices[i], this.salt));
+      // hashPair(prefix, j) is hashInts(base, j), drawn without a call per element's arguments array.
+      for (let j = 0; j < per; j++) out[i * per + j] = hashPair(prefix, j) >= threshold ? keep : 0;
     }
     return out;
   }
