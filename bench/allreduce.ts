@@ -5,13 +5,17 @@
  * shard processes (the same table, one run). Baseline: raw ZeroMQ PUSH/PULL
  * between two processes moving the same bytes, measured in the same run.
  * Bus bandwidth = bytes · 2(N−1)/N / time (NCCL's definition), comparable
- * across N and strategies; the ratio is busbw / raw bandwidth. `--json`:
+ * across N and strategies; the ratio is busbw / raw bandwidth. Where
+ * OpenMPI is installed, its MPI_Allreduce over TCP loopback and over shared
+ * memory is measured in the same run (bench/mpi.ts), with the ring's busbw
+ * against MPI-TCP's. `--json`:
  * one JSON object per row, {strategy, workers, bytes, seconds, busbw,
  * rawBusbw}, bandwidths in bytes per second.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { LinkSecurity, PeerCommand } from './peer.js';
+import { openMpi } from './mpi.js';
 
 const PEER = fileURLToPath(new URL('./peer.js', import.meta.url));
 const MiB = 1024 * 1024;
@@ -110,7 +114,28 @@ export async function benchAllreduce(args: string[]): Promise<void> {
       `${name.padEnd(8)}  ${String(n).padStart(7)}  ${`${s / MiB} MiB`.padEnd(7)}  ${(t * 1000).toFixed(2).padStart(8)}   ${(busbw / 1e9).toFixed(2).padStart(10)}   ${(r / 1e9).toFixed(2).padStart(12)}   ${(busbw / r).toFixed(2).padStart(9)}`,
     );
   };
-  for (const n of workers) for (const s of sizes) row('ring', n, s, await ringTime(n, s, chunkBytes));
+  const ring = new Map<string, number>();
+  for (const n of workers) for (const s of sizes) {
+    const t = await ringTime(n, s, chunkBytes);
+    ring.set(`${n}/${s}`, t);
+    row('ring', n, s, t);
+  }
+  const mpi = openMpi();
+  if (mpi) {
+    try {
+      const against: string[] = [];
+      for (const n of workers)
+        for (const s of sizes) {
+          const tcp = mpi.time(n, s, itersFor(s), 'tcp');
+          row('mpi-tcp', n, s, tcp);
+          row('mpi-shm', n, s, mpi.time(n, s, itersFor(s), 'shm'));
+          against.push(`${n} workers, ${s / MiB} MiB: ${(tcp / ring.get(`${n}/${s}`)!).toFixed(2)}`);
+        }
+      if (!json) console.log(`ring busbw / MPI-TCP busbw (≥ 1: the ring is as fast): ${against.join('; ')}`);
+    } finally {
+      mpi.close();
+    }
+  } else if (!json) console.log('(no MPI rows: install openmpi-bin and libopenmpi-dev for OpenMPI\'s MPI_Allreduce beside the ring)');
   if (strategy !== 'ps') return;
   for (const k of [1, 2]) for (const n of workers) for (const s of sizes) row(`ps k=${k}`, n, s, await psTime(n, k, s));
 }
