@@ -14,9 +14,9 @@ import { encode } from '../src/wire/codec.js';
 import { headerSchemas } from '../src/wire/messages.js';
 import { SEAL_BYTES } from '../src/wire/frame-seal.js';
 import { freePort, killStarted, runCli, startCli, tempDir, writeJob } from './helpers/cli.js';
-import { sleep, withDeadline } from './helpers/fake-peer.js';
-import { members, weightsOf } from './helpers/runs.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { sleep, until, withDeadline } from './helpers/fake-peer.js';
+import { joinedSoFar, weightsOf } from './helpers/runs.js';
+import { readFileSync } from 'node:fs';
 
 const tmp = tempDir();
 afterAll(() => {
@@ -91,15 +91,10 @@ async function fuzz(kind: 'dealer' | 'push', endpoint: string, seed: number, sea
   return sent;
 }
 
-const joinedAs = (out: string, what: 'worker' | 'ps shard') => (existsSync(join(out, 'log.jsonl')) ? members(out, what) : []);
-async function waitFor<T>(get: () => T[], n: number, what: string): Promise<T[]> {
-  const end = Date.now() + 30_000;
-  for (;;) {
-    const v = get();
-    if (v.length >= n) return v;
-    if (Date.now() > end) throw new Error(`no ${what} within 30 s`);
-    await sleep(20);
-  }
+/** The first `n` members of `what` to join the run in `out`, once they have. */
+async function joinedMembers(out: string, what: 'worker' | 'ps shard', n: number) {
+  await until(() => joinedSoFar(out, what).length >= n, `${n} ${what}(s)`, 30_000);
+  return joinedSoFar(out, what);
 }
 
 const job = (name: string, cluster: Record<string, unknown>) => ({
@@ -120,10 +115,10 @@ describe('fuzzing every socket type during a job', () => {
     const out = join(tmp.dir, 'fuzz-ps');
     const coordinator = startCli(['coordinator', file, '--bind', endpoint, '--out', out, '--no-progress']);
     startCli(['ps', '--connect', endpoint, '--log-file', join(tmp.dir, 'ps.jsonl')]);
-    const [shard] = await waitFor(() => joinedAs(out, 'ps shard'), 1, 'shard');
+    const [shard] = await joinedMembers(out, 'ps shard', 1);
     const control = fuzz('dealer', endpoint, 1);
     for (let i = 0; i < 2; i++) startCli(['worker', '--connect', endpoint, '--log-file', join(tmp.dir, `pw${i}.jsonl`)]);
-    await waitFor(() => joinedAs(out, 'worker'), 2, 'workers');
+    await joinedMembers(out, 'worker', 2);
     const server = fuzz('dealer', shard.endpoint, 2);
     const [a, b] = await Promise.all([control, server]);
     const r = await withDeadline(coordinator.done, 120_000, 'the fuzzed ps job');
@@ -140,7 +135,7 @@ describe('fuzzing every socket type during a job', () => {
     expect(ref.code, ref.stderr).toBe(0);
     const out = join(tmp.dir, 'fuzz-ring');
     const run = startCli(['run', file, '--out', out, '--no-progress']);
-    const workers = await waitFor(() => joinedAs(out, 'worker'), 2, 'workers');
+    const workers = await joinedMembers(out, 'worker', 2);
     const sent = await Promise.all(workers.map((w, i) => fuzz('push', w.endpoint, 10 + i, true)));
     const r = await withDeadline(run.done, 120_000, 'the fuzzed ring job');
     console.log(`fuzz: ${sent.join(' and ')} frames to the two ring sockets, during the job`);

@@ -6,14 +6,14 @@
  * limit is taken in (its memory shows): the limit is what stops the large
  * one.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, killStarted, startCli, tempDir, waitForOutput, writeJob } from './helpers/cli.js';
 import { readKeyFile, writeKeyFile } from '../src/wire/cluster-key.js';
 import { sleep, until, withDeadline } from './helpers/fake-peer.js';
-import { members } from './helpers/runs.js';
+import { joinedSoFar, members } from './helpers/runs.js';
 
 const tmp = tempDir();
 afterAll(() => {
@@ -22,8 +22,6 @@ afterAll(() => {
 });
 
 const MiB = 1024 * 1024;
-/** The members that joined so far (none before the coordinator's log exists). */
-const joined = (out: string, what: 'worker' | 'ps shard') => (existsSync(join(out, 'log.jsonl')) ? members(out, what) : []);
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
 /** Sends one frame of `bytes` bytes to `endpoint` from a socket of `kind` (CURVE with `curve`'s keys), and closes it. */
@@ -49,8 +47,8 @@ describe('frame limits', () => {
     const out = join(tmp.dir, 'ring');
     const coordinator = startCli(['coordinator', writeJob(tmp.dir, 'ring.json', job('ring-limit', { workers: 2 })), '--bind', endpoint, '--out', out, '--no-progress']);
     const first = startCli(['worker', '--connect', endpoint, '--log-file', join(tmp.dir, 'w0.jsonl')]);
-    await until(() => joined(out, 'worker').length === 1, 'the first worker', 30_000);
-    const ring = joined(out, 'worker')[0].endpoint;
+    await until(() => joinedSoFar(out, 'worker').length === 1, 'the first worker', 30_000);
+    const ring = joinedSoFar(out, 'worker')[0].endpoint;
     await sleep(1000); // settled after start-up
     const before = rssOf(first.child.pid!);
     await sendFrame('push', ring, 256 * MiB);
@@ -105,7 +103,7 @@ describe('frame limits', () => {
     const out = join(tmp.dir, 'ps');
     const coordinator = startCli(['coordinator', writeJob(tmp.dir, 'ps.json', job('ps-limit', { workers: 1, strategy: 'ps', ps: { shards: 1 } })), '--bind', endpoint, '--out', out, '--no-progress']);
     const shard = startCli(['ps', '--connect', endpoint, '--log-file', join(tmp.dir, 's0.jsonl')]);
-    await until(() => joined(out, 'ps shard').length === 1, 'the shard', 30_000);
+    await until(() => joinedSoFar(out, 'ps shard').length === 1, 'the shard', 30_000);
     const server = members(out, 'ps shard')[0].endpoint;
     const before = rssOf(shard.child.pid!);
     await sendFrame('dealer', server, 256 * MiB);

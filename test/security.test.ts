@@ -16,7 +16,7 @@ import { encode } from '../src/wire/codec.js';
 import { generateKey, readKeyFile } from '../src/wire/cluster-key.js';
 import { freePort, killStarted, runCli, startCli, stopProcess, tempDir, waitForOutput, writeJob } from './helpers/cli.js';
 import { sleep, withDeadline } from './helpers/fake-peer.js';
-import { members, summaryOf, weightsOf } from './helpers/runs.js';
+import { joinedSoFar, members, summaryOf, weightsOf } from './helpers/runs.js';
 
 const tmp = tempDir();
 const fixtures = new Set<ChildProcess>();
@@ -114,13 +114,22 @@ function strangers(endpoint: string, clusterPublicKey: string): { sockets: zmq.D
   return { sockets, received: () => received };
 }
 
-/** The members of a run that have joined so far (none before its log exists). */
-function joinedAs(out: string, what: 'worker' | 'ps shard'): { endpoint: string }[] {
-  try {
-    return members(out, what);
-  } catch {
-    return [];
-  }
+/** Sockets of a stranger's, one connected to each member of `what` as it joins the run in `out` (`connectNew` picks up the latest). */
+function toMembers<S extends zmq.Push | zmq.Dealer>(out: string, what: 'worker' | 'ps shard', make: () => S): { sockets: S[]; connectNew(): void } {
+  const sockets: S[] = [];
+  const reached = new Set<string>();
+  return {
+    sockets,
+    connectNew: () => {
+      for (const m of joinedSoFar(out, what)) {
+        if (reached.has(m.endpoint)) continue;
+        reached.add(m.endpoint);
+        const sock = make();
+        sock.connect(m.endpoint);
+        sockets.push(sock);
+      }
+    },
+  };
 }
 
 describe('strangers and a keyed cluster', () => {
@@ -141,8 +150,8 @@ describe('strangers and a keyed cluster', () => {
     let sent = 0; // attempts: the strangers' sockets never get a connection to send on
     let ringSent = 0;
     let sending = true;
-    const ringSenders: zmq.Push[] = [];
-    const ringTargets = new Set<string>();
+    const ring = toMembers(out, 'worker', () => new zmq.Push({ linger: 0, sendTimeout: 0, sendHighWaterMark: 10 }));
+    const ringSenders = ring.sockets;
     const flood = (async () => {
       while (sending) {
         for (const d of s.sockets) {
@@ -151,13 +160,7 @@ describe('strangers and a keyed cluster', () => {
           sent += 2;
         }
         // Once the members are known, well-formed ring messages to their ring sockets, without the session's seal.
-        for (const m of joinedAs(out, 'worker')) {
-          if (ringTargets.has(m.endpoint)) continue;
-          ringTargets.add(m.endpoint);
-          const p = new zmq.Push({ linger: 0, sendTimeout: 0, sendHighWaterMark: 10 });
-          p.connect(m.endpoint);
-          ringSenders.push(p);
-        }
+        ring.connectNew();
         for (const p of ringSenders) {
           for (let step = 0; step < 2; step++) await p.send(encode({ type: 'ring', op: 0, step, chunk: 0 }, [new Float32Array(64).fill(1e6)])).then(() => ringSent++, () => undefined);
         }
@@ -196,19 +199,13 @@ describe('strangers and a keyed cluster', () => {
     const out = join(tmp.dir, 'keyed-ps');
     const coordinator = startCli(['coordinator', file, '--bind', endpoint, '--key', key, '--out', out, '--no-progress']);
     for (let i = 0; i < 2; i++) startCli(['ps', '--connect', endpoint, '--key', key, '--log-file', join(tmp.dir, `ps${i}.jsonl`)]);
-    const pushes: zmq.Dealer[] = [];
-    const targets = new Set<string>();
+    const shards = toMembers(out, 'ps shard', () => new zmq.Dealer({ linger: 0, sendTimeout: 0, sendHighWaterMark: 10 }));
+    const pushes = shards.sockets;
     let psSent = 0; // sends that left: none should once the shards listen with CURVE
     let sending = true;
     const flood = (async () => {
       while (sending) {
-        for (const sh of joinedAs(out, 'ps shard')) {
-          if (targets.has(sh.endpoint)) continue;
-          targets.add(sh.endpoint);
-          const d = new zmq.Dealer({ linger: 0, sendTimeout: 0, sendHighWaterMark: 10 });
-          d.connect(sh.endpoint);
-          pushes.push(d);
-        }
+        shards.connectNew();
         for (const d of pushes) await d.send(encode({ type: 'psSum', op: 0, rank: 0 }, [new Float32Array(8).fill(1e6)])).then(() => psSent++, () => undefined);
         await sleep(5);
       }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killStarted, startCli, tempDir, writeJob, type CliResult } from './helpers/cli.js';
+import { joinedSoFar } from './helpers/runs.js';
 
 const tmp = tempDir();
 afterAll(() => {
@@ -39,15 +40,7 @@ async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 30_00
   }
 }
 
-function joined(out: string, what = 'worker'): { rank: number; memberPid: number }[] {
-  const f = join(out, 'log.jsonl');
-  if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes(`"${what} joined"`))
-    .map((l) => JSON.parse(l) as { rank: number; memberPid: number });
-}
-const joinedWorkers = (out: string) => joined(out);
+const joinedWorkers = (out: string) => joinedSoFar(out, 'worker');
 
 function untilTraining(out: string): Promise<true> {
   return until('training steps', () => {
@@ -93,7 +86,7 @@ describe('losing a worker', () => {
     const args = ['run', writeJob(tmp.dir, 'long-ps.json', longJob), '--workers', '2', '--strategy', 'ps', '--ps-shards', '2', '--out', out, '--no-progress'];
     const run = startCli(args);
     await untilTraining(out);
-    const shards = joined(out, 'ps shard');
+    const shards = joinedSoFar(out, 'ps shard');
     const workers = joinedWorkers(out);
     expect(shards.length).toBe(2);
     const target = shards.find((s) => s.rank === 1)!;

@@ -53,9 +53,7 @@ export class Sealer {
     this.counter++;
     header.writeUInt32BE(Math.floor(this.counter / 2 ** 32), 8);
     header.writeUInt32BE(this.counter >>> 0, 12);
-    // Nonce = sender ‖ counter; the destination is authenticated in the header.
-    const nonceFirst = Buffer.concat([header.subarray(0, 4), header.subarray(8, 16)]);
-    return [...frames, Buffer.concat([header, tagWith(this.key, nonceFirst, header, frames)])];
+    return [...frames, Buffer.concat([header, tagOf(this.key, header, frames)])];
   }
 
   /**
@@ -72,8 +70,7 @@ export class Sealer {
     const dest = header.readUInt32BE(4);
     const counter = header.readUInt32BE(8) * 2 ** 32 + header.readUInt32BE(12);
     const body = frames.slice(0, -1);
-    const nonce = Buffer.concat([header.subarray(0, 4), header.subarray(8, 16)]);
-    if (!timingSafeEqual(tagWith(this.key, nonce, header, body), s.subarray(HEADER))) return 'not sealed with the session key';
+    if (!timingSafeEqual(tagOf(this.key, header, body), s.subarray(HEADER))) return 'not sealed with the session key';
     if (dest !== this.self) return `sealed for member ${dest}, not this one`;
     if (from !== undefined && sender !== from) return `from member ${sender}, expected ${from}`;
     if (counter <= (this.last.get(sender) ?? 0)) return `a replayed message from member ${sender}`;
@@ -82,8 +79,9 @@ export class Sealer {
   }
 }
 
-function tagWith(key: Buffer, nonce: Buffer, header: Buffer, frames: Frames): Buffer {
-  const gcm = createCipheriv('aes-256-gcm', key, nonce);
+/** The GCM tag of a message under `header`: nonce = sender ‖ counter; the destination is authenticated in the header. */
+function tagOf(key: Buffer, header: Buffer, frames: Frames): Buffer {
+  const gcm = createCipheriv('aes-256-gcm', key, Buffer.concat([header.subarray(0, 4), header.subarray(8, 16)]));
   const lengths = Buffer.alloc(4 * frames.length);
   frames.forEach((f, i) => lengths.writeUInt32BE(f.byteLength, 4 * i));
   gcm.setAAD(header);

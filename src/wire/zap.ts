@@ -13,8 +13,10 @@ import * as zmq from 'zeromq';
 import type { ClusterKey } from './cluster-key.js';
 import { z85Decode } from './cluster-key.js';
 import { DropLog, type DropEmitter } from '../util/drop-log.js';
+import { bindRetrying } from './bind-retry.js';
 
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
+const REBIND_MS = 5000;
 /** The ZAP domain every dtrain server socket names. */
 export const ZAP_DOMAIN = 'dtrain';
 
@@ -34,11 +36,6 @@ export function onRefused(e: DropEmitter): void {
   emit = e;
 }
 
-/** Connections refused since the process started. */
-export function refusedCount(): number {
-  return handler?.refusals.total ?? 0;
-}
-
 /** Starts (or shares) the handler admitting `key`'s holders; the returned function releases it. */
 export async function acquireZap(key: ClusterKey): Promise<() => void> {
   if (handler && handler.key !== key.publicKey) throw new Error('one process serves one cluster key');
@@ -46,7 +43,8 @@ export async function acquireZap(key: ClusterKey): Promise<() => void> {
     const socket = new zmq.Router({ linger: 0 });
     const refusals = new DropLog((f, m) => emit(f, m), undefined, 'refused a connection');
     // Receiving waits for the bind (zeromq.js refuses a receive while a bind is in progress).
-    const ready = bindRetrying(socket);
+    // The handler of a session that just ended may still hold the endpoint for a moment (a socket closes asynchronously).
+    const ready = bindRetrying(socket, ZAP_ENDPOINT, REBIND_MS);
     const h: Handler = { key: key.publicKey, refs: 0, socket, refusals, ready };
     handler = h;
     ready.then(() => serve(h, z85Decode(key.publicKey)!)).catch(() => undefined);
@@ -69,20 +67,6 @@ export async function acquireZap(key: ClusterKey): Promise<() => void> {
     h.refusals.close();
     h.socket.close();
   };
-}
-
-/** The handler of a session that just ended may still hold the endpoint for a moment (a socket closes asynchronously). */
-const REBIND_MS = 5000;
-async function bindRetrying(socket: zmq.Router): Promise<void> {
-  const until = Date.now() + REBIND_MS;
-  for (;;) {
-    try {
-      return await socket.bind(ZAP_ENDPOINT);
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EADDRINUSE' || Date.now() >= until) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 }
 
 async function serve(h: Handler, admitted: Buffer): Promise<void> {

@@ -3,6 +3,7 @@ import * as zmq from 'zeromq';
 import { ClosedError, Serial, type Channel, type Frames, type Hub } from './transport.js';
 import type { ClusterKey } from './cluster-key.js';
 import { acquireZap, ZAP_DOMAIN } from './zap.js';
+import { bindRetrying } from './bind-retry.js';
 
 const LINGER_MS = 0;
 /**
@@ -35,19 +36,13 @@ function clientOptions(key: ClusterKey | undefined) {
  */
 async function bindServer(sock: zmq.Socket, endpoint: string, retryMs: number, key: ClusterKey | undefined): Promise<() => void> {
   const release = key ? await acquireZap(key) : () => undefined;
-  const until = Date.now() + retryMs;
-  for (;;) {
-    try {
-      await sock.bind(endpoint);
-      return release;
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EADDRINUSE' || Date.now() >= until) {
-        release();
-        sock.close();
-        throw err;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  try {
+    await bindRetrying(sock, endpoint, retryMs);
+    return release;
+  } catch (err) {
+    release();
+    sock.close();
+    throw err;
   }
 }
 

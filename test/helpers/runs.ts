@@ -22,6 +22,11 @@ export function members(out: string, what: 'worker' | 'ps shard'): { rank: numbe
     .map((l) => JSON.parse(l) as { rank: number; memberPid: number; endpoint: string });
 }
 
+/** members(), while the run may not have written its log yet: none joined before it exists. */
+export function joinedSoFar(out: string, what: 'worker' | 'ps shard'): { rank: number; memberPid: number; endpoint: string }[] {
+  return existsSync(join(out, 'log.jsonl')) ? members(out, what) : [];
+}
+
 /** summary.json of a run that may have recovered from lost members. */
 export interface Recovered {
   status: string;
