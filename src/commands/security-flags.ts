@@ -24,9 +24,14 @@ export const MAKE_A_KEY =
 export function clusterKeyFor(role: string, hosts: string[], flags: SecurityFlags): ClusterKey | undefined {
   const key = keyFromFlags(flags.key);
   if (key || flags.insecure) return key;
-  const exposed = hosts.map((h) => h.replace(/^\[|\]$/g, '')).find((h) => !LOOPBACK.test(h));
+  const exposed = exposedHost(hosts);
   if (exposed !== undefined) throw new UsageError(`dtrain ${role} would use ${exposed} with no cluster key: anyone who reaches it could join the job, read its parameters and change the model. To fix: ${MAKE_A_KEY}`);
   return undefined;
+}
+
+/** The first of `hosts` (IPv6 ones with or without brackets) that is not loopback. */
+export function exposedHost(hosts: string[]): string | undefined {
+  return hosts.map((h) => h.replace(/^\[|\]$/g, '')).find((h) => !LOOPBACK.test(h));
 }
 
 /** The flags a --serve process passes on to its job processes. */

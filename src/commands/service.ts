@@ -14,7 +14,7 @@ import { connectNats, type NatsFlags } from '../service/nats-connect.js';
 import { JobService } from '../service/service.js';
 import { onStopSignals } from './job-output.js';
 import type { ClusterKey } from '../wire/cluster-key.js';
-import { LOOPBACK } from './process-flags.js';
+import { exposedHost } from './security-flags.js';
 import { DEFAULT_CAPS, type ServiceCaps } from '../service/caps.js';
 
 export interface ServiceFlags extends NatsFlags {
@@ -86,10 +86,7 @@ function dataRoots(flags: ServiceFlags): string[] {
  */
 function requireNatsAuth(flags: ServiceFlags): void {
   if (flags.insecure || flags.creds !== undefined || flags.token !== undefined || flags.user !== undefined) return;
-  const exposed = flags.nats
-    .split(',')
-    .map((u) => /^\w+:\/\/(?:[^@/]*@)?([^:/]+|\[[^\]]+\])/.exec(u.trim())?.[1] ?? u)
-    .find((h) => !LOOPBACK.test(h.replace(/^\[|\]$/g, '')));
+  const exposed = exposedHost(flags.nats.split(',').map((u) => /^\w+:\/\/(?:[^@/]*@)?([^:/]+|\[[^\]]+\])/.exec(u.trim())?.[1] ?? u));
   if (exposed !== undefined)
     throw new UsageError(
       `service mode on the NATS server at ${exposed} with no credentials: anyone who reaches it could submit, cancel or delete jobs. Run nats-server with users (deploy/nats/nats-server.conf: a coordinator user and a submitter user) and give the coordinator --creds FILE, --token, or --user/--password; or add --insecure on a network you trust`,

@@ -31,7 +31,8 @@ export function jobTypeOf(spec: Pick<JobSpec, 'type' | 'name'>): JobType {
 }
 
 /** How many weights a job's networks have (all of them: a GAN's two), counted without allocating them; 0 if unknown. */
-export function jobWeights(spec: JobSpec): Promise<number> {
+export async function jobWeights(spec: JobSpec): Promise<number> {
+  await initBackend('cpu'); // the coordinator's backend (the count's placeholders are tensors)
   return countWeights(
     () => jobTypeOf(spec).buildWorker(spec),
     (w) => w.models,
@@ -45,7 +46,6 @@ export function jobWeights(spec: JobSpec): Promise<number> {
  * cannot be counted.
  */
 export async function controlFrameLimit(spec: JobSpec): Promise<number | undefined> {
-  await initBackend('cpu'); // the coordinator's backend (the count's placeholders are tensors)
   const weights = await jobWeights(spec);
   return weights > 0 ? weights * 12 + FRAME_SLACK : undefined;
 }

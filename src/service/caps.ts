@@ -6,7 +6,6 @@
  */
 import { dataBytes } from '../data/size.js';
 import { jobWeights } from '../jobs/registry.js';
-import { initBackend } from '../tensor/backend.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { psSettings } from '../spec/job-spec.js';
 import type { Issue } from './protocol.js';
@@ -33,7 +32,6 @@ export async function overCaps(spec: JobSpec, caps: ServiceCaps): Promise<Issue[
   const bytes = dataBytes(spec.data);
   if (bytes > caps.maxDataMb * MB) issues.push({ key: 'data', message: `${(bytes / MB).toFixed(0)} MB of data once loaded: more than this coordinator's cap of ${caps.maxDataMb} MB (--max-data-mb)` });
   if (issues.length > 0) return issues;
-  await initBackend('cpu'); // the coordinator's (the placeholders are tensors)
   const weights = await jobWeights(spec);
   if (weights > caps.maxParams) issues.push({ key: 'model', message: `${weights.toLocaleString('en-US')} parameters: more than this coordinator's cap of ${caps.maxParams.toLocaleString('en-US')} (--max-params)` });
   return issues;
