@@ -17,4 +17,8 @@ export default tseslint.config(
     files: ['bin/*.js'],
     languageOptions: { globals: { process: 'readonly' } },
   },
+  {
+    files: ['scripts/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+  },
 );

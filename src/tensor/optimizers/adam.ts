@@ -1,5 +1,6 @@
 /** Adam, as tfjs-core's AdamOptimizer; its state adds the running β^t products. */
-import { f, SlotOptimizer, type OptimizerState, type SpecOf } from './optimizer.js';
+import type { KernelExports } from './simd/regions.js';
+import { f, SlotOptimizer, type KernelChoice, type OptimizerState, type SpecOf } from './optimizer.js';
 
 // Float32 at every operation, as tfjs-core does it, including β^t kept
 // as a running float32 product: the two then differ only by the rounding
@@ -13,8 +14,8 @@ export class Adam extends SlotOptimizer {
   private acc1: number;
   private acc2: number;
 
-  constructor(spec: SpecOf<'adam'>, size: number) {
-    super('adam', size, ['m', 'v']);
+  constructor(spec: SpecOf<'adam'>, size: number, kernels?: KernelChoice) {
+    super('adam', size, ['m', 'v'], 0, kernels);
     this.b1 = f(spec.beta1);
     this.b2 = f(spec.beta2);
     this.ob1 = f(1 - spec.beta1);
@@ -24,7 +25,11 @@ export class Adam extends SlotOptimizer {
     this.acc2 = this.b2;
   }
 
-  step(p: Float32Array, g: Float32Array, lr: number, gradScale = 1): void {
+  protected simdStep(k: KernelExports, n: number, lr: number, gradScale: number): void {
+    k.adam(n, this.b1, this.b2, this.ob1, this.ob2, f(1 - this.acc1), f(1 - this.acc2), this.eps, f(-lr), gradScale);
+  }
+
+  protected jsStep(p: Float32Array, g: Float32Array, lr: number, gradScale: number): void {
     const { b1, b2, ob1, ob2, eps } = this;
     const m = this.slots.m;
     const v = this.slots.v;
@@ -39,9 +44,11 @@ export class Adam extends SlotOptimizer {
       const vh = f(v[i] / c2);
       p[i] += f(f(mh / f(f(Math.sqrt(vh)) + eps)) * nlr);
     }
-    this.acc1 = f(this.acc1 * b1);
-    this.acc2 = f(this.acc2 * b2);
-    this.iteration++;
+  }
+
+  protected override afterStep(): void {
+    this.acc1 = f(this.acc1 * this.b1);
+    this.acc2 = f(this.acc2 * this.b2);
   }
 
   override stateDict(): OptimizerState {

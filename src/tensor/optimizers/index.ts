@@ -3,7 +3,7 @@
  * public face of this folder. `makeOptimizer(spec, size)` builds one by name
  * from the registry; see optimizer.ts for the interface and shared state.
  */
-export { SlotOptimizer, type FlatOptimizer, type OptimizerName, type OptimizerState, type SpecOf } from './optimizer.js';
+export { SlotOptimizer, type FlatOptimizer, type KernelChoice, type OptimizerName, type OptimizerState, type SpecOf } from './optimizer.js';
 export { makeOptimizer, optimizerRegistry, type OptimizerFactory } from './registry.js';
 export { Adagrad } from './adagrad.js';
 export { Adam } from './adam.js';

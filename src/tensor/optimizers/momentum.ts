@@ -1,17 +1,22 @@
 /** SGD with momentum, optionally Nesterov's, as tfjs-core's MomentumOptimizer. */
-import { f, SlotOptimizer, type SpecOf } from './optimizer.js';
+import type { KernelExports } from './simd/regions.js';
+import { f, SlotOptimizer, type KernelChoice, type SpecOf } from './optimizer.js';
 
 export class Momentum extends SlotOptimizer {
   private readonly m: number;
   private readonly nesterov: boolean;
 
-  constructor(spec: SpecOf<'momentum'>, size: number) {
-    super('momentum', size, ['accum']);
+  constructor(spec: SpecOf<'momentum'>, size: number, kernels?: KernelChoice) {
+    super('momentum', size, ['accum'], 0, kernels);
     this.m = f(spec.momentum);
     this.nesterov = spec.nesterov;
   }
 
-  step(p: Float32Array, g: Float32Array, lr: number, gradScale = 1): void {
+  protected simdStep(k: KernelExports, n: number, lr: number, gradScale: number): void {
+    k.momentum(n, this.m, this.nesterov ? 1 : 0, f(-lr), gradScale);
+  }
+
+  protected jsStep(p: Float32Array, g: Float32Array, lr: number, gradScale: number): void {
     const { m, nesterov } = this;
     const a = this.slots.accum;
     const nlr = f(-lr);
@@ -20,6 +25,5 @@ export class Momentum extends SlotOptimizer {
       a[i] = f(m * a[i]) + gi;
       p[i] += nesterov ? f(f(gi + f(a[i] * m)) * nlr) : f(nlr * a[i]);
     }
-    this.iteration++;
   }
 }

@@ -7,6 +7,7 @@
  * so a plain tfjs loop is a valid reference.
  */
 import type { OptimizerSpec } from '../../spec/job-spec.js';
+import { SimdRegions, type KernelExports } from './simd/regions.js';
 
 export interface OptimizerState {
   name: string;
@@ -19,8 +20,9 @@ export interface OptimizerState {
 export interface FlatOptimizer {
   /**
    * In place: params ← update(params, gradScale · grads) at learning rate lr.
-   * The scale (1/global batch, times any clipping factor) is applied in the
-   * same pass, rounded to float32 as a scaled gradient would be.
+   * The scale (1/global batch, times any clipping factor) is rounded to
+   * float32 and applied in the same pass, each scaled gradient rounded to
+   * float32 as a scaled gradient tensor would be.
    */
   step(params: Float32Array, grads: Float32Array, lr: number, gradScale?: number): void;
   stateDict(): OptimizerState;
@@ -36,23 +38,52 @@ export type SpecOf<N extends OptimizerName> = Extract<OptimizerSpec, { name: N }
 export const f = Math.fround;
 
 /**
+ * Where an optimizer's update runs: `simd`, the WebAssembly SIMD kernels
+ * (simd/kernels.wat), bit for bit the reference; `js`, the reference loops
+ * themselves. `simd` falls back to `js` where the kernels cannot run.
+ */
+export type KernelChoice = 'simd' | 'js';
+
+/**
  * An optimizer whose state is an iteration count and named per-parameter
  * slots (accumulators), each `size` float32 values starting at `fill`.
  */
 export abstract class SlotOptimizer implements FlatOptimizer {
   iteration = 0;
   protected readonly slots: Record<string, Float32Array> = {};
+  /** The SIMD kernels and their memory, which holds the slots; undefined: the reference loops run. */
+  private readonly simd: SimdRegions | undefined;
 
   constructor(
     readonly name: OptimizerName,
     readonly size: number,
     slotNames: string[],
     fill = 0,
+    kernels: KernelChoice = 'simd',
   ) {
-    for (const s of slotNames) this.slots[s] = new Float32Array(size).fill(fill);
+    this.simd = kernels === 'simd' ? SimdRegions.tryMake(size, 2 + slotNames.length) : undefined;
+    slotNames.forEach((s, k) => (this.slots[s] = (this.simd?.region(2 + k) ?? new Float32Array(size)).fill(fill)));
   }
 
-  abstract step(params: Float32Array, grads: Float32Array, lr: number, gradScale?: number): void;
+  /** Which loops run the update. */
+  get kernels(): KernelChoice {
+    return this.simd ? 'simd' : 'js';
+  }
+
+  step(params: Float32Array, grads: Float32Array, lr: number, gradScale = 1): void {
+    gradScale = f(gradScale); // the kernels take it as float32: so does the reference
+    if (this.simd) this.simd.run(params, grads, (k, n) => this.simdStep(k, n, lr, gradScale));
+    else this.jsStep(params, grads, lr, gradScale);
+    this.iteration++;
+    this.afterStep();
+  }
+
+  /** The update by the SIMD kernel, on `n` padded values in the kernels' memory. */
+  protected abstract simdStep(k: KernelExports, n: number, lr: number, gradScale: number): void;
+  /** The reference update: float32 at every operation, as tfjs-core. */
+  protected abstract jsStep(params: Float32Array, grads: Float32Array, lr: number, gradScale: number): void;
+  /** Running scalars advance here (Adam's β^t). */
+  protected afterStep(): void {}
 
   stateDict(): OptimizerState {
     return { name: this.name, iteration: this.iteration, slots: Object.fromEntries(Object.entries(this.slots).map(([k, v]) => [k, v.slice()])) };

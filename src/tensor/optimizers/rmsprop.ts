@@ -1,5 +1,6 @@
 /** RMSProp with momentum (not centered), as tfjs-core's RMSPropOptimizer. */
-import { f, SlotOptimizer, type SpecOf } from './optimizer.js';
+import type { KernelExports } from './simd/regions.js';
+import { f, SlotOptimizer, type KernelChoice, type SpecOf } from './optimizer.js';
 
 export class Rmsprop extends SlotOptimizer {
   private readonly decay: number;
@@ -7,15 +8,19 @@ export class Rmsprop extends SlotOptimizer {
   private readonly momentum: number;
   private readonly eps: number;
 
-  constructor(spec: SpecOf<'rmsprop'>, size: number) {
-    super('rmsprop', size, ['ms', 'mom']);
+  constructor(spec: SpecOf<'rmsprop'>, size: number, kernels?: KernelChoice) {
+    super('rmsprop', size, ['ms', 'mom'], 0, kernels);
     this.decay = f(spec.decay);
     this.oneMinusDecay = f(1 - spec.decay);
     this.momentum = f(spec.momentum);
     this.eps = f(spec.epsilon);
   }
 
-  step(p: Float32Array, g: Float32Array, lr: number, gradScale = 1): void {
+  protected simdStep(k: KernelExports, n: number, lr: number, gradScale: number): void {
+    k.rmsprop(n, this.decay, this.oneMinusDecay, this.momentum, this.eps, f(lr), gradScale);
+  }
+
+  protected jsStep(p: Float32Array, g: Float32Array, lr: number, gradScale: number): void {
     const { decay, oneMinusDecay, momentum, eps } = this;
     const ms = this.slots.ms;
     const mom = this.slots.mom;
@@ -26,6 +31,5 @@ export class Rmsprop extends SlotOptimizer {
       mom[i] = f(mom[i] * momentum) + f(f(gi * flr) / f(Math.sqrt(f(ms[i] + eps))));
       p[i] -= mom[i];
     }
-    this.iteration++;
   }
 }
