@@ -32,10 +32,21 @@ export function gather(ds: Dataset, indices: ArrayLike<number>): { x: Float32Arr
     const src = idx * f;
     const dst = i * f;
     if (ds.scale === 1 && !ds.shift) x.set(ds.x.subarray(src, src + f), dst);
-    else for (let j = 0; j < f; j++) x[dst + j] = ds.x[src + j] * ds.scale + shift;
+    else if (ds.x instanceof Uint8Array) scaleBytes(x, dst, ds.x, src, f, ds.scale, shift);
+    else scaleFloats(x, dst, ds.x, src, f, ds.scale, shift);
     y[i] = ds.y[idx];
   }
   return { x, y };
+}
+
+// One loop per storage type: a loop that reads either kind of array is
+// megamorphic in V8, and took 8 ns a value (0.4 ms for a 64-image shard).
+function scaleBytes(out: Float32Array, at: number, from: Uint8Array, start: number, n: number, scale: number, shift: number): void {
+  for (let j = 0; j < n; j++) out[at + j] = from[start + j] * scale + shift;
+}
+
+function scaleFloats(out: Float32Array, at: number, from: Float32Array, start: number, n: number, scale: number, shift: number): void {
+  for (let j = 0; j < n; j++) out[at + j] = from[start + j] * scale + shift;
 }
 
 /** The first n samples of a data set, sharing its memory. */
