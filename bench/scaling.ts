@@ -9,8 +9,14 @@
  * 2-worker step's time went: the slowest worker's compute (forward,
  * backward, packing) and collective (all-reduce, thread hops, the
  * optimizer, waiting for the slower worker), and the compute spread.
+ * Then the bound this machine sets: forward and backward alone (no
+ * optimizer, no communication) in one process at the whole batch against
+ * two processes side by side at half of it each, measured in the same
+ * run — strong scaling cannot beat that ratio here.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { middle, runStepProfile, type StepProfile } from './run-step-ms.js';
@@ -19,9 +25,17 @@ const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 const config = (name: string) => parse(readFileSync(fileURLToPath(new URL(`../../configs/${name}.yaml`, import.meta.url)), 'utf8')) as { model: Record<string, unknown>; train: { batchSize: number } };
 
 const MODELS = {
-  mlp: { file: 'fashion-mnist-mlp', steps: 400 },
-  cnn: { file: 'fashion-mnist-cnn', steps: 120 },
+  mlp: { file: 'fashion-mnist-mlp', steps: 400, boundSteps: 300 },
+  cnn: { file: 'fashion-mnist-cnn', steps: 120, boundSteps: 15 },
 };
+const BOUND_CHILD = fileURLToPath(new URL('./scaling-bound-child.js', import.meta.url));
+const run = promisify(execFile);
+
+/** ms per forward/backward step of `model` at `batch` in each of `procs` processes started together. */
+async function computeOnly(model: Record<string, unknown>, batch: number, steps: number, procs: number): Promise<number> {
+  const outs = await Promise.all(Array.from({ length: procs }, () => run(process.execPath, [BOUND_CHILD, JSON.stringify(model), String(batch), String(steps)])));
+  return Math.max(...outs.map((o) => (JSON.parse(o.stdout.trim().split('\n').pop()!) as { ms: number }).ms));
+}
 
 function job(model: keyof typeof MODELS, workers: number, batchSize: number) {
   const c = config(MODELS[model].file);
@@ -64,5 +78,14 @@ export async function benchScaling(args: string[]): Promise<void> {
       const med = (key: 'computeMs' | 'commMs' | 'spreadMs') => middle(runs[k].map((p) => p[key])).toFixed(2).padStart(7);
       console.log(`${v.name.padEnd(31)}  ${rate(k).toFixed(0).padStart(9)}   ${(rate(k) / rate(0)).toFixed(2).padStart(5)}   ${ms.toFixed(2).padStart(7)}   ${med('computeMs')}   ${med('commMs').padStart(10)}   ${med('spreadMs').padStart(6)}`);
     });
+    const one: number[] = [];
+    const two: number[] = [];
+    const c = config(MODELS[model].file).model;
+    for (let r = 0; r < rounds; r++) {
+      one.push(await computeOnly(c, b, MODELS[model].boundSteps, 1));
+      two.push(await computeOnly(c, b / 2, MODELS[model].boundSteps, 2));
+    }
+    const [t1, t2] = [middle(one), middle(two)];
+    console.log(`bound: forward/backward alone, 1 process at b${b} ${t1.toFixed(2)} ms, 2 processes side by side at b${b / 2} ${t2.toFixed(2)} ms: strong scaling ≤ ${(t1 / t2).toFixed(2)}`);
   }
 }
