@@ -20,9 +20,8 @@ export interface OptimizerState {
 export interface FlatOptimizer {
   /**
    * In place: params ← update(params, gradScale · grads) at learning rate lr.
-   * The scale (1/global batch, times any clipping factor) is rounded to
-   * float32 and applied in the same pass, each scaled gradient rounded to
-   * float32 as a scaled gradient tensor would be.
+   * The scale (1/global batch, times any clipping factor) is applied in the
+   * same pass, rounded to float32 as a scaled gradient would be.
    */
   step(params: Float32Array, grads: Float32Array, lr: number, gradScale?: number): void;
   stateDict(): OptimizerState;
@@ -71,7 +70,6 @@ export abstract class SlotOptimizer implements FlatOptimizer {
   }
 
   step(params: Float32Array, grads: Float32Array, lr: number, gradScale = 1): void {
-    gradScale = f(gradScale); // the kernels take it as float32: so does the reference
     if (this.simd) this.simd.run(params, grads, (k, n) => this.simdStep(k, n, lr, gradScale));
     else this.jsStep(params, grads, lr, gradScale);
     this.iteration++;

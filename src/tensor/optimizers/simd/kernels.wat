@@ -1,7 +1,10 @@
 ;; The optimizers' update loops in WebAssembly SIMD, four float32 lanes at a
 ;; time. Every operation is a single IEEE-754 float32 operation (no fused
 ;; multiply-add), in the order of the JavaScript reference loops in
-;; ../*.ts, so the results are bit for bit those of the reference.
+;; ../*.ts, so the results are bit for bit those of the reference. The
+;; gradient scale (1/batch times the clipping factor) is a float64, as in the
+;; reference: each gradient is multiplied by it in float64 (two lanes at a
+;; time) and rounded to float32 once.
 ;;
 ;; Memory layout (the host sizes the memory): n float32 values per region,
 ;; n a multiple of 4; region k starts at byte k·4n.
@@ -32,23 +35,28 @@
   ;; (v128.and (f32x4.lt (f32x4.abs x) 2^-50) (f32x4.ne x 0)).
 
   ;; p += f(nlr · f(g · scale))
-  (func (export "sgd") (param $n i32) (param $nlr f32) (param $scale f32)
-    (local $i i32) (local $end i32) (local $g i32)
+  (func (export "sgd") (param $n i32) (param $nlr f32) (param $scale f64)
+    (local $i i32) (local $gv v128) (local $end i32) (local $g i32)
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (local.set $g (local.get $end))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
         (v128.store (local.get $i)
           (f32x4.add (v128.load (local.get $i))
             (f32x4.mul (f32x4.splat (local.get $nlr))
-              (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $i))) (f32x4.splat (local.get $scale))))))
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (local.get $gv)) (f64x2.splat (local.get $scale))))
+          (f32x4.demote_f64x2_zero
+            (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $gv) (local.get $gv)))
+              (f64x2.splat (local.get $scale))))))))
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $next))))
 
   ;; a = f(m · a) + gi;  p += nesterov ? f(f(gi + f(a · m)) · nlr) : f(nlr · a)
-  (func (export "momentum") (param $n i32) (param $m f32) (param $nesterov i32) (param $nlr f32) (param $scale f32)
-    (local $i i32) (local $end i32) (local $g i32) (local $a i32)
+  (func (export "momentum") (param $n i32) (param $m f32) (param $nesterov i32) (param $nlr f32) (param $scale f64)
+    (local $i i32) (local $gv v128) (local $end i32) (local $g i32) (local $a i32)
     (local $gi v128) (local $acc v128) (local $step v128)
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (local.set $g (local.get $end))
@@ -56,7 +64,12 @@
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
-        (local.set $gi (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $i))) (f32x4.splat (local.get $scale))))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+        (local.set $gi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (local.get $gv)) (f64x2.splat (local.get $scale))))
+          (f32x4.demote_f64x2_zero
+            (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $gv) (local.get $gv)))
+              (f64x2.splat (local.get $scale))))))
         (if (v128.any_true (v128.or (v128.and (f32x4.lt (f32x4.abs (local.get $gi)) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (local.get $gi) (f32x4.splat (f32.const 0)))) (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $a) (local.get $i)))) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (v128.load (i32.add (local.get $a) (local.get $i))) (f32x4.splat (f32.const 0))))))
           (then
             (call $momentumExact (local.get $i) (local.get $g) (local.get $a) (local.get $m) (local.get $nesterov) (local.get $nlr) (local.get $scale))
@@ -77,12 +90,12 @@
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $next))))
 
-  (func $momentumExact (param $i i32) (param $g i32) (param $a i32) (param $m f32) (param $nesterov i32) (param $nlr f32) (param $scale f32)
+  (func $momentumExact (param $i i32) (param $g i32) (param $a i32) (param $m f32) (param $nesterov i32) (param $nlr f32) (param $scale f64)
     (local $end i32) (local $gi v128) (local $acc v128) (local $mm v128)
     (local.set $end (i32.add (local.get $i) (i32.const 16)))
     (local.set $mm (f64x2.splat (f64.promote_f32 (local.get $m))))
     (loop $lane
-      (local.set $gi (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $i)))) (f64x2.splat (f64.promote_f32 (local.get $scale)))))))
+      (local.set $gi (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $i)))) (f64x2.splat (local.get $scale))))))
       (local.set $acc (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.add (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $mm) (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $a) (local.get $i))))))) (local.get $gi)))))
       (v128.store64_lane 0 (i32.add (local.get $a) (local.get $i)) (f32x4.demote_f64x2_zero (local.get $acc)))
       (v128.store64_lane 0 (local.get $i) (f32x4.demote_f64x2_zero (f64x2.add (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $i)))
@@ -93,8 +106,8 @@
       (br_if $lane (i32.lt_u (local.get $i) (local.get $end)))))
 
   ;; a += f(gi · gi);  p += f(f(gi / f(sqrt(f(a + eps)))) · nlr)
-  (func (export "adagrad") (param $n i32) (param $eps f32) (param $nlr f32) (param $scale f32)
-    (local $i i32) (local $end i32) (local $g i32) (local $a i32)
+  (func (export "adagrad") (param $n i32) (param $eps f32) (param $nlr f32) (param $scale f64)
+    (local $i i32) (local $gv v128) (local $end i32) (local $g i32) (local $a i32)
     (local $gi v128) (local $acc v128)
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (local.set $g (local.get $end))
@@ -102,7 +115,12 @@
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
-        (local.set $gi (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $i))) (f32x4.splat (local.get $scale))))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+        (local.set $gi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (local.get $gv)) (f64x2.splat (local.get $scale))))
+          (f32x4.demote_f64x2_zero
+            (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $gv) (local.get $gv)))
+              (f64x2.splat (local.get $scale))))))
         (if (v128.any_true (v128.and (f32x4.lt (f32x4.abs (local.get $gi)) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (local.get $gi) (f32x4.splat (f32.const 0)))))
           (then
             (call $adagradExact (local.get $i) (local.get $g) (local.get $a) (local.get $eps) (local.get $nlr) (local.get $scale))
@@ -119,11 +137,11 @@
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $next))))
 
-  (func $adagradExact (param $i i32) (param $g i32) (param $a i32) (param $eps f32) (param $nlr f32) (param $scale f32)
+  (func $adagradExact (param $i i32) (param $g i32) (param $a i32) (param $eps f32) (param $nlr f32) (param $scale f64)
     (local $end i32) (local $gi v128) (local $acc v128)
     (local.set $end (i32.add (local.get $i) (i32.const 16)))
     (loop $lane
-      (local.set $gi (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $i)))) (f64x2.splat (f64.promote_f32 (local.get $scale)))))))
+      (local.set $gi (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $i)))) (f64x2.splat (local.get $scale))))))
       (local.set $acc (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.add (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $a) (local.get $i)))) (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $gi) (local.get $gi))))))))
       (v128.store64_lane 0 (i32.add (local.get $a) (local.get $i)) (f32x4.demote_f64x2_zero (local.get $acc)))
       (v128.store64_lane 0 (local.get $i) (f32x4.demote_f64x2_zero (f64x2.add (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $i)))
@@ -135,8 +153,8 @@
 
   ;; ms = f(ms · decay) + f(f(gi · gi) · (1 − decay));
   ;; mom = f(mom · momentum) + f(f(gi · lr) / f(sqrt(f(ms + eps))));  p −= mom
-  (func (export "rmsprop") (param $n i32) (param $decay f32) (param $omd f32) (param $momentum f32) (param $eps f32) (param $lr f32) (param $scale f32)
-    (local $i i32) (local $end i32) (local $g i32) (local $ms i32) (local $mom i32)
+  (func (export "rmsprop") (param $n i32) (param $decay f32) (param $omd f32) (param $momentum f32) (param $eps f32) (param $lr f32) (param $scale f64)
+    (local $i i32) (local $gv v128) (local $end i32) (local $g i32) (local $ms i32) (local $mom i32)
     (local $gi v128) (local $s v128) (local $u v128)
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (local.set $g (local.get $end))
@@ -145,7 +163,12 @@
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
-        (local.set $gi (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $i))) (f32x4.splat (local.get $scale))))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+        (local.set $gi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (local.get $gv)) (f64x2.splat (local.get $scale))))
+          (f32x4.demote_f64x2_zero
+            (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $gv) (local.get $gv)))
+              (f64x2.splat (local.get $scale))))))
         (if (v128.any_true
               (v128.or (v128.and (f32x4.lt (f32x4.abs (local.get $gi)) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (local.get $gi) (f32x4.splat (f32.const 0))))
                 (v128.or (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $ms) (local.get $i)))) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (v128.load (i32.add (local.get $ms) (local.get $i))) (f32x4.splat (f32.const 0)))) (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $mom) (local.get $i)))) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (v128.load (i32.add (local.get $mom) (local.get $i))) (f32x4.splat (f32.const 0)))))))
@@ -170,11 +193,11 @@
         (br $next))))
 
   (func $rmspropExact (param $i i32) (param $g i32) (param $ms i32) (param $mom i32)
-        (param $decay f32) (param $omd f32) (param $momentum f32) (param $eps f32) (param $lr f32) (param $scale f32)
+        (param $decay f32) (param $omd f32) (param $momentum f32) (param $eps f32) (param $lr f32) (param $scale f64)
     (local $end i32) (local $gi v128) (local $s v128) (local $u v128)
     (local.set $end (i32.add (local.get $i) (i32.const 16)))
     (loop $lane
-      (local.set $gi (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $i)))) (f64x2.splat (f64.promote_f32 (local.get $scale)))))))
+      (local.set $gi (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $i)))) (f64x2.splat (local.get $scale))))))
       (local.set $s (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.add
         (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $ms) (local.get $i)))) (f64x2.splat (f64.promote_f32 (local.get $decay))))))
         (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $gi) (local.get $gi)))) (f64x2.splat (f64.promote_f32 (local.get $omd))))))))))
@@ -192,8 +215,8 @@
   ;; m = f(b1 · m) + f(ob1 · gi);  v = f(b2 · v) + f(ob2 · f(gi · gi));
   ;; p += f(f(f(m / c1) / f(f(sqrt(f(v / c2))) + eps)) · nlr)
   (func (export "adam") (param $n i32) (param $b1 f32) (param $b2 f32) (param $ob1 f32) (param $ob2 f32)
-        (param $c1 f32) (param $c2 f32) (param $eps f32) (param $nlr f32) (param $scale f32)
-    (local $i i32) (local $end i32) (local $g i32) (local $m i32) (local $v i32)
+        (param $c1 f32) (param $c2 f32) (param $eps f32) (param $nlr f32) (param $scale f64)
+    (local $i i32) (local $gv v128) (local $end i32) (local $g i32) (local $m i32) (local $v i32)
     (local $gi v128) (local $mi v128) (local $vi v128)
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (local.set $g (local.get $end))
@@ -202,7 +225,12 @@
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
-        (local.set $gi (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $i))) (f32x4.splat (local.get $scale))))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+        (local.set $gi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (local.get $gv)) (f64x2.splat (local.get $scale))))
+          (f32x4.demote_f64x2_zero
+            (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $gv) (local.get $gv)))
+              (f64x2.splat (local.get $scale))))))
         (if (v128.any_true
               (v128.or (v128.and (f32x4.lt (f32x4.abs (local.get $gi)) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (local.get $gi) (f32x4.splat (f32.const 0))))
                 (v128.or (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $m) (local.get $i)))) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (v128.load (i32.add (local.get $m) (local.get $i))) (f32x4.splat (f32.const 0)))) (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $v) (local.get $i)))) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (v128.load (i32.add (local.get $v) (local.get $i))) (f32x4.splat (f32.const 0)))))))
@@ -232,11 +260,11 @@
         (br $next))))
 
   (func $adamExact (param $i i32) (param $g i32) (param $m i32) (param $v i32) (param $b1 f32) (param $b2 f32) (param $ob1 f32) (param $ob2 f32)
-        (param $c1 f32) (param $c2 f32) (param $eps f32) (param $nlr f32) (param $scale f32)
+        (param $c1 f32) (param $c2 f32) (param $eps f32) (param $nlr f32) (param $scale f64)
     (local $end i32) (local $gi v128) (local $mi v128) (local $vi v128)
     (local.set $end (i32.add (local.get $i) (i32.const 16)))
     (loop $lane
-      (local.set $gi (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $i)))) (f64x2.splat (f64.promote_f32 (local.get $scale)))))))
+      (local.set $gi (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $i)))) (f64x2.splat (local.get $scale))))))
       (local.set $mi (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.add
         (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.splat (f64.promote_f32 (local.get $b1))) (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $m) (local.get $i)))))))
         (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.splat (f64.promote_f32 (local.get $ob1))) (local.get $gi))))))))
