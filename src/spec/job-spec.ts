@@ -117,6 +117,20 @@ export const clusterSchema = z
       .min(4096)
       .max(16 * 1024 * 1024)
       .default(4 * 1024 * 1024),
+    /**
+     * Strategy ring, supervised and adversarial jobs: sum each bucket of
+     * gradients (about `overlapBytes`, whole variables, from the last layer
+     * back) while the backward pass computes the earlier layers, rather than
+     * the whole buffer after the pass. Off by default: with one worker per
+     * core no core is left for the sums (2-core machine: MLP 11.96 → 11.46
+     * ms/step, CNN 72.2 → 74.2); it pays where compute leaves the CPU free.
+     */
+    overlap: z.boolean().default(false),
+    overlapBytes: z
+      .number()
+      .int()
+      .min(4096)
+      .default(256 * 1024),
     /** A worker silent this long (heartbeats included) is declared lost. */
     heartbeatTimeoutMs: z.number().int().min(500).default(5000),
     /** How long the job waits for its workers and ps shards to join before it fails, saying who is missing. */

@@ -96,11 +96,13 @@ function writeWeights(weights: LayerVariable[], flat: Float32Array, total: numbe
   }
 }
 
-/** Packs gradient tensors (in layout order) into `out`. */
-export function packTensors(tensors: tf.Tensor[], layout: FlatLayout, out: Float32Array): void {
+/** Packs gradient tensors (in layout order) into `out`, all but those `skip` marks (already there). */
+export function packTensors(tensors: tf.Tensor[], layout: FlatLayout, out: Float32Array, skip?: boolean[]): void {
   if (tensors.length !== layout.entries.length) throw new Error(`${tensors.length} tensors for a layout of ${layout.entries.length}`);
   const heap = heapView();
-  tensors.forEach((t, i) => out.set(heap?.(t) ?? (t.dataSync() as Float32Array), layout.entries[i].offset));
+  tensors.forEach((t, i) => {
+    if (!skip?.[i]) out.set(heap?.(t) ?? (t.dataSync() as Float32Array), layout.entries[i].offset);
+  });
 }
 
 /**

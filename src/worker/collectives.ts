@@ -29,7 +29,19 @@ export interface CollectivesOptions {
 
 export class Collectives {
   private seq = 0;
+  /** Requests sent without waiting (startAllReduceRange), oldest first; their replies are read before any later one. */
+  private outstanding: number[] = [];
   constructor(private readonly o: CollectivesOptions) {}
+
+  /** Whether sums can be started ahead of the update (ring: the comm thread sums while compute goes on). */
+  get canStartEarly(): boolean {
+    return this.o.local !== undefined && this.o.size > 1;
+  }
+
+  /** Starts summing grads[offset, offset + length) over the workers and returns at once; `update(args, true)` waits for it. */
+  startAllReduceRange(offset: number, length: number): void {
+    if (this.o.size > 1) this.outstanding.push(this.request({ op: 'allReduce', offset, length }));
+  }
 
   /** The shared gradient buffer ← its sum over all workers, blocking this thread. */
   allReduceSync(): void {
@@ -61,11 +73,25 @@ export class Collectives {
     return this.o.buffers.stats.slice(0, values.length);
   }
 
-  /** One optimizer step of the job from the shared gradients; the shared parameters hold the result. */
-  async update(args: UpdateArgs): Promise<void> {
+  /**
+   * One optimizer step of the job from the shared gradients; the shared
+   * parameters hold the result. `started`: every part of the gradient
+   * buffer has been handed to startAllReduceRange, so only those sums are
+   * awaited.
+   */
+  async update(args: UpdateArgs, started = false): Promise<void> {
     if (!this.o.local) return this.exchange({ op: 'update', args });
-    await this.allReduce();
+    if (started) await this.settle();
+    else await this.allReduce();
     this.o.local.apply(this.o.buffers.params, this.o.buffers.grads, args);
+  }
+
+  /** Waits for the sums started without waiting, and checks their replies. */
+  private async settle(): Promise<void> {
+    const last = this.outstanding.at(-1);
+    if (last === undefined) return;
+    await this.doneAsync(last);
+    this.collect();
   }
 
   /** Brings the shared parameters up to the job's current ones (local updates keep them current). */
@@ -84,16 +110,29 @@ export class Collectives {
     for (let done = Atomics.load(this.o.ctl, CTL_DONE_SEQ); done < seq; done = Atomics.load(this.o.ctl, CTL_DONE_SEQ)) {
       Atomics.wait(this.o.ctl, CTL_DONE_SEQ, done);
     }
+    this.collect();
     this.reply(seq);
   }
 
   private async exchange(req: CollectiveOp): Promise<void> {
     const seq = this.request(req);
+    await this.doneAsync(seq);
+    this.collect();
+    this.reply(seq);
+  }
+
+  private async doneAsync(seq: number): Promise<void> {
     for (let done = Atomics.load(this.o.ctl, CTL_DONE_SEQ); done < seq; done = Atomics.load(this.o.ctl, CTL_DONE_SEQ)) {
       const w = Atomics.waitAsync(this.o.ctl, CTL_DONE_SEQ, done);
       if (w.async) await w.value;
     }
-    this.reply(seq);
+  }
+
+  /** Reads the replies of the requests started without waiting (the comm thread runs requests in order: they are done). */
+  private collect(): void {
+    const started = this.outstanding;
+    this.outstanding = [];
+    for (const seq of started) this.reply(seq);
   }
 
   private request(req: CollectiveOp): number {

@@ -122,20 +122,24 @@ async function setup(m: CollectivesSetup): Promise<void> {
   });
   reducer = r;
   const port: MessagePort = m.port;
-  port.on('message', async (req: CollectiveRequest) => {
-    const reply: CollectiveReply = { seq: req.seq };
-    try {
-      if (req.op === 'allReduce') await r.allReduce(req.length === undefined ? grads : grads.subarray(req.offset ?? 0, (req.offset ?? 0) + req.length));
-      else if (req.op === 'sumStats') await r.allReduce(stats.subarray(0, req.length));
-      else if (req.op === 'update') await r.update(grads, params, req.args);
-      else await r.refresh(params);
-    } catch (err) {
-      // A collective ended because the link failed reports why, not the closed socket it saw.
-      reply.error = failure ?? errorMessage(err);
-    }
-    port.postMessage(reply);
-    Atomics.store(ctl!, CTL_DONE_SEQ, req.seq);
-    Atomics.notify(ctl!, CTL_DONE_SEQ);
+  // Requests run one at a time, in order: the compute thread may start several sums without waiting (overlap with its backward pass).
+  let queue = Promise.resolve();
+  port.on('message', (req: CollectiveRequest) => {
+    queue = queue.then(async () => {
+      const reply: CollectiveReply = { seq: req.seq };
+      try {
+        if (req.op === 'allReduce') await r.allReduce(req.length === undefined ? grads : grads.subarray(req.offset ?? 0, (req.offset ?? 0) + req.length));
+        else if (req.op === 'sumStats') await r.allReduce(stats.subarray(0, req.length));
+        else if (req.op === 'update') await r.update(grads, params, req.args);
+        else await r.refresh(params);
+      } catch (err) {
+        // A collective ended because the link failed reports why, not the closed socket it saw.
+        reply.error = failure ?? errorMessage(err);
+      }
+      port.postMessage(reply);
+      Atomics.store(ctl!, CTL_DONE_SEQ, req.seq);
+      Atomics.notify(ctl!, CTL_DONE_SEQ);
+    });
   });
   // Once a job runs, a silent coordinator means it is gone (or cut off): end this session rather than linger.
   watchdog = setInterval(() => {

@@ -171,10 +171,13 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const program = job.program({
     params: buffers.params,
     grads: buffers.grads,
-    update: (args) => collectives.update(args),
+    update: (args, started) => collectives.update(args, started),
+    ...(spec.cluster.overlap && collectives.canStartEarly ? { startSum: (offset: number, length: number) => collectives.startAllReduceRange(offset, length) } : {}),
+    overlapBytes: spec.cluster.overlapBytes,
     sumRange: (offset, length) => collectives.allReduceRange(offset, length),
     broadcastState: (v) => collectives.broadcastFromRank0(v),
   });
+  if (program.overlapping) log.info({ overlapBytes: spec.cluster.overlapBytes }, 'gradient sums start during the backward pass');
   const optimizers = [...(local ? [local] : []), ...(program.ownOptimizers ?? [])];
   if (h.optimizers.length > 0) resumeOptimizers(optimizers, h.optimizers, m.tensors[2] as Float32Array);
   return { program, collectives, backend, optimizers, models, ctl };

@@ -50,6 +50,8 @@ export interface StepProgram {
   agreeState(): Promise<void>;
   /** The optimizers the program applies itself (a GAN's, one per network), whose state a checkpoint keeps. */
   readonly ownOptimizers?: LocalUpdate[];
+  /** Whether its gradient sums start during the backward pass (ProgramDeps.startSum). */
+  readonly overlapping?: boolean;
 }
 
 /** What the worker gives a job type's step program: the shared buffers and the collectives over them. */
@@ -58,8 +60,21 @@ export interface ProgramDeps {
   params: Float32Array;
   /** The flat gradient buffer, shared with the comm thread. */
   grads: Float32Array;
-  /** Sends `grads` into the job's update (ring or ps, with the job's update rule); `params` hold the result when it resolves. */
-  update(args: UpdateArgs): Promise<void>;
+  /**
+   * Sends `grads` into the job's update (ring or ps, with the job's update
+   * rule); `params` hold the result when it resolves. `started`: every part of
+   * `grads` went to `startSum` already; only those sums are awaited.
+   */
+  update(args: UpdateArgs, started?: boolean): Promise<void>;
+  /**
+   * Where the strategy can sum while compute goes on (ring) and the job asks
+   * for it (cluster.overlap): starts summing grads[offset, offset + length)
+   * over the workers and returns at once. Every worker must start the same
+   * ranges in the same order.
+   */
+  startSum?: (offset: number, length: number) => void;
+  /** The size of the buckets a program hands to startSum (cluster.overlapBytes). */
+  overlapBytes: number;
   /** Sums grads[offset, offset + length) over the workers, for a job type that updates each network itself. */
   sumRange(offset: number, length: number): Promise<void>;
   /** Rank 0's values on every worker (all call it together). */

@@ -11,9 +11,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { gather, type DataSplits } from '../../data/dataset.js';
 import { layoutOf, packTensors, readState, writeParams, writeState, type FlatLayout } from '../../tensor/flat.js';
+import { GradientOverlap } from '../../worker/overlap.js';
 import { countCorrect, lossAndCorrect, sumSoftmaxCrossEntropy } from '../../tensor/loss.js';
 import { setDropoutContext } from '../../tensor/layers/seeded-dropout.js';
-import { commitMovingStats, hasReplicaState, takePartWithoutSamples } from '../../tensor/layers/sync-batch-norm.js';
+import { commitMovingStats, hasReplicaState, statsSumLength, takePartWithoutSamples } from '../../tensor/layers/sync-batch-norm.js';
 import type { Counts, EvalResult, ProgramDeps, StepCommand, StepProgram, StepResult } from '../../worker/step-program.js';
 import type { SupervisedJob } from './spec.js';
 
@@ -37,12 +38,14 @@ export interface PassMaker {
   evaluationInputs(model: LayersModel, x: Float32Array, y: Int32Array, first: number): Record<string, Float32Array>;
 }
 
-export interface SupervisedDeps extends Pick<ProgramDeps, 'params' | 'grads' | 'update' | 'broadcastState'> {
+export interface SupervisedDeps extends Pick<ProgramDeps, 'params' | 'grads' | 'update' | 'broadcastState' | 'startSum'> {
   spec: SupervisedJob;
   model: LayersModel;
   data: DataSplits;
   /** Adversarial jobs: attacks each shard and each evaluation slice. */
   passMaker?: PassMaker;
+  /** Bucket size for sums started during the backward pass (with startSum). */
+  overlapBytes?: number;
 }
 
 const EVAL_BATCH = 1000;
@@ -50,6 +53,8 @@ const EVAL_BATCH = 1000;
 export class SupervisedProgram implements StepProgram {
   private readonly layout: FlatLayout;
   private readonly vars: tf.Variable[];
+  /** Sums each bucket of gradients while the backward pass goes on (where the strategy can). */
+  private readonly overlap: GradientOverlap | undefined;
 
   constructor(private readonly d: SupervisedDeps) {
     this.layout = layoutOf(d.model);
@@ -57,6 +62,13 @@ export class SupervisedProgram implements StepProgram {
     if (d.grads.length !== this.layout.total) throw new Error(`gradient buffer: ${d.grads.length} values for a model of ${this.layout.total}`);
     this.vars = d.model.trainableWeights.map((w) => w.read() as tf.Variable);
     writeParams(d.model, this.layout, d.params);
+    // Synchronized batch-norm sums inside the backward pass too: a worker without samples makes those sums
+    // apart from any pass, so it could not start the buckets between them in the same order as the others.
+    this.overlap = d.startSum && statsSumLength(d.model) === 0 ? new GradientOverlap(d.model, this.layout, d.grads, d.startSum, d.overlapBytes) : undefined;
+  }
+
+  get overlapping(): boolean {
+    return this.overlap !== undefined;
   }
 
   get paramCount(): number {
@@ -78,16 +90,19 @@ export class SupervisedProgram implements StepProgram {
       const xs = passes.map((p) => tf.tensor(p.x, shape));
       const y = tf.tensor1d(batch.y, 'int32');
       let scored: tf.Tensor | undefined;
-      const { value, grads: g } = tf.variableGrads(() => {
-        const terms = passes.map((p, i) => {
-          const logits = model.apply(xs[i], { training: true }) as tf.Tensor;
-          if (p.scored) scored = tf.keep(logits);
-          const loss = sumSoftmaxCrossEntropy(logits, y, data.train.classes);
-          return p.weight === 1 ? loss : tf.mul(loss, p.weight);
-        });
-        return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
-      }, this.vars);
-      packTensors(this.vars.map((v) => g[v.name]), this.layout, grads);
+      const pass = () =>
+        tf.variableGrads(() => {
+          const terms = passes.map((p, i) => {
+            const logits = model.apply(xs[i], { training: true }) as tf.Tensor;
+            if (p.scored) scored = tf.keep(logits);
+            const loss = sumSoftmaxCrossEntropy(logits, y, data.train.classes);
+            return p.weight === 1 ? loss : tf.mul(loss, p.weight);
+          });
+          return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
+        }, this.vars);
+      // With overlap, the hooks wrote (and started summing) some gradients already: the others are packed here.
+      const { result: { value, grads: g }, hooked } = this.overlap ? this.overlap.run(pass) : { result: pass(), hooked: undefined };
+      packTensors(this.vars.map((v) => g[v.name]), this.layout, grads, hooked);
       lossSum = value.dataSync()[0];
       correct = countCorrect(scored!, y);
       tf.dispose([...xs, y, value, scored!, ...Object.values(g)]);
@@ -100,7 +115,8 @@ export class SupervisedProgram implements StepProgram {
     }
     commitMovingStats(model);
     const t1 = performance.now();
-    await this.d.update({ step: cmd.step, lr: cmd.lr, globalBatch: cmd.globalBatch });
+    this.overlap?.startRest();
+    await this.d.update({ step: cmd.step, lr: cmd.lr, globalBatch: cmd.globalBatch }, this.overlap !== undefined);
     const t2 = performance.now();
     writeParams(model, this.layout, this.d.params);
     return { lossSum, count: cmd.indices.length, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1, counts: { correct } };
