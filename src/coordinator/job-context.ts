@@ -131,7 +131,8 @@ export async function startWorkers(
   const initial = readAllParams(networks);
   // Resuming replicas that keep their own state (batch-norm local): each its own, by rank.
   const stateOf = (w: WorkerInfo) => (replicaStates?.length === workers.length ? replicaStates[w.rank] : readState(networks));
-  const ring = (w: WorkerInfo): CollectiveSetup => ({ strategy: 'ring', right: workers[(w.rank + 1) % workers.length].endpoint, chunkBytes: ctx.spec.cluster.chunkBytes });
+  const compression = ctx.spec.cluster.compression === 'none' ? {} : { compression: ctx.spec.cluster.compression };
+  const ring = (w: WorkerInfo): CollectiveSetup => ({ strategy: 'ring', right: workers[(w.rank + 1) % workers.length].endpoint, chunkBytes: ctx.spec.cluster.chunkBytes, ...compression });
   const resumed = packStates(optimizers);
   await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'start', rank: w.rank, size: workers.length, job, collective: ps ?? ring(w), dataPlane: ctx.dataPlane, optimizers: resumed.meta }, [initial, stateOf(w), resumed.data])));
   const ready = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'ready')));

@@ -126,6 +126,13 @@ export const clusterSchema = z
      * ms/step, CNN 72.2 → 74.2); it pays where compute leaves the CPU free.
      */
     overlap: z.boolean().default(false),
+    /**
+     * Strategy ring: gradients travel as 16-bit floats (half the bytes), with
+     * error feedback; other sums (batch-norm statistics) stay exact. none (the
+     * default) keeps N workers ≡ 1 process; with compression they differ by
+     * the rounding.
+     */
+    compression: z.enum(['none', 'bf16', 'fp16']).default('none'),
     overlapBytes: z
       .number()
       .int()
@@ -224,6 +231,9 @@ function checkCommon(spec: JobSpec, issue: IssueReporter): void {
   if (maxWorkers !== undefined && maxWorkers > spec.train.batchSize) issue(['cluster', 'maxWorkers'], `more than the global batch (${spec.train.batchSize}): every worker needs at least one sample`);
   if (spec.cluster.ps !== undefined && spec.cluster.strategy !== 'ps') {
     issue(['cluster', 'ps'], `applies only to strategy ps (cluster.strategy is ${spec.cluster.strategy})`);
+  }
+  if (spec.cluster.compression !== 'none' && spec.cluster.strategy !== 'ring') {
+    issue(['cluster', 'compression'], `applies only to strategy ring (cluster.strategy is ${spec.cluster.strategy}): parameter-server shards sum and update in float32`);
   }
 }
 

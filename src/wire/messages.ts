@@ -12,7 +12,7 @@ const finite = z.number().finite();
 
 /** How a worker's collectives reach the others: its ring neighbour, or the parameter-server shards. */
 const collective = z.discriminatedUnion('strategy', [
-  z.object({ strategy: z.literal('ring'), right: z.string(), chunkBytes: int.positive() }),
+  z.object({ strategy: z.literal('ring'), right: z.string(), chunkBytes: int.positive(), compression: z.enum(['bf16', 'fp16']).optional() }),
   z.object({
     strategy: z.literal('ps'),
     shards: z.array(z.object({ endpoint: z.string(), offset: nonneg, length: nonneg })).min(1),

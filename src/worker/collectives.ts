@@ -40,21 +40,21 @@ export class Collectives {
 
   /** Starts summing grads[offset, offset + length) over the workers and returns at once; `update(args, true)` waits for it. */
   startAllReduceRange(offset: number, length: number): void {
-    if (this.o.size > 1) this.outstanding.push(this.request({ op: 'allReduce', offset, length }));
+    if (this.o.size > 1) this.outstanding.push(this.request({ op: 'allReduce', offset, length, compress: true }));
   }
 
   /** The shared gradient buffer ← its sum over all workers, blocking this thread. */
   allReduceSync(): void {
-    if (this.o.size > 1) this.block({ op: 'allReduce' });
+    if (this.o.size > 1) this.block({ op: 'allReduce', compress: true });
   }
 
   async allReduce(): Promise<void> {
-    if (this.o.size > 1) await this.exchange({ op: 'allReduce' });
+    if (this.o.size > 1) await this.exchange({ op: 'allReduce', compress: true });
   }
 
   /** grads[offset, offset + length) ← its sum over all workers (one network of several in the buffer). */
   async allReduceRange(offset: number, length: number): Promise<void> {
-    if (this.o.size > 1) await this.exchange({ op: 'allReduce', offset, length });
+    if (this.o.size > 1) await this.exchange({ op: 'allReduce', offset, length, compress: true });
   }
 
   /** The sum of `values` over all workers, blocking this thread (batch-norm statistics inside a training pass). */

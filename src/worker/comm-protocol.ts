@@ -47,7 +47,7 @@ export type FromComm =
   | { kind: 'ended'; why: SessionEnd; message: string };
 
 /** Collective requests on the dedicated port; replies come back on it, read synchronously. */
-export type CollectiveOp = { op: 'allReduce'; offset?: number; length?: number } | { op: 'sumStats'; length: number } | { op: 'update'; args: UpdateArgs } | { op: 'refresh' };
+export type CollectiveOp = { op: 'allReduce'; offset?: number; length?: number; compress?: boolean } | { op: 'sumStats'; length: number } | { op: 'update'; args: UpdateArgs } | { op: 'refresh' };
 export type CollectiveRequest = CollectiveOp & { seq: number };
 export interface CollectiveReply {
   seq: number;

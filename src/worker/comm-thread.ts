@@ -128,7 +128,7 @@ async function setup(m: CollectivesSetup): Promise<void> {
     queue = queue.then(async () => {
       const reply: CollectiveReply = { seq: req.seq };
       try {
-        if (req.op === 'allReduce') await r.allReduce(req.length === undefined ? grads : grads.subarray(req.offset ?? 0, (req.offset ?? 0) + req.length));
+        if (req.op === 'allReduce') await r.allReduce(req.length === undefined ? grads : grads.subarray(req.offset ?? 0, (req.offset ?? 0) + req.length), req.compress);
         else if (req.op === 'sumStats') await r.allReduce(stats.subarray(0, req.length));
         else if (req.op === 'update') await r.update(grads, params, req.args);
         else await r.refresh(params);

@@ -44,7 +44,7 @@ export function makeReducer(setup: CollectiveSetup, c: ReducerContext): Gradient
         c.unreachable(`worker #${c.rank} cannot reach its ring neighbour worker #${right} at ${setup.right}, the address that worker advertised, within ${c.reachMs} ms: start it with an --advertise address the other hosts can reach`);
       const plain = ringLink(c.ringPull, setup.right, c.size > 1 ? { ms: c.reachMs, unreachable } : undefined, c.encryptKey);
       const link = sealed(c, plain, workerId(right), workerId((c.rank - 1 + c.size) % c.size));
-      return new RingReducer({ rank: c.rank, size: c.size, link, chunkBytes: setup.chunkBytes, rule: c.rule, onDrop: c.onDrop });
+      return new RingReducer({ rank: c.rank, size: c.size, link, chunkBytes: setup.chunkBytes, rule: c.rule, onDrop: c.onDrop, compression: setup.compression });
     }
     case 'ps':
       return new PsReducer({

@@ -20,8 +20,12 @@ export interface UpdateRule {
 }
 
 export interface GradientReducer {
-  /** Replaces `buf` with the element-wise sum of every worker's `buf`. */
-  allReduce(buf: Float32Array): Promise<void>;
+  /**
+   * Replaces `buf` with the element-wise sum of every worker's `buf`.
+   * `compress`: `buf` holds gradients, which may travel compressed
+   * (cluster.compression, ring); other sums are always exact.
+   */
+  allReduce(buf: Float32Array, compress?: boolean): Promise<void>;
   /**
    * One optimizer step of the job. `grads` holds this worker's gradient of
    * its summed loss (it may be overwritten); afterwards `params` holds the

@@ -27,6 +27,7 @@ import { ClosedError, type Channel } from '../../wire/transport.js';
 import { LocalUpdate } from './local-update.js';
 import type { DropHandler, GradientReducer, UpdateArgs, UpdateRule } from './reducer.js';
 import { addInto } from '../../tensor/vector.js';
+import { fromHalf, roundToHalf, toHalf, type HalfFormat } from '../../tensor/half.js';
 
 export interface RingOptions {
   rank: number;
@@ -37,6 +38,12 @@ export interface RingOptions {
   /** The optimizer `update` applies after summing; a ring used only for sums needs none. */
   rule?: UpdateRule;
   onDrop?: DropHandler;
+  /**
+   * Gradient sums (allReduce with `compress`) travel as 16-bit floats, with
+   * error feedback: what rounding took from this worker's gradient is added
+   * to its next one (cluster.compression).
+   */
+  compression?: HalfFormat;
 }
 
 const mod = (a: number, n: number) => ((a % n) + n) % n;
@@ -44,6 +51,8 @@ const mod = (a: number, n: number) => ((a % n) + n) % n;
 export class RingReducer implements GradientReducer {
   private op = 0;
   private readonly local: LocalUpdate | undefined;
+  /** Error feedback: per gradient range (by offset), what compression took from this worker's last contribution. */
+  private readonly residuals = new Map<number, Float32Array>();
   constructor(private readonly o: RingOptions) {
     if (o.size < 1 || o.rank < 0 || o.rank >= o.size) throw new RangeError(`rank ${o.rank} of ${o.size}`);
     this.local = o.rule && new LocalUpdate(o.rule);
@@ -52,17 +61,34 @@ export class RingReducer implements GradientReducer {
   /** Every replica sums over the ring, then runs the same optimizer step on the same sum. */
   async update(grads: Float32Array, params: Float32Array, u: UpdateArgs): Promise<void> {
     if (!this.local) throw new Error('this ring was built without an optimizer: it can only sum');
-    await this.allReduce(grads);
+    await this.allReduce(grads, true);
     this.local.apply(params, grads, u);
   }
 
   /** Ring replicas are always current. */
   async refresh(): Promise<void> {}
 
-  async allReduce(buf: Float32Array): Promise<void> {
+  /**
+   * `compress` (gradients, with cluster.compression): the ring carries 16-bit
+   * floats. Whatever a worker sends that is not already a 16-bit value (its
+   * own segment, a partial sum it forwards, the finished sum of the segment
+   * it owns) it rounds first, keeps the rounded value itself, and adds what
+   * the rounding took to its residual, which joins its gradient at the next
+   * sum (error feedback): every replica ends with the same values, and over
+   * steps nothing is lost.
+   */
+  async allReduce(buf: Float32Array, compress = false): Promise<void> {
     const { rank: r, size: n, link } = this.o;
     const op = this.op++;
     if (n === 1 || buf.length === 0) return;
+    const half = compress ? this.o.compression : undefined;
+    const residual = half ? this.residualFor(buf) : undefined;
+    /** Rounds `data` (positions [a, b) of buf) to 16 bits in place; the residual keeps what that took. */
+    const round = (data: Float32Array, a: number) => {
+      const before = data.slice();
+      roundToHalf(half!, data);
+      for (let i = 0; i < data.length; i++) residual![a + i] += before[i] - data[i];
+    };
     const chunkElems = Math.max(1, Math.floor(this.o.chunkBytes / 4));
     const segStart = (s: number) => Math.floor((s * buf.length) / n);
     const chunks = (s: number) => {
@@ -76,14 +102,22 @@ export class RingReducer implements GradientReducer {
     const sendSeg = (k: number) => (k < reduceSteps ? mod(r - k, n) : mod(r + 1 - (k - reduceSteps), n));
     const recvSeg = (k: number) => (k < reduceSteps ? mod(r - k - 1, n) : mod(r - (k - reduceSteps), n));
     const sends: Promise<void>[] = [];
-    const send = (k: number, c: number, data: Float32Array) => sends.push(link.send(encode({ type: 'ring', op, step: k, chunk: c }, [data])));
-    chunks(sendSeg(0)).forEach(([a, b], c) => send(0, c, buf.subarray(a, b)));
+    const send = (k: number, c: number, data: Float32Array) => {
+      const payload = half ? packHalf(half, data) : data;
+      sends.push(link.send(encode({ type: 'ring', op, step: k, chunk: c }, [payload])));
+    };
+    chunks(sendSeg(0)).forEach(([a, b], c) => {
+      if (half) round(buf.subarray(a, b), a);
+      send(0, c, buf.subarray(a, b));
+    });
     for (let k = 0; k < steps; k++) {
       const list = chunks(recvSeg(k));
       for (let c = 0; c < list.length; c++) {
         const [a, b] = list[c];
-        const data = await this.receiveChunk(op, k, c, b - a);
+        const data = await this.receiveChunk(op, k, c, b - a, half);
         if (k < reduceSteps) addInto(data, buf.subarray(a, b));
+        // A partial sum to forward, or the finished sum this worker owns: rounded as it will travel.
+        if (half && k < reduceSteps) round(data, a);
         // The last reduce-scatter step completes this segment; all-gather delivers final values.
         if (k >= reduceSteps - 1) buf.set(data, a);
         if (k + 1 < steps) send(k + 1, c, data);
@@ -92,7 +126,17 @@ export class RingReducer implements GradientReducer {
     await Promise.all(sends);
   }
 
-  private async receiveChunk(op: number, step: number, chunk: number, len: number): Promise<Float32Array> {
+  /** Adds the residual of the last sum of this range (by its offset in the buffer) into `buf`, and returns it cleared for this sum. */
+  private residualFor(buf: Float32Array): Float32Array {
+    const key = buf.byteOffset;
+    let e = this.residuals.get(key);
+    if (!e || e.length !== buf.length) this.residuals.set(key, (e = new Float32Array(buf.length)));
+    addInto(buf, e);
+    e.fill(0);
+    return e;
+  }
+
+  private async receiveChunk(op: number, step: number, chunk: number, len: number, half?: HalfFormat): Promise<Float32Array> {
     for (;;) {
       let frames;
       try {
@@ -109,20 +153,37 @@ export class RingReducer implements GradientReducer {
         continue;
       }
       const h = msg.header;
-      const data = msg.tensors[0];
-      if (h.type !== 'ring' || !(data instanceof Float32Array)) {
+      const raw = msg.tensors[0];
+      if (h.type !== 'ring' || !(half ? raw instanceof Uint8Array : raw instanceof Float32Array)) {
         this.o.onDrop?.(`ring: unexpected ${h.type} message`);
         continue;
       }
+      const got = half ? raw.length / 2 : raw.length;
       // A well-formed chunk out of sequence means the ranks disagree on the collective: not recoverable.
-      if (h.op !== op || h.step !== step || h.chunk !== chunk || data.length !== len) {
-        throw new ProtocolError(`ring out of step: expected op ${op} step ${step} chunk ${chunk} (${len} floats), got op ${h.op} step ${h.step} chunk ${h.chunk} (${data.length})`);
+      if (h.op !== op || h.step !== step || h.chunk !== chunk || got !== len) {
+        throw new ProtocolError(`ring out of step: expected op ${op} step ${step} chunk ${chunk} (${len} values), got op ${h.op} step ${h.step} chunk ${h.chunk} (${got})`);
       }
-      return data;
+      return half ? unpackHalf(half, raw as Uint8Array, len) : (raw as Float32Array);
     }
   }
 
   close(): void {
     this.o.link.close();
   }
+}
+
+/** A chunk as 16-bit floats, in bytes (the codec's uint8 frames). */
+function packHalf(half: HalfFormat, data: Float32Array): Uint8Array {
+  const h = new Uint16Array(data.length);
+  toHalf(half, data, h);
+  return new Uint8Array(h.buffer);
+}
+
+function unpackHalf(half: HalfFormat, bytes: Uint8Array, len: number): Float32Array {
+  // The frame may sit at an odd offset: copy it out aligned.
+  const h = new Uint16Array(len);
+  new Uint8Array(h.buffer).set(bytes);
+  const out = new Float32Array(len);
+  fromHalf(half, h, out);
+  return out;
 }

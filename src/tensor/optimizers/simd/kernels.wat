@@ -17,7 +17,8 @@
 ;; stays zero decays into the subnormals and stays at the smallest one
 ;; (0.9 · 2^-149 rounds back to 2^-149). With a tenth of the quick-start
 ;; MLP's slots there, Adam's step took 3× as long. So each group of 4 whose
-;; state or scaled gradient holds a value below 2^-50 (but not 0) runs the
+;; state or scaled gradient holds a value near enough to the subnormals that
+;; an operation of the update could reach them (but not 0) runs the
 ;; …Exact path instead, two lanes at a time: each float32 operation done in
 ;; float64 and rounded to float32 (exact for + − × ÷ √, as 53 ≥ 2·24 + 2),
 ;; where subnormal float32 values are normal float64 ones and cost nothing
@@ -31,8 +32,13 @@
 
   ;; Written out where used (V8 does not inline WebAssembly calls): the
   ;; exact paths round to float32 as (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero …)),
-  ;; and a group of 4 is tiny where any lane x has 0 < |x| < 2^-50:
-  ;; (v128.and (f32x4.lt (f32x4.abs x) 2^-50) (f32x4.ne x 0)).
+  ;; and a group of 4 is tiny where any lane x has 0 < |x| < T:
+  ;; (v128.and (f32x4.lt (f32x4.abs x) T) (f32x4.ne x 0)). T depends on what the
+  ;; update does with x: 2^-55 for a gradient that is squared and scaled by
+  ;; 1 − β2 (≥ 2^-17), 2^-62 for one only squared, 2^-100 for one only scaled;
+  ;; 2^-90 for a first moment (divided, then scaled by the rate), 2^-100 for a
+  ;; second one (its square root is taken). The thresholds only choose the
+  ;; faster path: both give the same bits.
 
   ;; p += f(nlr · f(g · scale))
   (func (export "sgd") (param $n i32) (param $nlr f32) (param $scale f64)
@@ -70,7 +76,7 @@
           (f32x4.demote_f64x2_zero
             (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $gv) (local.get $gv)))
               (f64x2.splat (local.get $scale))))))
-        (if (v128.any_true (v128.or (v128.and (f32x4.lt (f32x4.abs (local.get $gi)) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (local.get $gi) (f32x4.splat (f32.const 0)))) (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $a) (local.get $i)))) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (v128.load (i32.add (local.get $a) (local.get $i))) (f32x4.splat (f32.const 0))))))
+        (if (v128.any_true (v128.or (v128.and (f32x4.lt (f32x4.abs (local.get $gi)) (f32x4.splat (f32.const 0x1p-100))) (f32x4.ne (local.get $gi) (f32x4.splat (f32.const 0)))) (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $a) (local.get $i)))) (f32x4.splat (f32.const 0x1p-90))) (f32x4.ne (v128.load (i32.add (local.get $a) (local.get $i))) (f32x4.splat (f32.const 0))))))
           (then
             (call $momentumExact (local.get $i) (local.get $g) (local.get $a) (local.get $m) (local.get $nesterov) (local.get $nlr) (local.get $scale))
             (local.set $i (i32.add (local.get $i) (i32.const 16)))
@@ -121,7 +127,7 @@
           (f32x4.demote_f64x2_zero
             (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $gv) (local.get $gv)))
               (f64x2.splat (local.get $scale))))))
-        (if (v128.any_true (v128.and (f32x4.lt (f32x4.abs (local.get $gi)) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (local.get $gi) (f32x4.splat (f32.const 0)))))
+        (if (v128.any_true (v128.and (f32x4.lt (f32x4.abs (local.get $gi)) (f32x4.splat (f32.const 0x1p-62))) (f32x4.ne (local.get $gi) (f32x4.splat (f32.const 0)))))
           (then
             (call $adagradExact (local.get $i) (local.get $g) (local.get $a) (local.get $eps) (local.get $nlr) (local.get $scale))
             (local.set $i (i32.add (local.get $i) (i32.const 16)))
@@ -170,8 +176,8 @@
             (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $gv) (local.get $gv)))
               (f64x2.splat (local.get $scale))))))
         (if (v128.any_true
-              (v128.or (v128.and (f32x4.lt (f32x4.abs (local.get $gi)) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (local.get $gi) (f32x4.splat (f32.const 0))))
-                (v128.or (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $ms) (local.get $i)))) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (v128.load (i32.add (local.get $ms) (local.get $i))) (f32x4.splat (f32.const 0)))) (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $mom) (local.get $i)))) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (v128.load (i32.add (local.get $mom) (local.get $i))) (f32x4.splat (f32.const 0)))))))
+              (v128.or (v128.and (f32x4.lt (f32x4.abs (local.get $gi)) (f32x4.splat (f32.const 0x1p-55))) (f32x4.ne (local.get $gi) (f32x4.splat (f32.const 0))))
+                (v128.or (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $ms) (local.get $i)))) (f32x4.splat (f32.const 0x1p-100))) (f32x4.ne (v128.load (i32.add (local.get $ms) (local.get $i))) (f32x4.splat (f32.const 0)))) (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $mom) (local.get $i)))) (f32x4.splat (f32.const 0x1p-90))) (f32x4.ne (v128.load (i32.add (local.get $mom) (local.get $i))) (f32x4.splat (f32.const 0)))))))
           (then
             (call $rmspropExact (local.get $i) (local.get $g) (local.get $ms) (local.get $mom) (local.get $decay) (local.get $omd) (local.get $momentum) (local.get $eps) (local.get $lr) (local.get $scale))
             (local.set $i (i32.add (local.get $i) (i32.const 16)))
@@ -232,8 +238,8 @@
             (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $gv) (local.get $gv)))
               (f64x2.splat (local.get $scale))))))
         (if (v128.any_true
-              (v128.or (v128.and (f32x4.lt (f32x4.abs (local.get $gi)) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (local.get $gi) (f32x4.splat (f32.const 0))))
-                (v128.or (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $m) (local.get $i)))) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (v128.load (i32.add (local.get $m) (local.get $i))) (f32x4.splat (f32.const 0)))) (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $v) (local.get $i)))) (f32x4.splat (f32.const 0x1p-50))) (f32x4.ne (v128.load (i32.add (local.get $v) (local.get $i))) (f32x4.splat (f32.const 0)))))))
+              (v128.or (v128.and (f32x4.lt (f32x4.abs (local.get $gi)) (f32x4.splat (f32.const 0x1p-55))) (f32x4.ne (local.get $gi) (f32x4.splat (f32.const 0))))
+                (v128.or (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $m) (local.get $i)))) (f32x4.splat (f32.const 0x1p-90))) (f32x4.ne (v128.load (i32.add (local.get $m) (local.get $i))) (f32x4.splat (f32.const 0)))) (v128.and (f32x4.lt (f32x4.abs (v128.load (i32.add (local.get $v) (local.get $i)))) (f32x4.splat (f32.const 0x1p-100))) (f32x4.ne (v128.load (i32.add (local.get $v) (local.get $i))) (f32x4.splat (f32.const 0)))))))
           (then
             (call $adamExact (local.get $i) (local.get $g) (local.get $m) (local.get $v) (local.get $b1) (local.get $b2) (local.get $ob1) (local.get $ob2)
               (local.get $c1) (local.get $c2) (local.get $eps) (local.get $nlr) (local.get $scale))
