@@ -93,8 +93,8 @@ describe('collectives (compute side), answered from this thread', () => {
     await within(c.allReduceRange(2, 3));
     expect(Array.from(b.grads)).toEqual(range(N, (i) => (i >= 2 && i < 5 ? 2 : 1) * (100 + i) + i + 1));
     expect(comm.requests).toEqual([
-      { op: 'allReduce', seq: 1 },
-      { op: 'allReduce', offset: 2, length: 3, seq: 2 },
+      { op: 'allReduce', compress: true, seq: 1 },
+      { op: 'allReduce', offset: 2, length: 3, compress: true, seq: 2 },
     ]);
   });
 
@@ -136,13 +136,41 @@ describe('collectives (compute side), answered from this thread', () => {
     const { b, comm, c } = rig(2, 1, new LocalUpdate({ optimizer: { name: 'sgd', lr: 0.1 } }));
     const before = Array.from(b.params);
     await within(c.update({ step: 0, lr: 0.1, globalBatch: 2 }));
-    expect(comm.requests).toEqual([{ op: 'allReduce', seq: 1 }]);
+    expect(comm.requests).toEqual([{ op: 'allReduce', compress: true, seq: 1 }]);
     const summed = range(N, (i) => i + 1 + 100 + i);
     expect(Array.from(b.grads)).toEqual(summed);
     b.params.forEach((p, i) => expect(p).toBeCloseTo(before[i] - (0.1 * summed[i]) / 2, 4));
     await within(c.refresh());
     await sleep(20);
     expect(comm.requests).toHaveLength(1);
+  });
+
+  it('sums started without waiting: a later call reads their replies first, and update(args, true) only waits for them', async () => {
+    const { b, comm, c } = rig(2, 1, new LocalUpdate({ optimizer: { name: 'sgd', lr: 0.1 } }));
+    expect(c.canStartEarly).toBe(true);
+    c.startAllReduceRange(4, 4);
+    c.startAllReduceRange(0, 4);
+    // A sum of statistics in between: its reply comes after the two started ones, and must still be matched to it.
+    b.stats.set([1, 2, 3, 4]);
+    await within(c.broadcastFromRank0(Float32Array.from([1, 2, 3, 4])));
+    c.startAllReduceRange(0, 2);
+    await within(c.update({ step: 0, lr: 0.1, globalBatch: 2 }, true));
+    expect(comm.requests.map((r) => [r.op, 'offset' in r ? r.offset : undefined, 'length' in r ? r.length : undefined, r.seq])).toEqual([
+      ['allReduce', 4, 4, 1],
+      ['allReduce', 0, 4, 2],
+      ['sumStats', undefined, 4, 3],
+      ['allReduce', 0, 2, 4],
+    ]);
+    // [0, 2) summed twice, the rest once: no whole-buffer sum was added by update.
+    expect(Array.from(b.grads)).toEqual(range(N, (i) => i + 1 + (i < 2 ? 2 : 1) * (100 + i)));
+    // The comparison can fail: without `started`, update sums the whole buffer once more.
+    await within(c.update({ step: 1, lr: 0.1, globalBatch: 2 }));
+    expect(comm.requests.at(-1)).toEqual({ op: 'allReduce', compress: true, seq: 5 });
+  });
+
+  it('one worker cannot start sums early: there is nothing to overlap', () => {
+    expect(rig(1, 0, new LocalUpdate({ optimizer: { name: 'sgd', lr: 0.1 } })).c.canStartEarly).toBe(false);
+    expect(rig(2, 0).c.canStartEarly).toBe(false); // the optimizer runs on the comm side (ps)
   });
 
   it('one worker: sums are the identity and never reach the comm side; update still does', async () => {
@@ -229,7 +257,7 @@ describe('collectives (compute side), blocking, answered from a worker thread', 
     expect(Array.from(sum)).toEqual([101, 103, 105]);
     await until(() => seen.length === 3, 'the requests reported');
     expect(seen.slice(1)).toEqual([
-      { op: 'allReduce', seq: 1 },
+      { op: 'allReduce', compress: true, seq: 1 },
       { op: 'sumStats', length: 3, seq: 2 },
     ]);
   });
