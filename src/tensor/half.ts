@@ -24,11 +24,32 @@ export function fromHalf(format: HalfFormat, src: Uint16Array, out: Float32Array
   else fromFp16(src, out);
 }
 
-/** `v` rounded to the format in place: what a value becomes once sent. */
-export function roundToHalf(format: HalfFormat, v: Float32Array): void {
+/**
+ * `v` rounded to the format in place, in one pass: returns the 16-bit
+ * patterns, and adds what the rounding took from each value to
+ * residual[at + i] (error feedback).
+ */
+export function roundKeeping(format: HalfFormat, v: Float32Array, residual: Float32Array, at: number): Uint16Array {
   const h = new Uint16Array(v.length);
-  toHalf(format, v, h);
-  fromHalf(format, h, v);
+  if (format === 'bf16') {
+    const bits = new Uint32Array(v.buffer, v.byteOffset, v.length);
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      const b = bits[i];
+      const r = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x40 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+      h[i] = r;
+      bits[i] = r << 16;
+      residual[at + i] += x - v[i];
+    }
+    return h;
+  }
+  toFp16(v, h);
+  for (let i = 0; i < v.length; i++) {
+    const y = FP16_TABLE[h[i]];
+    residual[at + i] += v[i] - y;
+    v[i] = y;
+  }
+  return h;
 }
 
 function toBf16(bits: Uint32Array, out: Uint16Array): void {

@@ -27,7 +27,7 @@ import { ClosedError, type Channel } from '../../wire/transport.js';
 import { LocalUpdate } from './local-update.js';
 import type { DropHandler, GradientReducer, UpdateArgs, UpdateRule } from './reducer.js';
 import { addInto } from '../../tensor/vector.js';
-import { fromHalf, roundToHalf, toHalf, type HalfFormat } from '../../tensor/half.js';
+import { fromHalf, roundKeeping, type HalfFormat } from '../../tensor/half.js';
 
 export interface RingOptions {
   rank: number;
@@ -83,11 +83,10 @@ export class RingReducer implements GradientReducer {
     if (n === 1 || buf.length === 0) return;
     const half = compress ? this.o.compression : undefined;
     const residual = half ? this.residualFor(buf) : undefined;
-    /** Rounds `data` (positions [a, b) of buf) to 16 bits in place; the residual keeps what that took. */
+    /** Rounds `data` (positions [a, b) of buf) to 16 bits in place, the residual keeping what that took: the bytes to send. */
     const round = (data: Float32Array, a: number) => {
-      const before = data.slice();
-      roundToHalf(half!, data);
-      for (let i = 0; i < data.length; i++) residual![a + i] += before[i] - data[i];
+      const h = roundKeeping(half!, data, residual!, a);
+      return new Uint8Array(h.buffer);
     };
     const chunkElems = Math.max(1, Math.floor(this.o.chunkBytes / 4));
     const segStart = (s: number) => Math.floor((s * buf.length) / n);
@@ -102,25 +101,23 @@ export class RingReducer implements GradientReducer {
     const sendSeg = (k: number) => (k < reduceSteps ? mod(r - k, n) : mod(r + 1 - (k - reduceSteps), n));
     const recvSeg = (k: number) => (k < reduceSteps ? mod(r - k - 1, n) : mod(r - (k - reduceSteps), n));
     const sends: Promise<void>[] = [];
-    const send = (k: number, c: number, data: Float32Array) => {
-      const payload = half ? packHalf(half, data) : data;
-      sends.push(link.send(encode({ type: 'ring', op, step: k, chunk: c }, [payload])));
-    };
-    chunks(sendSeg(0)).forEach(([a, b], c) => {
-      if (half) round(buf.subarray(a, b), a);
-      send(0, c, buf.subarray(a, b));
-    });
+    // With compression the payload is the 16-bit bytes, else the float32 values themselves.
+    const send = (k: number, c: number, payload: Float32Array | Uint8Array) => sends.push(link.send(encode({ type: 'ring', op, step: k, chunk: c }, [payload])));
+    chunks(sendSeg(0)).forEach(([a, b], c) => send(0, c, half ? round(buf.subarray(a, b), a) : buf.subarray(a, b)));
     for (let k = 0; k < steps; k++) {
       const list = chunks(recvSeg(k));
       for (let c = 0; c < list.length; c++) {
         const [a, b] = list[c];
-        const data = await this.receiveChunk(op, k, c, b - a, half);
-        if (k < reduceSteps) addInto(data, buf.subarray(a, b));
-        // A partial sum to forward, or the finished sum this worker owns: rounded as it will travel.
-        if (half && k < reduceSteps) round(data, a);
+        const { data, raw } = await this.receiveChunk(op, k, c, b - a, half);
+        let payload: Float32Array | Uint8Array = data;
+        if (k < reduceSteps) {
+          addInto(data, buf.subarray(a, b));
+          // A partial sum to forward, or the finished sum this worker owns: rounded as it will travel.
+          if (half) payload = round(data, a);
+        } else if (half) payload = raw; // all-gather: 16-bit values already, forwarded as they came
         // The last reduce-scatter step completes this segment; all-gather delivers final values.
         if (k >= reduceSteps - 1) buf.set(data, a);
-        if (k + 1 < steps) send(k + 1, c, data);
+        if (k + 1 < steps) send(k + 1, c, payload);
       }
     }
     await Promise.all(sends);
@@ -136,7 +133,8 @@ export class RingReducer implements GradientReducer {
     return e;
   }
 
-  private async receiveChunk(op: number, step: number, chunk: number, len: number, half?: HalfFormat): Promise<Float32Array> {
+  /** The next chunk, checked to be the expected one; with compression, its values decoded and its bytes as they came. */
+  private async receiveChunk(op: number, step: number, chunk: number, len: number, half?: HalfFormat): Promise<{ data: Float32Array; raw: Uint8Array | Float32Array }> {
     for (;;) {
       let frames;
       try {
@@ -163,20 +161,13 @@ export class RingReducer implements GradientReducer {
       if (h.op !== op || h.step !== step || h.chunk !== chunk || got !== len) {
         throw new ProtocolError(`ring out of step: expected op ${op} step ${step} chunk ${chunk} (${len} values), got op ${h.op} step ${h.step} chunk ${h.chunk} (${got})`);
       }
-      return half ? unpackHalf(half, raw as Uint8Array, len) : (raw as Float32Array);
+      return { data: half ? unpackHalf(half, raw as Uint8Array, len) : (raw as Float32Array), raw: raw as Uint8Array | Float32Array };
     }
   }
 
   close(): void {
     this.o.link.close();
   }
-}
-
-/** A chunk as 16-bit floats, in bytes (the codec's uint8 frames). */
-function packHalf(half: HalfFormat, data: Float32Array): Uint8Array {
-  const h = new Uint16Array(data.length);
-  toHalf(half, data, h);
-  return new Uint8Array(h.buffer);
 }
 
 function unpackHalf(half: HalfFormat, bytes: Uint8Array, len: number): Float32Array {
