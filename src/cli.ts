@@ -1,4 +1,5 @@
 /** The dtrain command line: parse, dispatch, turn errors into one clear line and an exit code. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { defineAttack } from './cli/attack.js';
 import { defineBackends } from './cli/backends.js';
@@ -31,10 +32,13 @@ const COMMANDS: readonly CommandDefinition[] = [
   defineKeys,
 ];
 
+/** The package's own version: dist/src/cli.js sits two folders below package.json, in the repository and once installed. */
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 function buildProgram(exit: SetExitCode): Command {
   const program = new Command('dtrain')
     .description('Distributed data-parallel training for TensorFlow.js: a coordinator shards minibatches to worker processes that all-reduce gradients over a ring or through parameter-server shards.')
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   for (const define of COMMANDS) define(program, exit);
