@@ -17,7 +17,8 @@ export const defineAttack: CommandDefinition = (program, exit) => {
     .addOption(new Option('--backend <name>', 'tfjs backend of the workers').choices(BACKEND_CHOICES).default('auto'))
     .option('--limit <n>', 'fashion-mnist: attack only the first n test images', positiveInt('--limit'))
     .option('--seed <n>', "seed of PGD's random starts (default: the run's seed)", nonnegInt('--seed'))
-    .option('-o, --out <dir>', 'output folder (default DIR/attack-<attack>-eps<ε>)');
+    .option('-o, --out <dir>', 'output folder (default DIR/attack-<attack>-eps<ε>)')
+    .option('--overwrite', 'replace an earlier attack run in the output folder (by default that is an error)');
   progressOptions(attack)
     .addHelpText(
       'after',

@@ -11,6 +11,7 @@ export const defineCoordinator: CommandDefinition = (program, exit) => {
     .argument('[job]', 'job file (YAML or JSON); not with --nats')
     .requiredOption('--bind <endpoint>', 'control endpoint to listen on, e.g. tcp://0.0.0.0:5555 (a fixed port with --nats)')
     .option('-o, --out <dir>', 'output folder (default runs/<job name>)')
+    .option('--overwrite', 'replace an earlier run in the output folder (by default that is an error: --resume DIR continues one)')
     .option('--resume <dir>', "continue the run in DIR from its latest checkpoint, with the job read from DIR (a coordinator that was lost: its workers wait --coordinator-timeout to join again)")
     .option('-w, --workers <n>', 'overrides cluster.workers', positiveInt('--workers'))
     .addOption(new Option('--strategy <name>', 'overrides cluster.strategy').choices(STRATEGY_CHOICES));

@@ -13,6 +13,7 @@ export const defineRun: CommandDefinition = (program, exit) => {
   psOptions(run)
     .addOption(new Option('--backend <name>', 'tfjs backend (overrides cluster.backend)').choices(BACKEND_CHOICES))
     .option('-o, --out <dir>', 'output folder (default runs/<job name>)')
+    .option('--overwrite', 'replace an earlier run in the output folder (by default that is an error: --resume DIR continues one)')
     .option('--resume <dir>', "continue the run whose output folder is DIR from its latest checkpoint (the job is DIR's; with the same worker count the result equals an undisturbed run's)")
     .addOption(setOption())
     .option('--insecure', 'the local processes talk without a cluster key (by default each run makes a fresh one, held in memory only)');

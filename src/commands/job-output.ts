@@ -1,9 +1,9 @@
 /** What `run` and `coordinator` share: the output folder, its log, progress, and signals that cancel the job. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Progress } from '../coordinator/progress.js';
 import type { Session } from '../coordinator/session.js';
-import { JobCancelledError } from '../util/errors.js';
+import { JobCancelledError, UsageError } from '../util/errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { makeLogger, type Logger } from '../util/log.js';
 
@@ -11,6 +11,8 @@ export interface OutputFlags {
   out?: string;
   json?: boolean;
   progress?: boolean;
+  /** Replace the earlier run in the output folder (without it an earlier run there is an error). */
+  overwrite?: boolean;
 }
 
 export interface JobOutput {
@@ -23,12 +25,37 @@ export interface JobOutput {
 /** Creates DIR (default runs/<job name>) and starts DIR/log.jsonl afresh, or goes on with it (`append`: a resumed run). */
 export function openJobOutput(spec: JobSpec, flags: OutputFlags, append = false): JobOutput {
   const outDir = flags.out ?? join('runs', spec.name);
+  if (!append) clearForRun(outDir, flags.overwrite ?? false);
   mkdirSync(outDir, { recursive: true });
   const logFile = join(outDir, 'log.jsonl');
   if (!append) writeFileSync(logFile, '');
   const log = makeLogger({ file: logFile, json: flags.json });
   const progress = new Progress(flags.json || flags.progress === false ? undefined : process.stderr, spec.name);
   return { outDir, logFile, log, progress };
+}
+
+/** The files that make a folder a run's: nothing else in a folder is ever deleted. */
+const RUN_MARKS = ['job.json', 'log.jsonl'];
+
+/**
+ * A run never replaces an earlier one silently: an output folder that holds
+ * an earlier run is an error unless `overwrite` (then that run is removed);
+ * a non-empty folder that is not a run's, or a file in the way, is always
+ * one.
+ */
+function clearForRun(outDir: string, overwrite: boolean): void {
+  if (!existsSync(outDir)) return;
+  if (!statSync(outDir).isDirectory()) throw new UsageError(`the output folder ${outDir} is a file: give --out another path`);
+  const entries = readdirSync(outDir);
+  if (entries.length === 0) return;
+  if (!RUN_MARKS.some((m) => entries.includes(m))) {
+    throw new UsageError(`the output folder ${outDir} is not empty and holds no earlier run (no ${RUN_MARKS.join(' or ')}): give --out an empty or new folder`);
+  }
+  if (!overwrite) {
+    const resumable = entries.includes('checkpoints') ? `dtrain run --resume ${outDir} continues it from its latest checkpoint, ` : '';
+    throw new UsageError(`${outDir} holds an earlier run: ${resumable}--overwrite replaces it, --out DIR writes elsewhere`);
+  }
+  rmSync(outDir, { recursive: true, force: true });
 }
 
 /**
