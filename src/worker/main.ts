@@ -88,11 +88,14 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin>
         send({ type: 'ready', rank: h.rank, backend: built.backend.name, backendReason: built.backend.reason, paramCount: program.paramCount });
       } else if (h.type === 'step') {
         const r = await need(program).train({ step: h.step, epoch: h.epoch, lr: h.lr, globalBatch: h.globalBatch, indices: m.message.tensors[0] as Int32Array, offset: h.offset });
+        requireFinite(r, `step ${h.step}`, h.lr);
         send({ type: 'stepDone', step: h.step, ...r });
       } else if (h.type === 'eval') {
         await need(collectives).refresh();
         await need(program).agreeState();
-        send({ type: 'evalDone', id: h.id, ...need(program).evaluate(m.message.tensors[0] as Int32Array), paramsCrc: paramsCrc(need(program)) });
+        const e = need(program).evaluate(m.message.tensors[0] as Int32Array);
+        requireFinite(e, 'the evaluation');
+        send({ type: 'evalDone', id: h.id, ...e, paramsCrc: paramsCrc(need(program)) });
       } else if (h.type === 'agree') {
         await need(collectives).refresh();
         send({ type: 'agreed', paramsCrc: paramsCrc(need(program)) });
@@ -118,6 +121,18 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin>
     await comm.terminate();
     for (const model of built?.models ?? []) model.dispose();
   }
+}
+
+/**
+ * A loss or metric that is NaN or ±Infinity means training diverged: the
+ * job fails here, saying so (a message carrying NaN would otherwise be
+ * dropped as malformed, and the coordinator would wait for it for ever).
+ */
+function requireFinite(r: { lossSum: number; counts: Record<string, number> }, when: string, lr?: number): void {
+  const bad = Object.entries({ loss: r.lossSum, ...r.counts }).find(([, v]) => !Number.isFinite(v));
+  if (!bad) return;
+  const rate = lr === undefined ? '' : ` (now ${lr})`;
+  throw new Error(`${when}: the ${bad[0] === 'loss' ? 'loss' : `metric ${bad[0]}`} is ${bad[1]}: training diverged. Lower train.optimizer.lr${rate}, or set train.clipNorm; dtrain run --resume DIR goes on from the latest checkpoint with --set train.optimizer.lr=…`);
 }
 
 /** CRC-32 of the flat parameters' bytes: replicas that agree have the same. */
