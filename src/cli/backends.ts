@@ -7,5 +7,6 @@ export const defineBackends: CommandDefinition = (program, exit) => {
     .command('backends')
     .description('list the tfjs backends installed here, with a short speed probe, and what backend: auto picks')
     .option('--json', 'one JSON line')
+    .addHelpText('after', '\nExit codes: 0 listed, 2 invalid flags.')
     .action(async (flags) => exit(await backendsCommand(flags)));
 };

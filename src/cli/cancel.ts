@@ -9,5 +9,7 @@ export const defineCancel: CommandDefinition = (program, exit) => {
     .argument('<id>', 'job id')
     .option('--reason <text>', 'recorded with the job', 'cancelled by request')
     .option('--json', 'the job as JSON');
-  natsOptions(cancel).action(async (id: string, flags) => exit(await cancelCommand(id, flags)));
+  natsOptions(cancel)
+    .addHelpText('after', '\nExit codes: 0 cancelled (or already finished: its state is printed), 1 no such job or no service reached, 2 not a job id or invalid flags.')
+    .action(async (id: string, flags) => exit(await cancelCommand(id, flags)));
 };

@@ -10,5 +10,7 @@ export const defineJobs: CommandDefinition = (program, exit) => {
     .description('list service-mode jobs in submission order')
     .addOption(new Option('--state <state>', 'only jobs in this state').choices([...JOB_STATES]))
     .option('--json', 'a JSON array');
-  natsOptions(jobs).action(async (flags) => exit(await jobsCommand(flags)));
+  natsOptions(jobs)
+    .addHelpText('after', '\nExit codes: 0 listed, 1 no service reached, 2 invalid flags.')
+    .action(async (flags) => exit(await jobsCommand(flags)));
 };

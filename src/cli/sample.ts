@@ -21,7 +21,8 @@ Examples:
 The noise is z ~ N(0, I) from the seed; the generator runs in inference mode
 (batch-norm with its moving statistics). With the job's seed and the default
 zoom, the picture is the run's DIR/samples/final.png when --count is
-gan.gridSamples.`,
+gan.gridSamples.
+Exit codes: 0 written, 1 sampling failed, 2 no generator in DIR or invalid flags.`,
     )
     .action(async (dir: string, flags) => exit(await sampleCommand(dir, flags)));
 };

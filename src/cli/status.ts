@@ -8,5 +8,7 @@ export const defineStatus: CommandDefinition = (program, exit) => {
     .description("a service-mode job's state, history, progress and summary")
     .argument('<id>', 'job id')
     .option('--json', 'the record as JSON');
-  natsOptions(status).action(async (id: string, flags) => exit(await statusCommand(id, flags)));
+  natsOptions(status)
+    .addHelpText('after', '\nExit codes: 0 shown, 1 no such job or no service reached, 2 not a job id or invalid flags.')
+    .action(async (id: string, flags) => exit(await statusCommand(id, flags)));
 };
