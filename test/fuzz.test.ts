@@ -103,7 +103,9 @@ const job = (name: string, cluster: Record<string, unknown>) => ({
   data: { source: 'synthetic', kind: 'blobs', samples: 2000, features: 4, classes: 3, noise: 1.5 },
   model: { zoo: 'mlp', hidden: [16] },
   train: { epochs: 10, batchSize: 50, optimizer: { name: 'adam', lr: 0.003 }, logEvery: 10 },
-  cluster: { backend: 'cpu', ...cluster },
+  // The flood competes with the job for the 2 cores: a heartbeat late by seconds must not count as a
+  // lost member here (that is test/recovery's subject), or the coordinator would wait for a replacement.
+  cluster: { backend: 'cpu', heartbeatTimeoutMs: 30_000, ...cluster },
 });
 
 describe('fuzzing every socket type during a job', () => {
