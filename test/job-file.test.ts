@@ -1,5 +1,5 @@
 /** Invalid job files: each a clear error naming the key and the file, exit code 2, nothing started. */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadJobFile } from '../src/jobs/registry.js';
@@ -7,6 +7,9 @@ import { asSupervised } from '../src/jobs/supervised/spec.js';
 import { psSettings } from '../src/spec/job-spec.js';
 import { JobSpecError } from '../src/util/errors.js';
 import { killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
+
+const tmpOwn = tempDir();
+afterAll(() => tmpOwn.cleanup());
 
 const tmp = tempDir();
 afterAll(() => {
@@ -137,5 +140,24 @@ describe('invalid job files', () => {
     const k = await runCli(['run', file, '--strategy', 'ps', '--ps-shards', '0']);
     expect(k.code).toBe(2);
     expect(k.stderr).toMatch(/--ps-shards must be a whole number ≥ 1/);
+  });
+});
+
+describe('own model and data: paths relative to the job file', () => {
+  it('data files and the model module resolve against the job file, not the current folder; missing ones are named', () => {
+    const dir = join(tmpOwn.dir, 'proj');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'rows.csv'), 'a,b\n1,x\n2,y\n');
+    writeFileSync(join(dir, 'm.mjs'), 'export default () => null;\n');
+    const file = writeJob(dir, 'job.json', { name: 'own', data: { source: 'csv', path: 'rows.csv', label: 'b' }, model: { module: './m.mjs' } });
+    const spec = asSupervised(loadJobFile(file));
+    expect((spec.data as { path: string }).path).toBe(join(dir, 'rows.csv'));
+    expect((spec.model as { module: string }).module).toBe(join(dir, 'm.mjs'));
+    const missing = writeJob(dir, 'missing.json', { name: 'own', data: { source: 'csv', path: 'nope.csv', label: 'b' }, model: { module: './m.mjs' } });
+    expect(() => loadJobFile(missing)).toThrow(`data.path: no such file: ${join(dir, 'nope.csv')}`);
+    const both = writeJob(dir, 'both.json', { name: 'own', data: { source: 'csv', path: 'rows.csv', label: 'b', testPath: 'rows.csv', testFraction: 0.1 }, model: { module: './m.mjs' } });
+    expect(() => loadJobFile(both)).toThrow('data.testFraction: give testPath or testFraction, not both');
+    const pairs = writeJob(dir, 'pairs.json', { name: 'own', data: { source: 'npy', x: 'rows.csv', y: 'rows.csv', testX: 'rows.csv' }, model: { module: './m.mjs' } });
+    expect(() => loadJobFile(pairs)).toThrow('data.testY: testX and testY go together');
   });
 });

@@ -55,6 +55,20 @@ describe('checkSubmission', () => {
     expect(checkSubmission(enc({ job: { ...job, model: { topology: inline } } }), 1, RULES).ok).toBe(true);
   });
 
+  it('runs no code a submission names (a model module, a data module), and reads own-data files only under the data roots', () => {
+    const refusal = (j: unknown) => {
+      const c = checkSubmission(enc({ job: j, id: 'm1' }), 1, RULES);
+      return c.ok ? undefined : c;
+    };
+    expect(refusal({ ...job, model: { module: '/tmp/evil.mjs' } })?.issues).toEqual([{ key: 'model.module', message: expect.stringMatching(/^a model module is code: the coordinator runs none that a submission names/) }]);
+    expect(refusal({ ...job, data: { source: 'module', module: '/tmp/evil.mjs' } })?.issues).toEqual([{ key: 'data.module', message: expect.stringMatching(/^a data module is code/) }]);
+    const csv = refusal({ ...job, data: { source: 'csv', path: '/etc/passwd', label: 0, testPath: '/usr/share/datasets/t.csv' } });
+    expect(csv?.issues).toEqual([{ key: 'data.path', message: expect.stringMatching(/^must be under a data root/) }]);
+    expect(csv?.error).not.toMatch(/root:|no such file/);
+    expect(refusal({ ...job, data: { source: 'npy', x: '/usr/share/datasets/x.npy', y: '/home/y.npy' } })?.issues.map((i) => i.key)).toEqual(['data.y']);
+    expect(refusal({ ...job, data: { source: 'images', path: '/srv/pics', size: [8, 8] } })?.issues.map((i) => i.key)).toEqual(['data.path']);
+  });
+
   it('refuses a malformed envelope: not JSON, no job, a bad id or priority, an unknown key', () => {
     const keys = (data: unknown) => {
       const c = checkSubmission(enc(data), 1, RULES);

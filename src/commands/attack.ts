@@ -11,7 +11,7 @@ import { JOB_FILE } from '../coordinator/session.js';
 import type { AttackKind } from '../jobs/adversarial/spec.js';
 import { initBackend } from '../tensor/backend.js';
 import type { DataSplits } from '../data/dataset.js';
-import { loadData } from '../data/load.js';
+import { openData } from '../data/load.js';
 import { DtrainError, JobSpecError, UsageError } from '../util/errors.js';
 import type { DataSpec } from '../spec/job-spec.js';
 import type { AdversarialJob } from '../jobs/adversarial/spec.js';
@@ -57,7 +57,7 @@ export async function attackCommand(flags: AttackFlags): Promise<number> {
   ) as AdversarialJob;
   await requireLocalBackend(spec);
   await initBackend('cpu');
-  const data = loadData(spec.data, spec.seed);
+  const data = await openData(spec.data, spec.seed);
   const model = await loadSaved(modelDir, spec, data);
   const tag = evalAttacks.map((k) => (k === 'pgd' ? `pgd${flags.steps}` : k)).join('-');
   const output = openJobOutput(spec, { ...flags, out: flags.out ?? join(runDir, `attack-${tag}-eps${flags.epsilon}`) });

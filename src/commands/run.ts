@@ -2,7 +2,7 @@
 import { reapWorkers, spawnWorkers, type LocalWorker } from '../coordinator/local-workers.js';
 import { label } from '../coordinator/membership.js';
 import { runSession, STOP_GRACE_MS, type Session, type SessionOptions, type Summary } from '../coordinator/session.js';
-import { BackendError, type JobCancelledError } from '../util/errors.js';
+import { BackendError, JobCancelledError } from '../util/errors.js';
 import { installedNodeBackend, TENSORFLOW_MISSING } from '../tensor/backend.js';
 import { controlFrameLimit, jobTypeOf } from '../jobs/registry.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
@@ -51,12 +51,20 @@ export async function runWithLocalWorkers(
   attempt?: Attempt,
   interrupted: { err?: JobCancelledError } = {},
   key: ClusterKey | undefined = generateKey(),
+  stop?: AbortSignal,
 ): Promise<Summary> {
   const { outDir, logFile, log, progress } = output;
   const maxFrame = await controlFrameLimit(spec);
   let workers: LocalWorker[] = [];
   let session: Session | undefined;
   const removeHandlers = cancelOnSignals(() => session, interrupted);
+  // The library's AbortSignal cancels as Ctrl-C does: at a step boundary, after a checkpoint.
+  const onAbort = () => {
+    interrupted.err ??= new JobCancelledError('aborted by its AbortSignal');
+    session?.interrupt(interrupted.err);
+  };
+  stop?.addEventListener('abort', onAbort);
+  if (stop?.aborted) onAbort();
   const ps = psSettings(spec.cluster);
   try {
     return await runSession({
@@ -90,6 +98,7 @@ export async function runWithLocalWorkers(
     });
   } finally {
     removeHandlers();
+    stop?.removeEventListener('abort', onAbort);
     await reapWorkers(workers, STOP_GRACE_MS);
   }
 }

@@ -11,9 +11,41 @@ export interface Dataset {
   readonly y: Int32Array;
 }
 
+/** Samples a worker reads on demand (a data module): only those its shard names, so the data need not fit in one process. */
+export interface SampleReader {
+  readonly size: number;
+  readonly featureShape: number[];
+  readonly classes: number;
+  read(indices: Int32Array): Promise<Batch>;
+}
+
+/** Samples in memory or read on demand. */
+export type Samples = Dataset | SampleReader;
+
+/** Samples as the model takes them: features float32, row-major, labels 0…classes−1. */
+export interface Batch {
+  x: Float32Array;
+  y: Int32Array;
+}
+
 export interface DataSplits {
+  train: Samples;
+  test: Samples;
+}
+
+/** Both splits in memory: what every source but a data module gives. */
+export interface InMemorySplits {
   train: Dataset;
   test: Dataset;
+}
+
+export function inMemory(s: Samples): s is Dataset {
+  return !('read' in s);
+}
+
+/** The samples at `indices`, from memory or from the reader. */
+export function readSamples(s: Samples, indices: Int32Array): Promise<Batch> | Batch {
+  return inMemory(s) ? gather(s, indices) : s.read(indices);
 }
 
 export function featureSize(ds: Pick<Dataset, 'featureShape'>): number {
@@ -21,7 +53,7 @@ export function featureSize(ds: Pick<Dataset, 'featureShape'>): number {
 }
 
 /** Copies the samples at `indices` into fresh arrays, features as float32 scaled to the data range. */
-export function gather(ds: Dataset, indices: ArrayLike<number>): { x: Float32Array; y: Int32Array } {
+export function gather(ds: Dataset, indices: ArrayLike<number>): Batch {
   const f = featureSize(ds);
   const x = new Float32Array(indices.length * f);
   const y = new Int32Array(indices.length);
@@ -57,6 +89,17 @@ export function head(ds: Dataset, n: number | undefined): Dataset {
 }
 
 /** The same samples mapped linearly from the range [0, 1] to [lo, hi]. */
-export function rescaled(ds: Dataset, lo: number, hi: number): Dataset {
-  return { ...ds, scale: ds.scale * (hi - lo), shift: (ds.shift ?? 0) * (hi - lo) + lo };
+export function rescaled(s: Samples, lo: number, hi: number): Samples {
+  if (inMemory(s)) return { ...s, scale: s.scale * (hi - lo), shift: (s.shift ?? 0) * (hi - lo) + lo };
+  return {
+    size: s.size,
+    featureShape: s.featureShape,
+    classes: s.classes,
+    read: async (indices) => {
+      const b = await s.read(indices);
+      const x = new Float32Array(b.x.length);
+      for (let i = 0; i < x.length; i++) x[i] = b.x[i] * (hi - lo) + lo;
+      return { x, y: b.y };
+    },
+  };
 }

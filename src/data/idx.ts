@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from '../util/errors.js';
-import type { DataSplits, Dataset } from './dataset.js';
+import type { InMemorySplits, Dataset } from './dataset.js';
 
 const UBYTE = 0x08;
 
@@ -65,6 +65,6 @@ function split(dir: string, prefix: 'train' | 't10k'): Dataset {
 export const FASHION_MNIST_CLASSES = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
 /** Loads train and test splits from a folder holding the four standard files. */
-export function loadFashionMnist(dir: string): DataSplits {
+export function loadFashionMnist(dir: string): InMemorySplits {
   return { train: split(dir, 'train'), test: split(dir, 't10k') };
 }

@@ -1,11 +1,39 @@
 import type { DataSpec } from '../spec/job-spec.js';
-import { head, type DataSplits } from './dataset.js';
+import { head, type DataSplits, type InMemorySplits } from './dataset.js';
 import { loadFashionMnist } from './idx.js';
+import { loadCsv } from './sources/csv.js';
+import { loadImages } from './sources/images.js';
+import { openModuleData } from './sources/module.js';
+import { loadNpy } from './sources/npy.js';
 import { makeSynthetic } from './synthetic.js';
 
-/** Loads the data a job names. Every process calls it and gets the same samples. */
-export function loadData(spec: DataSpec, seed: number): DataSplits {
-  if (spec.source === 'synthetic') return makeSynthetic(spec, seed);
-  const all = loadFashionMnist(spec.path);
-  return { train: head(all.train, spec.limit), test: head(all.test, spec.testLimit) };
+/**
+ * Loads a job's data into memory: every source but `module`. Every process
+ * calls it and gets the same samples.
+ */
+export function loadData(spec: DataSpec, seed: number): InMemorySplits {
+  switch (spec.source) {
+    case 'synthetic':
+      return makeSynthetic(spec, seed);
+    case 'csv':
+      return loadCsv(spec, seed);
+    case 'npy':
+      return loadNpy(spec, seed);
+    case 'images':
+      return loadImages(spec, seed);
+    case 'module':
+      throw new Error('a data module is opened with openData, not loaded');
+    case 'fashion-mnist': {
+      const all = loadFashionMnist(spec.path);
+      return { train: head(all.train, spec.limit), test: head(all.test, spec.testLimit) };
+    }
+  }
+}
+
+/**
+ * A job's data, whatever its source: in memory, at once; or (a data module,
+ * which must be imported) a promise of its readers.
+ */
+export function openData(spec: DataSpec, seed: number): DataSplits | Promise<DataSplits> {
+  return spec.source === 'module' ? openModuleData(spec, seed) : loadData(spec, seed);
 }

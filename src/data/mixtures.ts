@@ -4,7 +4,7 @@
  * 5×5 grid with spacing 2 from −4 to 4 (σ 0.05). Labels are the mode index.
  */
 import { hashInts, Rng, Stream } from '../util/rng.js';
-import type { DataSplits, Dataset } from './dataset.js';
+import type { InMemorySplits, Dataset } from './dataset.js';
 
 export type MixtureKind = 'ring8' | 'grid25';
 
@@ -21,7 +21,7 @@ export function mixtureModes(kind: MixtureKind): Float32Array {
   return Float32Array.from({ length: 50 }, (_, i) => -4 + 2 * (i % 2 === 0 ? Math.floor(i / 2 / 5) : (i >> 1) % 5));
 }
 
-export function makeMixture(kind: MixtureKind, samples: number, noise: number, seed: number): DataSplits {
+export function makeMixture(kind: MixtureKind, samples: number, noise: number, seed: number): InMemorySplits {
   const modes = mixtureModes(kind);
   const k = modes.length / 2;
   const draw = (n: number, split: number): Dataset => {

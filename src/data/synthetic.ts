@@ -1,6 +1,6 @@
 /** Synthetic classification data drawn from the job seed: the same on every worker. */
 import { hashInts, Rng, Stream } from '../util/rng.js';
-import type { DataSplits, Dataset } from './dataset.js';
+import type { InMemorySplits, Dataset } from './dataset.js';
 import { DEFAULT_MIXTURE_NOISE, makeMixture, type MixtureKind } from './mixtures.js';
 
 export interface SyntheticSpec {
@@ -11,7 +11,7 @@ export interface SyntheticSpec {
   noise?: number;
 }
 
-export function makeSynthetic(s: SyntheticSpec, seed: number): DataSplits {
+export function makeSynthetic(s: SyntheticSpec, seed: number): InMemorySplits {
   if (s.kind === 'ring8' || s.kind === 'grid25') return makeMixture(s.kind, s.samples, s.noise ?? DEFAULT_MIXTURE_NOISE[s.kind], seed);
   const spec = { ...s, noise: s.noise ?? 0.5 };
   const centers = blobCenters(spec, new Rng(hashInts(seed, Stream.synthetic, 0)));

@@ -7,6 +7,7 @@ import { dirname, resolve, sep } from 'node:path';
 import YAML from 'yaml';
 import type { ZodError, ZodIssue } from 'zod';
 import { JobSpecError } from '../util/errors.js';
+import { DATA_FILE_KEYS } from './data.js';
 import { buildJobSpecSchema, type JobSpec, type JobTypeSpec } from './job-spec.js';
 
 export interface Overrides {
@@ -48,6 +49,7 @@ export function jobFileReader(types: readonly JobTypeSpec[], defaultType: string
     const spec = parsed.data;
     // A submission is checked before any file is looked at: nothing about the disk leaks into a refusal.
     if (submitted) checkSubmitted(spec, submitted, file);
+    else resolveDataFiles(spec, baseDir);
     checkDataPath(spec, file);
     if (!submitted) byName.get(spec.type)?.resolveFiles?.(spec, baseDir, file);
     return spec;
@@ -165,24 +167,38 @@ function checkSubmitted(spec: JobSpec, rules: SubmittedRules, file: string): voi
   const walk = (v: unknown, at: string[]) => {
     if (v === null || typeof v !== 'object') return;
     for (const [k, x] of Object.entries(v)) {
-      if (k === 'topology' && typeof x === 'string') issues.push({ path: [...at, k].join('.'), message: 'must be the topology itself in a submission, not a file name: the coordinator reads no file a submission names (dtrain submit inlines a topology file)' });
+      if (k === 'module' && at[0] !== 'data' && typeof x === 'string') issues.push({ path: [...at, k].join('.'), message: 'a model module is code: the coordinator runs none that a submission names (submit a topology: model.topology)' });
+      else if (k === 'topology' && typeof x === 'string') issues.push({ path: [...at, k].join('.'), message: 'must be the topology itself in a submission, not a file name: the coordinator reads no file a submission names (dtrain submit inlines a topology file)' });
       else walk(x, [...at, k]);
     }
   };
   walk(spec, []);
-  const data = spec.data as { path?: unknown };
-  if (typeof data.path === 'string') {
-    const p = resolve(data.path);
+  if (spec.data.source === 'module') issues.push({ path: 'data.module', message: 'a data module is code: the coordinator runs none that a submission names (use csv, npy or images under a data root)' });
+  const data = spec.data as Record<string, unknown>;
+  for (const key of DATA_FILE_KEYS) {
+    if (key === 'module' || typeof data[key] !== 'string') continue;
+    const p = resolve(data[key]);
     const inside = rules.dataRoots.some((root) => {
       const r = resolve(root);
       return p === r || p.startsWith(r.endsWith(sep) ? r : r + sep);
     });
-    if (!inside) issues.push({ path: 'data.path', message: `must be under a data root of the coordinator (${rules.dataRoots.join(', ')}; dtrain coordinator --data-root DIR allows more)` });
+    if (!inside) issues.push({ path: `data.${key}`, message: `must be under a data root of the coordinator (${rules.dataRoots.join(', ')}; dtrain coordinator --data-root DIR allows more)` });
   }
   if (issues.length > 0) throw new JobSpecError(file, issues);
 }
 
+/** The files a job file's data section names are relative to the job file. */
+function resolveDataFiles(spec: JobSpec, baseDir: string): void {
+  const data = spec.data as Record<string, unknown>;
+  for (const key of DATA_FILE_KEYS) if (typeof data[key] === 'string') data[key] = resolve(baseDir, data[key]);
+}
+
 function checkDataPath(spec: JobSpec, file: string): void {
+  const data = spec.data as Record<string, unknown>;
+  for (const key of DATA_FILE_KEYS) {
+    const p = data[key];
+    if (spec.data.source !== 'fashion-mnist' && typeof p === 'string' && !existsSync(p)) throw new JobSpecError(file, [{ path: `data.${key}`, message: `no such ${spec.data.source === 'images' ? 'folder' : 'file'}: ${p}` }]);
+  }
   if (spec.data.source === 'fashion-mnist') {
     const dir = spec.data.path;
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {

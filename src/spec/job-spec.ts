@@ -7,43 +7,12 @@
  */
 import { z } from 'zod';
 
+import { checkData, dataSchema, DEFAULT_FASHION_MNIST_PATH } from './data.js';
 import { optimizerSchema, positiveInt } from './parts.js';
 
 export { optimizerSchema };
 
-export const DEFAULT_FASHION_MNIST_PATH = '/usr/share/datasets/fashion-mnist';
-
-const fashionMnist = z
-  .object({
-    source: z.literal('fashion-mnist'),
-    /** Folder holding the four IDX files (gzipped or not). */
-    path: z.string().min(1).default(DEFAULT_FASHION_MNIST_PATH),
-    /** Use only the first N training samples. */
-    limit: positiveInt.optional(),
-    /** Evaluate on only the first N test samples (default: the whole test set). */
-    testLimit: positiveInt.optional(),
-  })
-  .strict();
-
-const synthetic = z
-  .object({
-    source: z.literal('synthetic'),
-    /**
-     * blobs: Gaussian clusters; spirals: interleaved arms (2 features only);
-     * ring8, grid25: the 2-D mixtures of GAN papers (8 modes on a circle,
-     * a 5×5 grid; features 2, classes = the modes).
-     */
-    kind: z.enum(['blobs', 'spirals', 'ring8', 'grid25']),
-    /** Training samples; a test split of a fifth of this size is drawn beside it. */
-    samples: positiveInt.default(2000),
-    features: positiveInt.default(2),
-    classes: z.number().int().min(2).default(3),
-    /** Standard deviation of the noise added to each point (default 0.5; ring8 0.02, grid25 0.05). */
-    noise: z.number().nonnegative().optional(),
-  })
-  .strict();
-
-export const dataSchema = z.discriminatedUnion('source', [fashionMnist, synthetic]);
+export { DEFAULT_FASHION_MNIST_PATH, dataSchema };
 
 const lrDecay = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }).strict(),
@@ -216,6 +185,7 @@ function checkCommon(spec: JobSpec, issue: IssueReporter): void {
   if (spec.train.batchSize < spec.cluster.workers) {
     issue(['train', 'batchSize'], `the global batch (${spec.train.batchSize}) is smaller than cluster.workers (${spec.cluster.workers}): every worker needs at least one sample`);
   }
+  checkData(spec.data, issue);
   if (spec.data.source === 'synthetic') {
     if (spec.data.kind !== 'blobs' && spec.data.features !== 2) issue(['data', 'features'], `${spec.data.kind} is 2-dimensional: features must be 2`);
     if (spec.train.batchSize > spec.data.samples) issue(['train', 'batchSize'], `larger than the data set (${spec.data.samples} samples)`);

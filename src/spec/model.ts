@@ -39,6 +39,15 @@ const topology = z
   })
   .strict();
 
-export const modelSchema = z.union([z.discriminatedUnion('zoo', [mlp, cnn]), topology]);
+const moduleModel = z
+  .object({
+    /** An ES module (path relative to the job file) whose default export builds the model (README: Your own model and data). */
+    module: z.string().min(1),
+    /** Passed to the module's default export as `options`. */
+    options: z.record(z.unknown()).default({}),
+  })
+  .strict();
+
+export const modelSchema = z.union([z.discriminatedUnion('zoo', [mlp, cnn]), topology, moduleModel]);
 
 export type ModelSpec = z.infer<typeof modelSchema>;

@@ -41,7 +41,7 @@ export interface EvalResult {
 export interface StepProgram {
   readonly paramCount: number;
   train(cmd: StepCommand): Promise<StepResult>;
-  evaluate(indices: Int32Array): EvalResult;
+  evaluate(indices: Int32Array): EvalResult | Promise<EvalResult>;
   /** The flat parameters, identical on every replica. */
   params(): TypedArray;
   /** The model's non-trainable state (batch-norm moving statistics), flat. */

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { Dataset, DataSplits } from '../../data/dataset.js';
+import { inMemory, type Dataset, type DataSplits } from '../../data/dataset.js';
 import type { EvaluationSums } from '../../coordinator/evaluation.js';
 import type { JobContext } from '../../coordinator/job-context.js';
 import type { ClassifierExtension } from '../supervised/coordinator.js';
@@ -42,7 +42,8 @@ export function adversarialExtension(spec: AdversarialJob): ClassifierExtension 
 
 /** summary.json's sections of an adversarial evaluation (training's, or dtrain attack's): the accuracy under attack, and the gallery for images. */
 export function adversarialSections(ctx: JobContext, spec: AdversarialJob, { sums, model, data }: { sums: EvaluationSums; model: LayersModel; data: DataSplits }): Record<string, unknown> {
-  const gallery = galleryOf(ctx, model, data.test, spec);
+  // The gallery pictures the first test images, in memory (a data module's are read by the workers only).
+  const gallery = inMemory(data.test) ? galleryOf(ctx, model, data.test, spec) : undefined;
   return { adversarial: robustAccuracy(spec, sums), ...(gallery ? { gallery } : {}) };
 }
 

@@ -45,7 +45,7 @@ export interface GanScore extends GanEvaluation {
 
 export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResult> {
   await initBackend('cpu');
-  const data = loadGanData(spec);
+  const data = await loadGanData(spec);
   const models = buildGan(spec.generator, spec.discriminator, spec.gan.latentDim, data.train.featureShape, spec.seed);
   // Before any worker starts: a classifier that cannot score this data fails the job now, not after training.
   const classifier = spec.gan.classifier === undefined ? undefined : await loadClassifier(spec.gan.classifier, data);

@@ -1,6 +1,6 @@
 import type { DataSplits } from '../../data/dataset.js';
 import { rescaled } from '../../data/dataset.js';
-import { loadData } from '../../data/load.js';
+import { openData } from '../../data/load.js';
 import type { GanJob } from './spec.js';
 
 /**
@@ -8,8 +8,9 @@ import type { GanJob } from './spec.js';
  * generator's tanh output (DCGAN's convention); other data as loaded.
  * Every process calls it and gets the same samples.
  */
-export function loadGanData(spec: GanJob): DataSplits {
-  const data = loadData(spec.data, spec.seed);
-  if (spec.data.source !== 'fashion-mnist') return data;
-  return { train: rescaled(data.train, -1, 1), test: rescaled(data.test, -1, 1) };
+export function loadGanData(spec: GanJob): DataSplits | Promise<DataSplits> {
+  const images = spec.data.source === 'fashion-mnist' || spec.data.source === 'images';
+  const inRange = (data: DataSplits): DataSplits => (images ? { train: rescaled(data.train, -1, 1), test: rescaled(data.test, -1, 1) } : data);
+  const data = openData(spec.data, spec.seed);
+  return data instanceof Promise ? data.then(inRange) : inRange(data);
 }

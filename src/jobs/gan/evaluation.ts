@@ -9,13 +9,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { classifierScore, type ClassifierScore } from '../../tensor/classifier-score.js';
-import { gather, type DataSplits } from '../../data/dataset.js';
+import { readSamples, type DataSplits } from '../../data/dataset.js';
 import { DEFAULT_MIXTURE_NOISE, modeCoverage, type ModeCoverage } from '../../data/mixtures.js';
 import { JobSpecError } from '../../util/errors.js';
 import { EVAL_PHASE, generate } from './samples.js';
 import type { GanJob } from './spec.js';
 import { fileLoadHandler } from '../../tensor/models/save.js';
-import { fitsShape } from '../../tensor/models/zoo.js';
+import { fitsShape } from '../../tensor/models/shape.js';
 
 export interface ImageScore {
   /** The classifier's folder. */
@@ -48,7 +48,7 @@ export async function loadClassifier(path: string, data: DataSplits): Promise<tf
 }
 
 /** The evaluation of summary.json's `gan` section (empty for data with no measure). */
-export function evaluateGan(spec: GanJob, generator: tfl.LayersModel, data: DataSplits, classifier: tfl.LayersModel | undefined): GanEvaluation {
+export async function evaluateGan(spec: GanJob, generator: tfl.LayersModel, data: DataSplits, classifier: tfl.LayersModel | undefined): Promise<GanEvaluation> {
   const n = spec.gan.evalSamples;
   if (spec.data.source === 'synthetic' && (spec.data.kind === 'ring8' || spec.data.kind === 'grid25')) {
     const points = generate(generator, spec.seed, EVAL_PHASE, n);
@@ -60,6 +60,6 @@ export function evaluateGan(spec: GanJob, generator: tfl.LayersModel, data: Data
   // GAN jobs see images in [−1, 1]; the classifier was trained on [0, 1].
   const toUnit = (x: Float32Array) => x.map((v) => (v + 1) / 2);
   const generated = classifierScore(classifier, toUnit(generate(generator, spec.seed, EVAL_PHASE, n)), n, shape);
-  const real = classifierScore(classifier, toUnit(gather(data.test, Int32Array.from({ length: m }, (_, i) => i)).x), m, shape);
+  const real = classifierScore(classifier, toUnit((await readSamples(data.test, Int32Array.from({ length: m }, (_, i) => i))).x), m, shape);
   return { score: { classifier: spec.gan.classifier, generated, real } };
 }

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { gather, type DataSplits } from '../../data/dataset.js';
+import { readSamples, type DataSplits } from '../../data/dataset.js';
 import { layoutOf, packTensors, readState, writeParams, writeState, type FlatLayout } from '../../tensor/flat.js';
 import { ganPlan, latentNoise, phaseOf, type GanPlan } from './plan.js';
 import type { GanJob } from './spec.js';
@@ -82,7 +82,7 @@ export class GanProgram implements StepProgram {
     let loss: tf.Scalar;
     let grads: tf.NamedTensorMap;
     if (at.discriminator) {
-      const real = tf.tensor(gather(data.train, cmd.indices).x, [n, ...data.train.featureShape]);
+      const real = tf.tensor((await readSamples(data.train, cmd.indices)).x, [n, ...data.train.featureShape]);
       const fake = tf.tidy(() => G.apply(z, { training: true }) as tf.Tensor);
       ({ value: loss, grads } = tf.variableGrads(() => {
         const onReal = sumSigmoidCrossEntropy(D.apply(real, { training: true }) as tf.Tensor, 1 - spec.gan.labelSmoothing);

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { DataSplits } from '../../data/dataset.js';
-import { loadData } from '../../data/load.js';
+import { openData } from '../../data/load.js';
 import { BatchSchedule, planSteps } from '../../data/sharding.js';
 import { checkpointAfter, fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
 import { evaluateTestSet, type EvaluationSums } from '../../coordinator/evaluation.js';
@@ -39,7 +39,7 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   // Build before the workers are waited for: this is the coordinator's one
   // long synchronous stretch, and no heartbeat is due yet.
   await initBackend('cpu');
-  const data = loadData(spec.data, spec.seed);
+  const data = await openData(spec.data, spec.seed);
   const model = await buildJobModel(spec, data);
   const ps = psSettings(spec.cluster);
   const resumed = await restoreCheckpoint(ctx, { model }, ps !== undefined);

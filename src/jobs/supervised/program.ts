@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { gather, type DataSplits } from '../../data/dataset.js';
+import { readSamples, type DataSplits } from '../../data/dataset.js';
 import { layoutOf, packTensors, readState, writeParams, writeState, type FlatLayout } from '../../tensor/flat.js';
 import { GradientOverlap } from '../../worker/overlap.js';
 import { countCorrect, lossAndCorrect, sumSoftmaxCrossEntropy } from '../../tensor/loss.js';
@@ -82,7 +82,7 @@ export class SupervisedProgram implements StepProgram {
     let correct = 0;
     const n = cmd.indices.length;
     if (n > 0) {
-      const batch = gather(data.train, cmd.indices);
+      const batch = await readSamples(data.train, cmd.indices);
       const shape = [n, ...data.train.featureShape];
       // The attack runs first, in inference mode, with the parameters every replica has.
       const passes: TrainingPass[] = this.d.passMaker?.passes(model, batch.x, batch.y, cmd) ?? [{ x: batch.x, weight: 1, scored: true }];
@@ -122,7 +122,7 @@ export class SupervisedProgram implements StepProgram {
     return { lossSum, count: cmd.indices.length, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1, counts: { correct } };
   }
 
-  evaluate(indices: Int32Array): EvalResult {
+  async evaluate(indices: Int32Array): Promise<EvalResult> {
     const { model, data, passMaker } = this.d;
     writeParams(model, this.layout, this.d.params); // they may have been refreshed since the last step
     let lossSum = 0;
@@ -132,7 +132,7 @@ export class SupervisedProgram implements StepProgram {
       tf.tidy(() => countCorrect(model.predict(tf.tensor(x, [y.length, ...shape])) as tf.Tensor, tf.tensor1d(y, 'int32')));
     for (let a = 0; a < indices.length; a += EVAL_BATCH) {
       const part = indices.subarray(a, Math.min(indices.length, a + EVAL_BATCH));
-      const batch = gather(data.test, part);
+      const batch = await readSamples(data.test, part);
       const clean = tf.tidy(() => {
         const logits = model.predict(tf.tensor(batch.x, [part.length, ...shape])) as tf.Tensor;
         return lossAndCorrect(logits, tf.tensor1d(batch.y, 'int32'), data.test.classes);

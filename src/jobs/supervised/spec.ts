@@ -1,5 +1,7 @@
 /** The job file of a supervised job: the common keys, a classifier `model` and `train` with its optimizer. */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { JobSpecError } from '../../util/errors.js';
 import { z } from 'zod';
 import { readTopology } from '../../spec/job-file.js';
 import { jobCommon, psSettings, trainSchema, type IssueReporter, type JobSpec } from '../../spec/job-spec.js';
@@ -29,13 +31,21 @@ export function checkClassifier(spec: JobSpec, issue: IssueReporter): void {
   if ('zoo' in model && model.batchNorm === 'sync' && psSettings(cluster)?.staleness !== undefined) {
     issue(['model', 'batchNorm'], 'sync needs every worker on the same step, and cluster.ps.staleness lets them drift apart: use batchNorm local, or drop staleness');
   }
-  if ('zoo' in model && model.zoo === 'cnn' && data.source !== 'fashion-mnist') {
-    issue(['model', 'zoo'], 'the cnn needs image data (data.source: fashion-mnist)');
+  if ('zoo' in model && model.zoo === 'cnn' && (data.source === 'csv' || data.source === 'synthetic')) {
+    issue(['model', 'zoo'], `the cnn needs image data (fashion-mnist, images, or npy/module samples of shape [H, W, C]); ${data.source} samples are vectors`);
   }
 }
 
-/** A model.topology file, relative to the job file, is read into the spec (workers cannot read the submitter's files). */
+/**
+ * A model.topology file, relative to the job file, is read into the spec
+ * (workers cannot read the submitter's files); a model.module path is made
+ * absolute (each process imports it: on other hosts, at the same path).
+ */
 export function inlineTopology(spec: JobSpec, baseDir: string, file: string): void {
   const { model } = asSupervised(spec);
   if ('topology' in model && typeof model.topology === 'string') model.topology = readTopology(resolve(baseDir, model.topology), file);
+  if ('module' in model) {
+    model.module = resolve(baseDir, model.module);
+    if (!existsSync(model.module)) throw new JobSpecError(file, [{ path: 'model.module', message: `no such file: ${model.module}` }]);
+  }
 }

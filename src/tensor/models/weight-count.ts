@@ -9,8 +9,9 @@
  * The hook is global to this thread's tfjs-layers, so `build` must create
  * its networks synchronously (before its first await): the hook is
  * removed as soon as it returns, and a model another task builds later
- * gets real weights. A build that made no weight in that window counts 0,
- * which the caller treats as "unknown".
+ * gets real weights. A build that made no weight in that window (a model
+ * module, or a data module, must first be imported) is counted from the
+ * networks it built for real.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -41,6 +42,7 @@ export async function countWeights<T>(build: () => Promise<T>, models: (built: T
     proto.addWeight = real;
   }
   const built = await pending;
+  if (count === 0) for (const m of models(built)) count += m.weights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
   for (const m of models(built)) m.dispose();
   // A model's dispose leaves the weights of layers it does not own alone: free every placeholder.
   for (const v of made) if (!v.read().isDisposed) v.dispose();

@@ -9,16 +9,15 @@ import type { ModelSpec } from '../../spec/model.js';
 import { hashInts, Stream } from '../../util/rng.js';
 import { SeededDropout } from '../layers/seeded-dropout.js';
 import { SyncBatchNormalization } from '../layers/sync-batch-norm.js';
+import { fitsShape, type ModelShape } from './shape.js';
+import { fromModule } from './user-model.js';
 
 type Activation = 'relu' | 'tanh' | 'sigmoid' | 'elu' | 'selu' | 'linear';
 
-export interface ModelShape {
-  inputShape: number[];
-  classes: number;
-}
 
 export async function buildModel(spec: ModelSpec, shape: ModelShape, seed: number): Promise<tfl.LayersModel> {
   if ('topology' in spec) return fromTopology(spec.topology, shape);
+  if ('module' in spec) return fromModule(spec, shape, seed);
   let n = 0;
   // A distinct, reproducible seed for every initialised layer.
   const init = () => ({
@@ -81,9 +80,4 @@ async function fromTopology(topology: string | Record<string, unknown>, shape: M
     throw new JobSpecError('model', [{ path: 'model.topology', message: `output shape [${output}] does not fit ${shape.classes} classes (the model must output logits)` }]);
   }
   return model;
-}
-
-/** Whether a model's shape (without the batch axis; null: any size) takes data of the given shape. */
-export function fitsShape(model: (number | null)[], data: number[]): boolean {
-  return model.length === data.length && model.every((v, i) => v === null || v === data[i]);
 }

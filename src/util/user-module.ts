@@ -1,0 +1,22 @@
+/** Importing a user's ES module (a model or a data loader) by path, with errors that say what is wrong. */
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { JobSpecError } from './errors.js';
+
+/** The default export of the module at `path` (absolute), which must be a function; `key` names the job key in errors. */
+export async function importDefaultFunction(path: string, key: string): Promise<(...args: never[]) => unknown> {
+  const fail = (message: string, cause?: unknown): never => {
+    throw new JobSpecError(path, [{ path: key, message }], { cause });
+  };
+  if (!existsSync(path)) fail(`no such module: ${path}`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (err) {
+    return fail(`the module failed to load: ${(err as Error).message}`, err);
+  }
+  const fn = mod.default;
+  if (fn === undefined) fail('the module has no default export (export default function (args) { … })');
+  if (typeof fn !== 'function') fail(`the module's default export is a ${typeof fn}, not a function`);
+  return fn as (...args: never[]) => unknown;
+}
