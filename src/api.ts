@@ -20,6 +20,7 @@ import type { Overrides } from './spec/job-file.js';
 import { initBackend } from './tensor/backend.js';
 import { fileLoadHandler } from './tensor/models/save.js';
 import { JobCancelledError } from './util/errors.js';
+import type { LogLevel } from './util/log.js';
 import { generateKey } from './wire/cluster-key.js';
 
 export type { ProgressEvent, Summary };
@@ -42,6 +43,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The local processes talk without a cluster key (by default each run makes a fresh one, in memory). */
   insecure?: boolean;
+  /** The least level written to OUT/log.jsonl, by the run and its workers (default info). */
+  logLevel?: LogLevel;
 }
 
 /** The summary, with the folder the run wrote. */
@@ -53,7 +56,7 @@ export async function run(job: string | Record<string, unknown>, options: RunOpt
   const spec = typeof job === 'string' ? loadJobFile(job, overrides) : parseJobSpec(job, 'the job object', overrides, options.baseDir ?? process.cwd());
   await requireLocalBackend(spec);
   if (options.signal?.aborted) throw new JobCancelledError('aborted before it started');
-  const output = openJobOutput(spec, { out: options.out, overwrite: options.overwrite, progress: false });
+  const output = openJobOutput(spec, { out: options.out, overwrite: options.overwrite, progress: false, ...(options.logLevel ? { logLevel: options.logLevel } : {}) });
   output.progress.listener = options.onProgress;
   const interrupted: { err?: JobCancelledError } = {};
   const key = options.insecure ? undefined : generateKey();

@@ -11,10 +11,12 @@ import type { CommandDefinition, SetExitCode } from './cli/options.js';
 import { definePs } from './cli/ps.js';
 import { defineRun } from './cli/run.js';
 import { defineSample } from './cli/sample.js';
+import { defineSchema } from './cli/schema.js';
 import { defineStatus } from './cli/status.js';
 import { defineSubmit } from './cli/submit.js';
 import { defineWorker } from './cli/worker.js';
 import { DtrainError, errorMessage } from './util/errors.js';
+import { isLogLevel, setLogLevel } from './util/log.js';
 
 /** The subcommands, in the order --help lists them. */
 const COMMANDS: readonly CommandDefinition[] = [
@@ -30,6 +32,7 @@ const COMMANDS: readonly CommandDefinition[] = [
   defineCancel,
   defineBackends,
   defineKeys,
+  defineSchema,
 ];
 
 /** The package's own version: dist/src/cli.js sits two folders below package.json, in the repository and once installed. */
@@ -40,7 +43,12 @@ function buildProgram(exit: SetExitCode): Command {
     .description('Distributed data-parallel training for TensorFlow.js: a coordinator shards minibatches to worker processes that all-reduce gradients over a ring or through parameter-server shards.')
     .version(VERSION)
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // --log-level (or DTRAIN_LOG_LEVEL), on the commands that log: every logger the process makes keeps to it.
+    .hook('preAction', (_program, action) => {
+      const level: unknown = action.opts().logLevel;
+      if (isLogLevel(level)) setLogLevel(level);
+    });
   for (const define of COMMANDS) define(program, exit);
   return program;
 }

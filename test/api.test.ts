@@ -5,7 +5,7 @@
  * onProgress; an AbortSignal cancels at a step boundary; the saved model
  * loads and predicts what the run evaluated.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,14 @@ describe("import { run, loadModel } from 'dtrain'", () => {
     });
     await expect(pending).rejects.toBeInstanceOf(JobCancelledError);
     expect(existsSync(join(out, 'checkpoints'))).toBe(true);
+  });
+
+  it('logLevel warn: neither the run nor its workers write info lines (the companion run above wrote them)', async () => {
+    const quiet = join(tmp.dir, 'lib-quiet');
+    await run(job('lib-quiet', 1), { workers: 2, out: quiet, logLevel: 'warn' });
+    const levels = (dir: string) => readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { level: number }).level);
+    expect(levels(join(tmp.dir, 'lib-run')).filter((l) => l === 30).length).toBeGreaterThan(3);
+    expect(levels(quiet).filter((l) => l < 40)).toEqual([]);
   });
 
   it('a bad job object is a JobSpecError naming the key', async () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 
-const COMMANDS = ['run', 'coordinator', 'worker', 'ps', 'sample', 'attack', 'submit', 'status', 'jobs', 'cancel', 'backends', 'keys generate'];
+const COMMANDS = ['run', 'coordinator', 'worker', 'ps', 'sample', 'attack', 'submit', 'status', 'jobs', 'cancel', 'backends', 'keys generate', 'schema job'];
 
 describe('--help', () => {
   it('names every command of dtrain --help (so that this list cannot fall behind)', async () => {

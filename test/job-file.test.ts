@@ -161,3 +161,12 @@ describe('own model and data: paths relative to the job file', () => {
     expect(() => loadJobFile(pairs)).toThrow('data.testY: testX and testY go together');
   });
 });
+
+describe('train.onNonFinite', () => {
+  it('skip-step is for strategy ring: with ps it is refused, naming why', () => {
+    const file = writeJob(tmpOwn.dir, 'skip-ps.json', { name: 'skip', data: { source: 'synthetic', kind: 'blobs' }, model: { zoo: 'mlp' }, train: { onNonFinite: 'skip-step' }, cluster: { strategy: 'ps' } });
+    expect(() => loadJobFile(file)).toThrow(/train\.onNonFinite: skip-step applies only to strategy ring \(cluster\.strategy is ps\)/);
+    const ring = writeJob(tmpOwn.dir, 'skip-ring.json', { name: 'skip', data: { source: 'synthetic', kind: 'blobs' }, model: { zoo: 'mlp' }, train: { onNonFinite: 'skip-step' } });
+    expect(loadJobFile(ring).train.onNonFinite).toBe('skip-step');
+  });
+});

@@ -226,8 +226,9 @@ describe('a lost worker with cluster.maxRestarts 0', () => {
     process.kill(worker.memberPid, 'SIGKILL');
     expect(await run.exit).toBe(1);
     groups.delete(run.child.pid!);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { status: string; steps: number; checkpoint: string; error: string };
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { status: string; steps: number; checkpoint: string; error: string; backend: string };
     expect(summary.status).toBe('failed');
+    expect(summary.backend).toBe(blobs('ring').cluster.backend);
     expect(summary.error).toMatch(new RegExp(`worker #1 \\(pid ${worker.memberPid} on [^)]+\\) lost`));
     expect(summary.steps).toBeGreaterThanOrEqual(40);
     expect(summary.checkpoint).toBe(join(out, 'checkpoints', checkpointsOf(out).sort().pop()!));
@@ -247,8 +248,10 @@ describe('Ctrl-C', () => {
     process.kill(run.child.pid!, 'SIGINT');
     expect(await run.exit).toBe(130);
     groups.delete(run.child.pid!);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { status: string; steps: number; checkpoint: string };
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { status: string; steps: number; checkpoint: string; backend: string };
     expect(summary.status).toBe('cancelled');
+    // The backend the workers ran (a summary of a run that ends early said "unknown").
+    expect(summary.backend).toBe(blobs('ring').cluster.backend);
     expect(summary.steps).toBeGreaterThan(0);
     expect(summary.checkpoint).toBe(join(out, 'checkpoints', `step-${String(summary.steps).padStart(7, '0')}`));
     expect(checkpointsOf(out)).toEqual([`step-${String(summary.steps).padStart(7, '0')}`]);

@@ -7,6 +7,7 @@
  * counted, not guessed: unit checks of the weight count are in
  * test/weight-count.test.ts.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DtrainClient, JobRefusedError } from '../src/client/index.js';
@@ -32,7 +33,7 @@ describe.skipIf(!hasNatsServer)('service-mode caps', () => {
   it('refuse a job over a cap before building it, name the key, and keep serving', async () => {
     const nats = await startNatsServer();
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-    const coordinator = startCli(['coordinator', '--nats', nats.url, '--bind', endpoint, '--state-dir', join(tmp.dir, 'state'), '--max-data-mb', '64', '--no-progress']);
+    const coordinator = startCli(['coordinator', '--nats', nats.url, '--bind', endpoint, '--state-dir', join(tmp.dir, 'state'), '--max-data-mb', '64', '--data-root', tmp.dir, '--no-progress']);
     const worker = startCli(['worker', '--connect', endpoint, '--serve', '--log-file', join(tmp.dir, 'w.jsonl')]);
     const client = await (async () => {
       await waitForOutput(coordinator.child, /workers join with/);
@@ -59,6 +60,15 @@ describe.skipIf(!hasNatsServer)('service-mode caps', () => {
       const crowd = await refused(job('crowd', { train: { epochs: 1, batchSize: 200 }, cluster: { workers: 100, backend: 'cpu' } }));
       expect(crowd.issues).toEqual([{ key: 'cluster.workers', message: "100 workers: more than this coordinator's cap of 64 (--max-workers)" }]);
       console.log(`caps: a 900 M-parameter job refused in ${hugeMs} ms`);
+      // Data that cannot be read, and a model that does not fit the data, are answered as bad jobs (before, the
+      // submission was left unacknowledged and came back every minute, unanswered).
+      writeFileSync(join(tmp.dir, 'bad.csv'), 'a,b,label\n1,2,x\n3,oops,y\n');
+      const badData = await refused(job('bad-data', { data: { source: 'csv', path: join(tmp.dir, 'bad.csv'), label: 'label' } }));
+      expect(badData.code).toBe('JOB_SPEC');
+      expect(badData.issues).toEqual([{ key: 'data', message: expect.stringMatching(/bad\.csv: line 3: column "b" is "oops", not a number/) }]);
+      const wrongModel = { class_name: 'Sequential', config: { name: 's', layers: [{ class_name: 'Dense', config: { units: 7, batch_input_shape: [null, 4] } }] } };
+      const badModel = await refused(job('bad-model', { model: { topology: wrongModel } }));
+      expect(badModel.issues).toEqual([{ key: 'model.topology', message: expect.stringMatching(/output shape \[7\] does not fit 3 classes/) }]);
 
       // Still serving: the next job runs.
       const file = writeJob(tmp.dir, 'ok.json', job('fits'));

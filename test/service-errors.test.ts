@@ -146,6 +146,9 @@ describe('service-mode command errors', () => {
       expect(await ask(API.status, '{oops')).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
       expect(await ask(API.status, {})).toEqual({ ok: false, error: 'the request needs "id"', code: 'BAD_REQUEST' });
       expect(await ask(API.list, { state: 'sleeping' })).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+      // A cancel's reason goes into the record and the event: a text, or nothing (null and objects were recorded as given).
+      expect(await ask(API.cancel, { id: 'any', reason: null })).toEqual({ ok: false, error: '"reason" must be a text of at most 1000 characters', code: 'BAD_REQUEST' });
+      expect(await ask(API.cancel, { id: 'any', reason: { a: 1 } })).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
 
       // A refused submission: JOB_SPEC with the issues, through dtrain.api.submit and through the client.
       const bad = { name: 'bad', type: 'supervised', data: { source: 'synthetic', kind: 'blobs', samples: 64, features: 2, classes: 2 }, model: { zoo: 'mlp', hidden: [4] }, train: { epochs: 'three' } };

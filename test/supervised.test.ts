@@ -37,7 +37,7 @@ async function program(observe: (g: Float32Array) => void = () => undefined, job
   const params = initial.slice();
   const update = async (u: UpdateArgs) => {
     observe(grads);
-    local.apply(params, grads, u);
+    return local.apply(params, grads, u);
   };
   const p = new SupervisedProgram({ spec, model, data, params, grads, update, broadcastState: async (v) => v });
   return { p, grads, initial };

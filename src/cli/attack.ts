@@ -1,7 +1,7 @@
 /** dtrain attack: a saved model's accuracy under FGSM and/or PGD. */
 import { Option } from 'commander';
 import { attackCommand } from '../commands/attack.js';
-import { BACKEND_CHOICES, boundedInt, type CommandDefinition, nonnegInt, positiveInt, positiveNumber, progressOptions } from './options.js';
+import { BACKEND_CHOICES, boundedInt, type CommandDefinition, logLevelOption, nonnegInt, positiveInt, positiveNumber, progressOptions } from './options.js';
 
 export const defineAttack: CommandDefinition = (program, exit) => {
   const attack = program
@@ -20,6 +20,7 @@ export const defineAttack: CommandDefinition = (program, exit) => {
     .option('-o, --out <dir>', 'output folder (default DIR/attack-<attack>-eps<ε>)')
     .option('--overwrite', 'replace an earlier attack run in the output folder (by default that is an error)');
   progressOptions(attack)
+    .addOption(logLevelOption())
     .addHelpText(
       'after',
       `

@@ -2,6 +2,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_NATS } from '../service/nats-connect.js';
 import { DEFAULT_COORDINATOR_TIMEOUT_S } from '../commands/process-flags.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, LOG_LEVELS } from '../util/log.js';
 
 /** Records the exit code of the command that ran; main returns it after parsing. */
 export type SetExitCode = (code: number) => void;
@@ -55,6 +56,14 @@ export const natsOptions = (c: Command) =>
 export const dataRootOption = () =>
   new Option('--data-root <dir>', 'service mode: a folder submitted jobs may read data from (repeatable; default /usr/share/datasets); a submission naming any other path, or a topology file, is refused').argParser(collect).default([]);
 export const setOption = () => new Option('--set <key=value>', 'override a job-file key, e.g. train.optimizer.lr=0.01 (repeatable)').argParser(collect).default([]);
+/**
+ * Every command that writes a log (run, coordinator, worker, ps, attack): its
+ * least level. A bad value is a usage error (exit 2) naming the choices; the
+ * CLI applies the level to every logger of the process (cli.ts), and dtrain
+ * run hands it to its workers and shards.
+ */
+export const logLevelOption = () =>
+  new Option('--log-level <level>', 'write log lines of this level and above; silent writes none').choices(LOG_LEVELS).env(LOG_LEVEL_ENV).default(DEFAULT_LOG_LEVEL);
 /** run and attack: JSON log lines or a progress bar. */
 export const progressOptions = (c: Command) =>
   c.option('--json', 'JSON log lines on stdout instead of a progress bar').option('--no-progress', 'no progress output');

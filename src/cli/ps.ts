@@ -1,6 +1,6 @@
 /** dtrain ps: a parameter-server shard for a job with strategy ps. */
 import { psCommand } from '../commands/ps.js';
-import { type CommandDefinition, managedOptions, securityOptions } from './options.js';
+import { type CommandDefinition, logLevelOption, managedOptions, securityOptions } from './options.js';
 
 export const definePs: CommandDefinition = (program, exit) => {
   const ps = program
@@ -10,6 +10,7 @@ export const definePs: CommandDefinition = (program, exit) => {
     .option('--bind <endpoint>', 'where workers reach this shard (default tcp://0.0.0.0:*, any free port)')
     .option('--advertise <host>', 'address workers use to reach this shard (default: the address of the interface that reaches the coordinator)')
     .option('--log-file <file>', 'write JSON logs here instead of stdout')
+    .addOption(logLevelOption())
     .option('--serve', 'stay for job after job (service mode): each job runs in a fresh shard process');
   managedOptions(securityOptions(ps))
     .addHelpText(

@@ -5,7 +5,7 @@ import { Progress } from '../coordinator/progress.js';
 import type { Session } from '../coordinator/session.js';
 import { JobCancelledError, UsageError } from '../util/errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
-import { makeLogger, type Logger } from '../util/log.js';
+import { makeLogger, type Logger, type LogLevel } from '../util/log.js';
 
 export interface OutputFlags {
   out?: string;
@@ -13,6 +13,8 @@ export interface OutputFlags {
   progress?: boolean;
   /** Replace the earlier run in the output folder (without it an earlier run there is an error). */
   overwrite?: boolean;
+  /** The log's least level (default: the process's, --log-level). */
+  logLevel?: LogLevel;
 }
 
 export interface JobOutput {
@@ -29,7 +31,7 @@ export function openJobOutput(spec: JobSpec, flags: OutputFlags, append = false)
   mkdirSync(outDir, { recursive: true });
   const logFile = join(outDir, 'log.jsonl');
   if (!append) writeFileSync(logFile, '');
-  const log = makeLogger({ file: logFile, json: flags.json });
+  const log = makeLogger({ file: logFile, json: flags.json, ...(flags.logLevel ? { level: flags.logLevel } : {}) });
   const progress = new Progress(flags.json || flags.progress === false ? undefined : process.stderr, spec.name);
   return { outDir, logFile, log, progress };
 }

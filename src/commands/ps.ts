@@ -24,7 +24,7 @@ export async function psCommand(flags: PsFlags): Promise<number> {
   if (!/^tcp:\/\/([^:]+|\[[^\]]+\]):(\d+|\*)$/.test(bind)) throw new UsageError(`--bind must look like tcp://HOST:PORT (PORT may be *), got ${bind}`);
   const key = clusterKeyFor('ps', [host, hostOf(bind)], flags);
   const log = makeLogger({ json: flags.json ?? !flags.logFile, file: flags.logFile, base: { pid: process.pid, role: 'ps' } });
-  if (flags.serve) return serveForever('ps', childFlags(flags, { bind: flags.bind, advertise: flags.advertise, 'coordinator-timeout': timeoutFlag(flags.coordinatorTimeout) }).concat(securityChildFlags(flags)), log);
+  if (flags.serve) return serveForever('ps', childFlags(flags, { bind: flags.bind, advertise: flags.advertise, 'coordinator-timeout': timeoutFlag(flags.coordinatorTimeout), 'log-level': log.level }).concat(securityChildFlags(flags)), log);
   if (flags.managed) stayWithParent();
   return runPs({ connect: flags.connect, bind, advertiseHost: flags.advertise ?? (await defaultAdvertise(flags.connect)), log, coordinatorTimeoutMs: coordinatorTimeoutMs(flags), ...(key ? { key } : {}) });
 }

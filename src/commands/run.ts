@@ -11,6 +11,7 @@ import { printSummary } from './summary-line.js';
 import { attemptOptions, runRecovering, type Attempt } from '../coordinator/recovery.js';
 import { jobToRun, type ResumeFlags } from './job-to-run.js';
 import { generateKey, keyEnv, type ClusterKey } from '../wire/cluster-key.js';
+import { LOG_LEVEL_ENV } from '../util/log.js';
 
 export interface RunFlags extends ResumeFlags, OutputFlags {
   /** The local processes talk without a cluster key. */
@@ -85,7 +86,8 @@ export async function runWithLocalWorkers(
             role,
             count,
             connect: endpoint,
-            env: key ? keyEnv(key) : {},
+            // The session's key, and this run's log level: the processes' lines go into the same log.
+            env: { ...(key ? keyEnv(key) : {}), [LOG_LEVEL_ENV]: log.level },
             logFile,
             onLost: (err) => s.fail(err),
             describe: (pid, index) => {

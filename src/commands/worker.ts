@@ -23,7 +23,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const bindHost = flags.bindHost ?? (local ? '127.0.0.1' : '0.0.0.0');
   const key = clusterKeyFor('worker', [host, bindHost], flags);
   const log = makeLogger({ json: flags.json ?? !flags.logFile, file: flags.logFile, base: { pid: process.pid, role: 'worker' } });
-  if (flags.serve) return serveForever('worker', childFlags(flags, { advertise: flags.advertise, 'bind-host': flags.bindHost, 'coordinator-timeout': timeoutFlag(flags.coordinatorTimeout) }).concat(securityChildFlags(flags)), log);
+  if (flags.serve) return serveForever('worker', childFlags(flags, { advertise: flags.advertise, 'bind-host': flags.bindHost, 'coordinator-timeout': timeoutFlag(flags.coordinatorTimeout), 'log-level': log.level }).concat(securityChildFlags(flags)), log);
   if (flags.managed) stayWithParent();
   return runWorker({
     connect: flags.connect,

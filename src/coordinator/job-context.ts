@@ -34,8 +34,8 @@ export interface JobContext {
   checkpoints: Checkpoints;
   /** Set when the run resumes from a checkpoint: the job type starts from its state and step. */
   resume?: LoadedCheckpoint;
-  /** Steps completed so far (the summary of a job that ends early reports them). */
-  steps: { done: number };
+  /** How far the job got: steps completed, the workers' backend (the summary of a job that ends early reports them). */
+  reached: { steps: number; backend?: string; skipped?: number };
   /** How this session's ring and ps links are protected (its key, when sealed, is this session's alone). */
   dataPlane: DataPlane;
 }
@@ -141,7 +141,8 @@ export async function startWorkers(
   for (const r of ready) {
     if (r.header.paramCount !== initial.length) throw new Error(`worker #${r.header.rank} built a model of ${r.header.paramCount} parameters, the coordinator ${initial.length}`);
   }
-  return backends.join('+');
+  ctx.reached.backend = backends.join('+');
+  return ctx.reached.backend;
 }
 
 /**

@@ -2,12 +2,23 @@
  * Progress on the terminal: a redrawn bar on a TTY (step/total, loss,
  * samples/s, ETA), or a plain line every few seconds when output is a file
  * or a pipe. Silent when disabled (--json, tests).
+ *
+ * The ETA comes from the rate of the last RATE_WINDOW_MS of updates, not
+ * from the start: the first updates pay for start-up (processes, backend,
+ * the first compiled kernels), so a rate measured from the start said 5
+ * minutes at step 1 of a 6-second job. Until WARMUP_UPDATES updates have
+ * come after the first, there is no ETA.
  */
 export interface ProgressUpdate {
+  /** Steps done, or `unit`s done (a GAN counts iterations). */
   step: number;
   total: number;
   loss: number;
   samplesPerSecond: number;
+  /** What `step` counts when it is not training steps, e.g. "iteration". */
+  unit?: string;
+  /** Several losses by name (a GAN's discriminator and generator); `loss` is then the first. */
+  losses?: Record<string, number>;
 }
 
 /** What a progress listener hears (service mode forwards it on dtrain.jobs.<id>.progress). */
@@ -17,22 +28,31 @@ export type ProgressEvent =
   | { kind: 'note'; text: string };
 
 const PLAIN_EVERY_MS = 5000;
+const RATE_WINDOW_MS = 20_000;
+const WARMUP_UPDATES = 3;
+
+/** A terminal, or what tests give in its place. */
+export type ProgressOut = Pick<NodeJS.WriteStream, 'write' | 'isTTY' | 'columns'>;
 
 export class Progress {
-  private started = Date.now();
   private lastPlain = 0;
   private drawn = false;
+  /** (time, done) of the updates since the first, oldest first, within the rate window. */
+  private points: { t: number; done: number }[] = [];
+  private seen = 0;
   /** Hears every update, count and note, drawn or not. */
   listener: ((e: ProgressEvent) => void) | undefined;
 
   constructor(
-    private readonly out: NodeJS.WriteStream | undefined,
+    private readonly out: ProgressOut | undefined,
     private readonly label: string,
+    private readonly now: () => number = Date.now,
   ) {}
 
   update(u: ProgressUpdate): void {
     this.listener?.({ kind: 'step', ...u });
-    this.draw(u.step, u.total, `step ${u.step}/${u.total}  loss ${u.loss.toFixed(4)}  ${Math.round(u.samplesPerSecond)} samples/s`);
+    const losses = u.losses ? Object.entries(u.losses).map(([name, v]) => `${name} loss ${v.toFixed(4)}`) : [`loss ${u.loss.toFixed(4)}`];
+    this.draw(u.step, u.total, `${u.unit ?? 'step'} ${u.step}/${u.total}  ${losses.join('  ')}  ${Math.round(u.samplesPerSecond)} samples/s`);
   }
 
   /** Progress through `total` items of other work than training steps, e.g. test samples being attacked. */
@@ -41,25 +61,38 @@ export class Progress {
     this.draw(done, total, `${done}/${total} ${what}  ${Math.round(perSecond)}/s`);
   }
 
+  /** Seconds left at the recent rate; undefined during warm-up. */
+  eta(done: number, total: number): number | undefined {
+    const t = this.now();
+    // Start-up is paid before the first update: the rate is measured from it on.
+    this.seen++;
+    this.points.push({ t, done });
+    while (this.points.length > 2 && t - this.points[0].t > RATE_WINDOW_MS) this.points.shift();
+    if (this.seen <= WARMUP_UPDATES + 1) return undefined;
+    const first = this.points[0];
+    const rate = (done - first.done) / ((t - first.t) / 1000);
+    return rate > 0 ? (total - done) / rate : undefined;
+  }
+
   private draw(done: number, total: number, what: string): void {
+    const eta = this.eta(done, total);
     if (!this.out) return;
-    const elapsed = (Date.now() - this.started) / 1000;
-    const eta = done > 0 ? (elapsed / done) * (total - done) : NaN;
-    const text = `${what}  ETA ${formatDuration(eta)}`;
+    const text = eta === undefined ? what : `${what}  ETA ${formatDuration(eta)}`;
     if (this.out.isTTY) {
       const width = Math.max(10, Math.min(30, (this.out.columns ?? 80) - text.length - this.label.length - 6));
       const filled = Math.round((width * done) / Math.max(1, total));
       this.out.write(`\r\x1b[2K${this.label} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${text}`);
       this.drawn = true;
-    } else if (Date.now() - this.lastPlain >= PLAIN_EVERY_MS || done === total) {
-      this.lastPlain = Date.now();
+    } else if (this.now() - this.lastPlain >= PLAIN_EVERY_MS || done === total) {
+      this.lastPlain = this.now();
       this.out.write(`${this.label} ${text}\n`);
     }
   }
 
   /** Starts the clock of the ETA afresh (a new stretch of work). */
   restart(): void {
-    this.started = Date.now();
+    this.points = [];
+    this.seen = 0;
     this.lastPlain = 0;
   }
 

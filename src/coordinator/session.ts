@@ -157,10 +157,10 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   o.onBound?.(control.endpoint, session);
   let result: JobResult | undefined;
   let error: unknown;
-  const steps = { done: o.resume?.step ?? 0 };
+  const reached: JobContext['reached'] = { steps: o.resume?.step ?? 0 };
   let goesOn = false;
   try {
-    const ctx: JobContext = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir, checkpoints, steps, dataPlane, ...(o.resume ? { resume: o.resume } : {}) };
+    const ctx: JobContext = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir, checkpoints, reached, dataPlane, ...(o.resume ? { resume: o.resume } : {}) };
     result = await o.job(ctx);
   } catch (err) {
     error = control.failed ?? err; // the root cause, not the rejection it caused
@@ -182,7 +182,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
     control.close();
     await loop;
   }
-  const summary = summarize(o, result, error, (performance.now() - started) / 1000, { steps: steps.done, checkpoint: checkpoints.latest });
+  const summary = summarize(o, result, error, (performance.now() - started) / 1000, { ...reached, checkpoint: checkpoints.latest });
   if (!goesOn) writeFileSync(join(o.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   o.onSummary?.(summary);
   if (error) {
@@ -200,11 +200,8 @@ function dataPlaneOf(spec: JobSpec, key: ClusterKey | undefined): DataPlane {
   return spec.cluster.encrypt ? { mode: 'encrypted' } : { mode: 'sealed', key: newSessionKey() };
 }
 
-/** How far a job that ended early got: the steps done and the checkpoint to resume from. */
-interface Reached {
-  steps: number;
-  checkpoint: string | undefined;
-}
+/** How far a job that ended early got: the steps done, the backend and the checkpoint to resume from. */
+type Reached = JobContext['reached'] & { checkpoint: string | undefined };
 
 function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, wallSeconds: number, reached: Reached): Summary {
   return {
@@ -212,7 +209,7 @@ function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, 
     job: o.spec.name,
     workers: o.spec.cluster.workers,
     strategy: o.spec.cluster.strategy,
-    backend: r?.backend ?? 'unknown',
+    backend: r?.backend ?? reached.backend ?? 'unknown',
     steps: r?.steps ?? reached.steps,
     epochs: r?.epochs ?? 0,
     wallSeconds,
@@ -220,6 +217,7 @@ function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, 
     train: r?.train ?? null,
     eval: r?.eval ?? null,
     ...r?.sections,
+    ...(reached.skipped ? { skippedSteps: reached.skipped } : {}),
     ...(error ? { error: errorMessage(error) } : {}),
     ...(error && reached.checkpoint ? { checkpoint: reached.checkpoint } : {}),
     ...o.summaryExtras,

@@ -34,7 +34,7 @@ const PIPELINE_DEPTH = 2;
  * until the promise it may return settles. Returns the samples trained on.
  */
 export async function runSteps(
-  ctx: Pick<JobContext, 'control'> & Partial<Pick<JobContext, 'steps' | 'checkpoints' | 'log'>>,
+  ctx: Pick<JobContext, 'control'> & Partial<Pick<JobContext, 'reached' | 'checkpoints' | 'log'>>,
   workers: WorkerInfo[],
   source: StepSource,
   staleness: number | undefined,
@@ -87,11 +87,26 @@ export async function runSteps(
       const done = reports.get(step)!.filter((d) => d !== undefined);
       reports.delete(step);
       samples += done.reduce((n, d) => n + d.header.count, 0);
-      if (ctx.steps) ctx.steps.done = step + 1; // every worker has finished it
+      if (ctx.reached) ctx.reached.steps = step + 1; // every worker has finished it
       if (step === first) ctx.log?.info({ step: step + 1 }, 'first step done');
+      noteSkipped(ctx, step, done);
       await onStep(step, done, samples / ((performance.now() - t0) / 1000));
     }
     await sendReleased();
   }
   return samples;
+}
+
+/**
+ * A step the workers skipped (train.onNonFinite skip-step: a loss or the
+ * summed gradient was not finite) is counted and logged. Every worker sees
+ * the same sum, so they skip alike; one that did not would hold other
+ * parameters from then on, which fails the job.
+ */
+function noteSkipped(ctx: Partial<Pick<JobContext, 'reached' | 'log'>>, step: number, done: Message<'stepDone'>[]): void {
+  const skipped = done.filter((d) => d.header.skipped).length;
+  if (skipped === 0) return;
+  if (skipped < done.length) throw new Error(`step ${step + 1}: ${skipped} of ${done.length} workers skipped it as not finite, the others did not: the replicas no longer agree`);
+  if (ctx.reached) ctx.reached.skipped = (ctx.reached.skipped ?? 0) + 1;
+  ctx.log?.warn({ step: step + 1, skipped: ctx.reached?.skipped }, 'a loss or the summed gradient was NaN or infinite: the step was skipped (train.onNonFinite skip-step)');
 }

@@ -65,10 +65,14 @@ export function serveApi(nc: NatsConnection, service: ApiBackend, log: Logger): 
     }),
     handle(API.cancel, async (body) => {
       const { id, reason } = withJobId<CancelRequest>(body);
+      // Recorded in the job's history and its event: a short text, or nothing.
+      if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_REASON)) throw new BadRequestError(`"reason" must be a text of at most ${MAX_REASON} characters`);
       return { ok: true, job: brief(await service.cancel(id, reason)) };
     }),
   ];
 }
+
+const MAX_REASON = 1000;
 
 function parseBody(m: Msg): unknown {
   if (m.data.length === 0) return undefined;
@@ -83,6 +87,6 @@ function parseBody(m: Msg): unknown {
 function withJobId<T extends { id: string }>(body: unknown): T {
   const v = (body as Record<string, unknown> | undefined)?.id;
   if (typeof v !== 'string' || v === '') throw new BadRequestError('the request needs "id"');
-  if (!JOB_ID.test(v)) throw new BadRequestError(`${JSON.stringify(v)} is not a job id (letters, digits, "-" and "_" only)`);
+  if (!JOB_ID.test(v)) throw new BadRequestError(`${JSON.stringify(v)} is not a job id (1 to 64 letters, digits, "-" and "_")`);
   return body as T;
 }

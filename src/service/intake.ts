@@ -8,7 +8,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { AckPolicy, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
-import { errorMessage, type JobSpecError } from '../util/errors.js';
+import { DataError, errorMessage, JobSpecError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { JobExistsError, type JobRecord } from './job-states.js';
 import type { JobStore } from './job-store.js';
@@ -92,7 +92,16 @@ export class Intake {
       return;
     }
     const { id, priority, spec } = checked;
-    const over = await overCaps(spec, this.caps);
+    // Counting the weights builds the job's networks from its data: a model or data that cannot be
+    // built is a bad job, answered as one (left unacknowledged it would come back every ACK_WAIT_MS for ever).
+    const over = await overCaps(spec, this.caps).catch((err: unknown) => (err instanceof JobSpecError || err instanceof DataError ? err : Promise.reject(err)));
+    if (over instanceof Error) {
+      const issues = over instanceof JobSpecError ? over.issues.map((i) => ({ key: i.path, message: i.message })) : [{ key: 'data', message: over.message }];
+      this.log.warn({ seq: m.seq, id, issues }, 'refused a submission whose model or data cannot be built');
+      answer({ ok: false, error: `invalid job ${id}: ${issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`, code: JOB_SPEC, issues });
+      await m.ackAck();
+      return;
+    }
     if (over.length > 0) {
       this.log.warn({ seq: m.seq, id, issues: over }, 'refused a submission over this coordinator\'s caps');
       answer({ ok: false, error: `job ${id} is over this coordinator's caps: ${over.map((i) => `${i.key}: ${i.message}`).join('; ')}`, code: OVER_LIMIT, issues: over });

@@ -50,6 +50,13 @@ export const trainSchema = z
     lrDecay: lrDecay.default({ kind: 'none' }),
     /** Clip the averaged gradient to this global L2 norm (after the all-reduce). */
     clipNorm: z.number().positive().optional(),
+    /**
+     * A step whose loss or summed gradient is NaN or infinite: fail (the job
+     * ends there, saying training diverged) or skip-step (every worker leaves
+     * the parameters and optimizer state as they were and the job goes on;
+     * summary.json counts skippedSteps). Strategy ring.
+     */
+    onNonFinite: z.enum(['fail', 'skip-step']).default('fail'),
     /** Write a metrics line every N steps. */
     logEvery: positiveInt.default(10),
     /** Checkpoints in DIR/checkpoints/, to resume from (`dtrain run --resume DIR`). */
@@ -201,6 +208,9 @@ function checkCommon(spec: JobSpec, issue: IssueReporter): void {
   if (maxWorkers !== undefined && maxWorkers > spec.train.batchSize) issue(['cluster', 'maxWorkers'], `more than the global batch (${spec.train.batchSize}): every worker needs at least one sample`);
   if (spec.cluster.ps !== undefined && spec.cluster.strategy !== 'ps') {
     issue(['cluster', 'ps'], `applies only to strategy ps (cluster.strategy is ${spec.cluster.strategy})`);
+  }
+  if (spec.train.onNonFinite === 'skip-step' && spec.cluster.strategy !== 'ring') {
+    issue(['train', 'onNonFinite'], `skip-step applies only to strategy ring (cluster.strategy is ${spec.cluster.strategy}): each parameter-server shard sees only its slice of the gradient, and could not skip a step with the others`);
   }
   if (spec.cluster.compression !== 'none' && spec.cluster.strategy !== 'ring') {
     issue(['cluster', 'compression'], `applies only to strategy ring (cluster.strategy is ${spec.cluster.strategy}): parameter-server shards sum and update in float32`);

@@ -40,7 +40,7 @@ export const headerSchemas = {
   join: z.object({ role: z.enum(['worker', 'ps']).default('worker'), host: z.string(), pid: int, endpoint: z.string() }),
   ready: z.object({ rank: nonneg, backend: z.string(), backendReason: z.string(), paramCount: nonneg }),
   // counts: the job type's own sums over the worker's samples (e.g. correct)
-  stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, computeMs: finite, commMs: finite, counts: z.record(finite) }),
+  stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, computeMs: finite, commMs: finite, counts: z.record(finite), skipped: z.boolean().optional() }),
   // paramsCrc: CRC-32 of the worker's flat parameters, which every replica must hold alike
   evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, counts: z.record(finite), paramsCrc: nonneg.optional() }),
   agreed: z.object({ paramsCrc: nonneg }),

@@ -79,11 +79,14 @@ export class Collectives {
    * buffer has been handed to startAllReduceRange, so only those sums are
    * awaited.
    */
-  async update(args: UpdateArgs, started = false): Promise<void> {
-    if (!this.o.local) return this.exchange({ op: 'update', args });
+  async update(args: UpdateArgs, started = false): Promise<boolean> {
+    if (!this.o.local) {
+      await this.exchange({ op: 'update', args });
+      return true;
+    }
     if (started) await this.settle();
     else await this.allReduce();
-    this.o.local.apply(this.o.buffers.params, this.o.buffers.grads, args);
+    return this.o.local.apply(this.o.buffers.params, this.o.buffers.grads, args);
   }
 
   /** Waits for the sums started without waiting, and checks their replies. */

@@ -88,7 +88,7 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin>
         send({ type: 'ready', rank: h.rank, backend: built.backend.name, backendReason: built.backend.reason, paramCount: program.paramCount });
       } else if (h.type === 'step') {
         const r = await need(program).train({ step: h.step, epoch: h.epoch, lr: h.lr, globalBatch: h.globalBatch, indices: m.message.tensors[0] as Int32Array, offset: h.offset });
-        requireFinite(r, `step ${h.step}`, h.lr);
+        if (!r.skipped) requireFinite(r, `step ${h.step}`, h.lr);
         send({ type: 'stepDone', step: h.step, ...r });
       } else if (h.type === 'eval') {
         await need(collectives).refresh();
@@ -187,7 +187,8 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
     params: buffers.params,
     grads: buffers.grads,
     update: (args, started) => collectives.update(args, started),
-    ...(spec.cluster.overlap && collectives.canStartEarly ? { startSum: (offset: number, length: number) => collectives.startAllReduceRange(offset, length) } : {}),
+    // Skipping a step poisons the gradient sum once the loss is known: no sum may have started before.
+    ...(spec.cluster.overlap && collectives.canStartEarly && spec.train.onNonFinite !== 'skip-step' ? { startSum: (offset: number, length: number) => collectives.startAllReduceRange(offset, length) } : {}),
     overlapBytes: spec.cluster.overlapBytes,
     sumRange: (offset, length) => collectives.allReduceRange(offset, length),
     broadcastState: (v) => collectives.broadcastFromRank0(v),

@@ -29,6 +29,8 @@ export interface StepResult {
   commMs: number;
   /** The job type's own per-step sums. */
   counts: Counts;
+  /** The update was skipped (train.onNonFinite skip-step): nothing changed; lossSum and count are 0. */
+  skipped?: boolean;
 }
 
 export interface EvalResult {
@@ -65,7 +67,7 @@ export interface ProgramDeps {
    * rule); `params` hold the result when it resolves. `started`: every part of
    * `grads` went to `startSum` already; only those sums are awaited.
    */
-  update(args: UpdateArgs, started?: boolean): Promise<void>;
+  update(args: UpdateArgs, started?: boolean): Promise<boolean>;
   /**
    * Where the strategy can sum while compute goes on (ring) and the job asks
    * for it (cluster.overlap): starts summing grads[offset, offset + length)

@@ -105,8 +105,12 @@ export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResul
     const sum = done.reduce((s, r) => s + r.header.lossSum, 0);
     if (at.discriminator) [win.d, win.dn] = [win.d + sum, win.dn + B];
     else [win.g, win.gn] = [win.g + sum, win.gn + B];
-    ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: win.dn ? win.d / win.dn : NaN, samplesPerSecond: rate });
-    if (!at.discriminator) await endIteration(step, at, done, rate);
+    if (!at.discriminator) {
+      // Progress counts iterations (gan.dSteps discriminator steps and a generator step), with both networks' losses.
+      const losses = { D: win.dn ? win.d / win.dn : NaN, G: win.gn ? win.g / win.gn : NaN };
+      ctx.progress.update({ step: at.iteration + 1, total: plan.iterations, unit: 'iteration', loss: losses.D, losses, samplesPerSecond: rate });
+      await endIteration(step, at, done, rate);
+    }
     await checkpointAfter(ctx, step, checkpointed);
     // A picture step is a barrier too, so that rank 0's generator is exactly that iteration's.
   }, ctx.resume?.step, pictureAfter);

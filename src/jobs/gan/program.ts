@@ -52,7 +52,7 @@ export class GanProgram implements StepProgram {
       layout: layoutOf(model),
       offset,
       vars: model.trainableWeights.map((w) => w.read() as tf.Variable),
-      update: new LocalUpdate({ optimizer, clipNorm: spec.train.clipNorm }),
+      update: new LocalUpdate({ optimizer, clipNorm: spec.train.clipNorm, skipNonFinite: spec.train.onNonFinite === 'skip-step' }),
     });
     this.g = net(models.generator, 0, spec.gan.generatorOptimizer);
     this.d = net(models.discriminator, this.g.layout.total, spec.gan.discriminatorOptimizer);
@@ -98,6 +98,8 @@ export class GanProgram implements StepProgram {
     const g = this.range(this.deps.grads, net);
     packTensors(net.vars.map((v) => grads[v.name]), net.layout, g);
     const lossSum = loss.dataSync()[0];
+    // A loss that is not finite makes the sum not finite on every worker, so that all of them skip the step alike.
+    if (!Number.isFinite(lossSum)) g[0] = NaN;
     tf.dispose([z, loss, ...Object.values(grads)]);
     commitMovingStats(G);
     commitMovingStats(D);
@@ -105,9 +107,10 @@ export class GanProgram implements StepProgram {
     await this.deps.sumRange(net.offset, net.layout.total);
     const t2 = performance.now();
     // cmd.lr is the network's own rate for this step (plan.ts: stepLr).
-    net.update.apply(this.range(this.deps.params, net), g, { step: at.iteration, lr: cmd.lr, globalBatch: cmd.globalBatch });
+    const applied = net.update.apply(this.range(this.deps.params, net), g, { step: at.iteration, lr: cmd.lr, globalBatch: cmd.globalBatch });
     writeParams(net.model, net.layout, this.range(this.deps.params, net));
-    return { lossSum, count: n, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1, counts: {} };
+    const times = { computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
+    return applied ? { lossSum, count: n, ...times, counts: {} } : { lossSum: 0, count: 0, ...times, counts: {}, skipped: true };
   }
 
   /** GAN jobs are scored by the coordinator from generated samples: nothing to evaluate here. */

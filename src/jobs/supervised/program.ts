@@ -105,6 +105,8 @@ export class SupervisedProgram implements StepProgram {
       packTensors(this.vars.map((v) => g[v.name]), this.layout, grads, hooked);
       lossSum = value.dataSync()[0];
       correct = countCorrect(scored!, y);
+      // A loss that is not finite makes the sum not finite on every worker, so that all of them skip the step alike (train.onNonFinite skip-step; without it the worker fails the job).
+      if (!Number.isFinite(lossSum)) grads[0] = NaN;
       tf.dispose([...xs, y, value, scored!, ...Object.values(g)]);
       setDropoutContext(model, undefined);
     } else {
@@ -116,10 +118,11 @@ export class SupervisedProgram implements StepProgram {
     commitMovingStats(model);
     const t1 = performance.now();
     this.overlap?.startRest();
-    await this.d.update({ step: cmd.step, lr: cmd.lr, globalBatch: cmd.globalBatch }, this.overlap !== undefined);
+    const applied = await this.d.update({ step: cmd.step, lr: cmd.lr, globalBatch: cmd.globalBatch }, this.overlap !== undefined);
     const t2 = performance.now();
     writeParams(model, this.layout, this.d.params);
-    return { lossSum, count: cmd.indices.length, computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1, counts: { correct } };
+    const times = { computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
+    return applied ? { lossSum, count: cmd.indices.length, ...times, counts: { correct } } : { lossSum: 0, count: 0, ...times, counts: { correct: 0 }, skipped: true };
   }
 
   async evaluate(indices: Int32Array): Promise<EvalResult> {

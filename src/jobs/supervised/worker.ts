@@ -17,7 +17,7 @@ export function buildClassifierWorker(spec: SupervisedJob, passMaker?: (data: Da
 function classifierWorker(spec: SupervisedJob, data: DataSplits, model: LayersModel, passMaker?: (data: DataSplits) => PassMaker): WorkerJob {
   return {
     models: [model],
-    rule: { optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm },
+    rule: { optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm, skipNonFinite: spec.train.onNonFinite === 'skip-step' },
     program: (deps) => new SupervisedProgram({ ...deps, spec, model, data, passMaker: passMaker?.(data) }),
   };
 }

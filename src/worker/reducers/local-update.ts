@@ -12,11 +12,16 @@ export class LocalUpdate {
   private optimizer: FlatOptimizer | undefined;
   constructor(private readonly rule: UpdateRule) {}
 
-  apply(params: Float32Array, summed: Float32Array, u: UpdateArgs): void {
+  /** Applies one step; false, changing nothing, when the rule skips a sum that is not finite (every replica sees the same sum). */
+  apply(params: Float32Array, summed: Float32Array, u: UpdateArgs): boolean {
     this.optimizer ??= makeOptimizer(this.rule.optimizer, params.length);
     const inv = 1 / u.globalBatch;
-    const clip = this.rule.clipNorm === undefined ? 1 : clipFactor(inv * l2norm(summed), this.rule.clipNorm);
+    // A NaN or an infinity anywhere makes the norm (a float64 sum of squares) NaN or infinite.
+    const norm = this.rule.clipNorm !== undefined || this.rule.skipNonFinite ? l2norm(summed) : 0;
+    if (this.rule.skipNonFinite && !Number.isFinite(norm)) return false;
+    const clip = this.rule.clipNorm === undefined ? 1 : clipFactor(inv * norm, this.rule.clipNorm);
     this.optimizer.step(params, summed, u.lr, inv * clip);
+    return true;
   }
 
   /** The optimizer's state; null before the first step (the optimizer is made then, fresh). */

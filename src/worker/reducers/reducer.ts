@@ -17,6 +17,8 @@ export interface UpdateRule {
   optimizer: OptimizerSpec;
   /** Clip the averaged gradient to this global L2 norm. */
   clipNorm?: number;
+  /** A summed gradient that is not finite leaves the parameters and the optimizer as they were (train.onNonFinite skip-step). */
+  skipNonFinite?: boolean;
 }
 
 export interface GradientReducer {
