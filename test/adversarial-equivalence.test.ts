@@ -60,8 +60,8 @@ describe('adversarial jobs: N worker processes equal one process', () => {
     const accuracy = (input: tf.Tensor) => tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(model.predict(input) as tf.Tensor, 1), tf.tensor1d(all.y, 'int32')), 'float32')).dataSync()[0]);
     const expected = {
       clean: accuracy(x),
-      fgsm: accuracy(referenceAttack(model, x, all.y, test.classes, attacks.fgsm!, key)),
-      pgd: accuracy(referenceAttack(model, x, all.y, test.classes, attacks.pgd!, key)),
+      fgsm: accuracy(referenceAttack(model, x, all.y as Int32Array, test.classes, attacks.fgsm!, key)),
+      pgd: accuracy(referenceAttack(model, x, all.y as Int32Array, test.classes, attacks.pgd!, key)),
     };
     expect(summary.adversarial).toMatchObject({ epsilon: 0.3, pgdSteps: 3 });
     expect(summary.gallery).toBeUndefined(); // vectors: no picture

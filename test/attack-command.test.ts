@@ -68,8 +68,8 @@ describe.skipIf(!existsSync(FASHION_MNIST))('dtrain attack', () => {
     const key = { seed: spec.seed, step: 0, offset: 0, purpose: EVAL_PURPOSE };
     expect(summary.adversarial).toMatchObject({ epsilon: 0.1, pgdSteps: 4, pgdStepSize: 0.0625 });
     expect(summary.adversarial.clean).toBeCloseTo(accuracy(x), 6);
-    expect(summary.adversarial.fgsm).toBeCloseTo(accuracy(referenceAttack(model, x, all.y, test.classes, attacks.fgsm!, key)), 6);
-    expect(summary.adversarial.pgd).toBeCloseTo(accuracy(referenceAttack(model, x, all.y, test.classes, attacks.pgd!, key)), 6);
+    expect(summary.adversarial.fgsm).toBeCloseTo(accuracy(referenceAttack(model, x, all.y as Int32Array, test.classes, attacks.fgsm!, key)), 6);
+    expect(summary.adversarial.pgd).toBeCloseTo(accuracy(referenceAttack(model, x, all.y as Int32Array, test.classes, attacks.pgd!, key)), 6);
     expect(summary.adversarial.pgd).toBeLessThan(summary.adversarial.clean);
 
     // The statistics check can fail: with fresh batch-norm statistics the model scores differently.

@@ -136,3 +136,34 @@ describe('module', () => {
     await expect((d2.train as { read(i: Int32Array): Promise<unknown> }).read(Int32Array.of(2, 3))).rejects.toThrow(/the label of sample 3 is 5, not a class 0…1/);
   });
 });
+
+describe('real-valued labels (train.loss mse)', () => {
+  it('csv: one or several target columns, kept as written; npy: y of [N, k]; module: targets a sample', async () => {
+    const file = join(tmp.dir, 'reg.csv');
+    writeFileSync(file, 'a,t1,b,t2\n1,0.5,2,-1.25\n3,1.5,4,2.75\n5,2.5,6,0.125\n7,3.5,8,9\n9,4.5,10,1\n');
+    const one = loadCsv({ path: file, label: 't1', header: true, delimiter: ',', testFraction: 0.2 }, 1, 'values');
+    expect(one.train.labels).toBe('values');
+    expect(one.train.classes).toBe(1);
+    expect(one.train.featureShape).toEqual([3]);
+    const both = loadCsv({ path: file, label: ['t1', 't2'], features: ['a', 'b'], header: true, delimiter: ',', testFraction: 0.2 }, 1, 'values');
+    const rows = [...Array.from({ length: both.train.size }, (_, i) => i).map((i) => [both.train.x[2 * i], both.train.y[2 * i], both.train.y[2 * i + 1]]), [both.test.x[0], both.test.y[0], both.test.y[1]]];
+    expect(rows.sort((p, q) => p[0] - q[0])).toEqual([[1, 0.5, -1.25], [3, 1.5, 2.75], [5, 2.5, 0.125], [7, 3.5, 9], [9, 4.5, 1]]);
+    writeFileSync(join(tmp.dir, 'bad-reg.csv'), 'a,t\n1,x\n2,3\n');
+    expect(() => loadCsv({ path: join(tmp.dir, 'bad-reg.csv'), label: 't', header: true, delimiter: ',' }, 1, 'values')).toThrow(/bad-reg\.csv: line 2: the label "x" is not a number/);
+
+    const { dump } = await import('npyjs');
+    writeFileSync(join(tmp.dir, 'rx.npy'), Buffer.from(dump(Float32Array.from({ length: 10 }, (_, i) => i), [5, 2])));
+    writeFileSync(join(tmp.dir, 'ry.npy'), Buffer.from(dump(Float64Array.from({ length: 10 }, (_, i) => i / 4), [5, 2])));
+    const npy = loadNpy({ x: join(tmp.dir, 'rx.npy'), y: join(tmp.dir, 'ry.npy'), testFraction: 0.2 }, 1, 'values');
+    expect(npy.train.classes).toBe(2);
+    expect(Array.from(npy.train.y).every((v, i) => v * 4 === npy.train.x[i])).toBe(true);
+    expect(() => loadNpy({ x: join(tmp.dir, 'rx.npy'), y: join(tmp.dir, 'ry.npy') }, 1)).toThrow(/labels must be \[N\] \(or \[N, 1\]; \[N, k\] targets with train\.loss mse\)/);
+
+    const mod = join(tmp.dir, 'reg.mjs');
+    writeFileSync(mod, 'const s = { length: 4, read: (ix) => ({ x: Array.from(ix, (k) => k), y: Array.from(ix).flatMap((k) => [k / 2, -k]) }) }; export default () => ({ featureShape: [1], targets: 2, train: s, test: s });');
+    const data = await openModuleData({ module: mod, options: {} }, 1, 'values');
+    expect(data.train.classes).toBe(2);
+    const b = await (data.train as { read(i: Int32Array): Promise<{ y: Float32Array }> }).read(Int32Array.of(3, 1));
+    expect(Array.from(b.y)).toEqual([1.5, -3, 0.5, -1]);
+  });
+});

@@ -40,6 +40,13 @@ export interface JobContext {
   dataPlane: DataPlane;
 }
 
+/** A window's or the test set's mean loss, and accuracy (classes) or mean absolute error (regression). */
+export interface Scores {
+  loss: number;
+  accuracy?: number;
+  meanAbsoluteError?: number;
+}
+
 /** A job's outcome; the session adds how it ended and the cluster it ran on to make summary.json. */
 export interface JobResult {
   backend: string;
@@ -47,8 +54,8 @@ export interface JobResult {
   epochs: number;
   samples: number;
   trainSeconds: number;
-  train: { loss: number; accuracy: number } | null;
-  eval: { loss: number; accuracy: number } | null;
+  train: Scores | null;
+  eval: Scores | null;
   /** The job type's own sections of summary.json (e.g. a GAN's scores), written after `eval`. */
   sections?: Record<string, unknown>;
 }

@@ -3,19 +3,27 @@ export interface Dataset {
   readonly size: number;
   /** Shape of one sample, e.g. [28, 28, 1] or [2]. */
   readonly featureShape: number[];
+  /** Classes; with `values` labels, the number of values a label has (the model's outputs either way). */
   readonly classes: number;
   /** Features, row-major, `size × prod(featureShape)`; a stored value v is the feature v·scale + (shift ?? 0). */
   readonly x: Float32Array | Uint8Array;
   readonly scale: number;
   readonly shift?: number;
-  readonly y: Int32Array;
+  /** Class numbers (Int32Array, one a sample), or with `values` labels the targets (Float32Array, `classes` a sample). */
+  readonly y: Int32Array | Float32Array;
+  /** `values`: regression targets (train.loss mse) rather than classes. */
+  readonly labels?: Labels;
 }
+
+/** What a data set's labels are: class numbers (the default), or real values to regress on. */
+export type Labels = 'classes' | 'values';
 
 /** Samples a worker reads on demand (a data module): only those its shard names, so the data need not fit in one process. */
 export interface SampleReader {
   readonly size: number;
   readonly featureShape: number[];
   readonly classes: number;
+  readonly labels?: Labels;
   read(indices: Int32Array): Promise<Batch>;
 }
 
@@ -25,7 +33,8 @@ export type Samples = Dataset | SampleReader;
 /** Samples as the model takes them: features float32, row-major, labels 0…classes−1. */
 export interface Batch {
   x: Float32Array;
-  y: Int32Array;
+  /** Class numbers, or (`values` labels) `classes` targets a sample. */
+  y: Int32Array | Float32Array;
 }
 
 export interface DataSplits {
@@ -56,7 +65,8 @@ export function featureSize(ds: Pick<Dataset, 'featureShape'>): number {
 export function gather(ds: Dataset, indices: ArrayLike<number>): Batch {
   const f = featureSize(ds);
   const x = new Float32Array(indices.length * f);
-  const y = new Int32Array(indices.length);
+  const k = ds.labels === 'values' ? ds.classes : 1;
+  const y = ds.y instanceof Float32Array ? new Float32Array(indices.length * k) : new Int32Array(indices.length);
   const shift = ds.shift ?? 0;
   for (let i = 0; i < indices.length; i++) {
     const idx = indices[i];
@@ -66,7 +76,8 @@ export function gather(ds: Dataset, indices: ArrayLike<number>): Batch {
     if (ds.scale === 1 && !ds.shift) x.set(ds.x.subarray(src, src + f), dst);
     else if (ds.x instanceof Uint8Array) scaleBytes(x, dst, ds.x, src, f, ds.scale, shift);
     else scaleFloats(x, dst, ds.x, src, f, ds.scale, shift);
-    y[i] = ds.y[idx];
+    if (k === 1) y[i] = ds.y[idx];
+    else y.set(ds.y.subarray(idx * k, idx * k + k), i * k);
   }
   return { x, y };
 }
@@ -85,7 +96,8 @@ function scaleFloats(out: Float32Array, at: number, from: Float32Array, start: n
 export function head(ds: Dataset, n: number | undefined): Dataset {
   if (n === undefined || n >= ds.size) return ds;
   const f = featureSize(ds);
-  return { ...ds, size: n, x: ds.x.subarray(0, n * f), y: ds.y.subarray(0, n) };
+  const k = ds.labels === 'values' ? ds.classes : 1;
+  return { ...ds, size: n, x: ds.x.subarray(0, n * f), y: ds.y.subarray(0, n * k) };
 }
 
 /** The same samples mapped linearly from the range [0, 1] to [lo, hi]. */
@@ -95,6 +107,7 @@ export function rescaled(s: Samples, lo: number, hi: number): Samples {
     size: s.size,
     featureShape: s.featureShape,
     classes: s.classes,
+    ...(s.labels ? { labels: s.labels } : {}),
     read: async (indices) => {
       const b = await s.read(indices);
       const x = new Float32Array(b.x.length);

@@ -1,5 +1,5 @@
 import type { DataSpec } from '../spec/job-spec.js';
-import { head, type DataSplits, type InMemorySplits } from './dataset.js';
+import { head, type DataSplits, type InMemorySplits, type Labels } from './dataset.js';
 import { loadFashionMnist } from './idx.js';
 import { loadCsv } from './sources/csv.js';
 import { loadImages } from './sources/images.js';
@@ -11,14 +11,14 @@ import { makeSynthetic } from './synthetic.js';
  * Loads a job's data into memory: every source but `module`. Every process
  * calls it and gets the same samples.
  */
-export function loadData(spec: DataSpec, seed: number): InMemorySplits {
+export function loadData(spec: DataSpec, seed: number, labels: Labels = 'classes'): InMemorySplits {
   switch (spec.source) {
     case 'synthetic':
       return makeSynthetic(spec, seed);
     case 'csv':
-      return loadCsv(spec, seed);
+      return loadCsv(spec, seed, labels);
     case 'npy':
-      return loadNpy(spec, seed);
+      return loadNpy(spec, seed, labels);
     case 'images':
       return loadImages(spec, seed);
     case 'module':
@@ -34,6 +34,6 @@ export function loadData(spec: DataSpec, seed: number): InMemorySplits {
  * A job's data, whatever its source: in memory, at once; or (a data module,
  * which must be imported) a promise of its readers.
  */
-export function openData(spec: DataSpec, seed: number): DataSplits | Promise<DataSplits> {
-  return spec.source === 'module' ? openModuleData(spec, seed) : loadData(spec, seed);
+export function openData(spec: DataSpec, seed: number, labels: Labels = 'classes'): DataSplits | Promise<DataSplits> {
+  return spec.source === 'module' ? openModuleData(spec, seed, labels) : loadData(spec, seed, labels);
 }

@@ -48,8 +48,13 @@ const csv = z
     source: z.literal('csv'),
     /** The training rows. */
     path: file,
-    /** The label column: its name (needs a header) or its index from 0. String labels become classes in sorted order; numbers must be whole, 0…classes−1. */
-    label: column,
+    /**
+     * The label column: its name (needs a header) or its index from 0. String
+     * labels become classes in sorted order; numbers must be whole,
+     * 0…classes−1. With train.loss mse, real-valued targets: one column or a
+     * list of them.
+     */
+    label: z.union([column, z.array(column).min(1)]),
     /** The feature columns, by name or index (default: every column but the label). Every cell must be a number. */
     features: z.array(column).min(1).optional(),
     /** Whether the first line names the columns. */

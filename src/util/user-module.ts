@@ -4,7 +4,12 @@ import { pathToFileURL } from 'node:url';
 import { JobSpecError } from './errors.js';
 
 /** The default export of the module at `path` (absolute), which must be a function; `key` names the job key in errors. */
-export async function importDefaultFunction(path: string, key: string): Promise<(...args: never[]) => unknown> {
+export function importDefaultFunction(path: string, key: string): Promise<(...args: never[]) => unknown> {
+  return importFunction(path, 'default', key);
+}
+
+/** The export `name` of the module at `path` (absolute), which must be a function; `key` names the job key in errors. */
+export async function importFunction(path: string, name: string, key: string): Promise<(...args: never[]) => unknown> {
   const fail = (message: string, cause?: unknown): never => {
     throw new JobSpecError(path, [{ path: key, message }], { cause });
   };
@@ -15,8 +20,9 @@ export async function importDefaultFunction(path: string, key: string): Promise<
   } catch (err) {
     return fail(`the module failed to load: ${(err as Error).message}`, err);
   }
-  const fn = mod.default;
-  if (fn === undefined) fail('the module has no default export (export default function (args) { … })');
-  if (typeof fn !== 'function') fail(`the module's default export is a ${typeof fn}, not a function`);
+  const fn = mod[name];
+  const what = name === 'default' ? 'default export' : `export ${JSON.stringify(name)}`;
+  if (fn === undefined) fail(name === 'default' ? 'the module has no default export (export default function (args) { … })' : `the module has no ${what} (export function ${name}(args) { … })`);
+  if (typeof fn !== 'function') fail(`the module's ${what} is a ${typeof fn}, not a function`);
   return fn as (...args: never[]) => unknown;
 }

@@ -72,7 +72,7 @@ export async function referenceTrain(job: JobSpec, opts: { noDropout?: boolean; 
       adv
         ? [
             [x, adv.cleanWeight],
-            [referenceAttack(model, x, b.y, data.train.classes, trainingAttack(adv, spec.data.source), { seed: spec.seed, step, offset: 0 }), adv.advWeight],
+            [referenceAttack(model, x, b.y as Int32Array, data.train.classes, trainingAttack(adv, spec.data.source), { seed: spec.seed, step, offset: 0 }), adv.advWeight],
           ]
         : [[x, 1]];
     const { value, grads } = tf.variableGrads(() => {

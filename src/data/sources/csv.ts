@@ -2,11 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { DataError } from '../../util/errors.js';
+import type { Labels } from '../dataset.js';
 import { splitsOf, type InMemorySplits, type RawSplit } from './table.js';
 
 export interface CsvSpec {
   path: string;
-  label: string | number;
+  label: string | number | (string | number)[];
   features?: (string | number)[];
   header: boolean;
   delimiter: string;
@@ -53,7 +54,7 @@ function columnIndex(t: Table, c: string | number, key: string): number {
   return i;
 }
 
-function rawSplit(t: Table, label: number, features: number[]): RawSplit {
+function rawSplit(t: Table, label: number[], features: number[]): RawSplit {
   const f = features.length;
   const x = new Float32Array(t.rows.length * f);
   const name = (j: number) => (t.names ? `column ${JSON.stringify(t.names[j])}` : `column ${j}`);
@@ -65,19 +66,19 @@ function rawSplit(t: Table, label: number, features: number[]): RawSplit {
       x[i * f + k] = v;
     }),
   );
-  return { x, labels: t.rows.map((r) => r[label]), where: (i) => (i < 0 ? t.file : `${t.file}: line ${t.lines[i]}`) };
+  return { x, labels: t.rows.flatMap((r) => label.map((j) => r[j])), width: label.length, where: (i) => (i < 0 ? t.file : `${t.file}: line ${t.lines[i]}`) };
 }
 
-export function loadCsv(spec: CsvSpec, seed: number): InMemorySplits {
+export function loadCsv(spec: CsvSpec, seed: number, labels: Labels = 'classes'): InMemorySplits {
   const train = readTable(spec.path, spec);
   const test = spec.testPath === undefined ? undefined : readTable(spec.testPath, spec);
-  const label = columnIndex(train, spec.label, 'label');
-  const features = spec.features ? spec.features.map((c) => columnIndex(train, c, 'features')) : train.rows[0].map((_, j) => j).filter((j) => j !== label);
-  if (features.includes(label)) throw new DataError(`${train.file}: data.features includes the label column`);
+  const label = (Array.isArray(spec.label) ? spec.label : [spec.label]).map((c) => columnIndex(train, c, 'label'));
+  const features = spec.features ? spec.features.map((c) => columnIndex(train, c, 'features')) : train.rows[0].map((_, j) => j).filter((j) => !label.includes(j));
+  if (features.some((j) => label.includes(j))) throw new DataError(`${train.file}: data.features includes a label column`);
   if (features.length === 0) throw new DataError(`${train.file}: no feature columns besides the label`);
   if (test) {
     const same = test.rows[0].length === train.rows[0].length && (!train.names || test.names?.every((n, i) => n === train.names![i]));
     if (!same) throw new DataError(`${test.file}: its columns differ from ${train.file}'s (${(test.names ?? test.rows[0]).length} against ${(train.names ?? train.rows[0]).length}${train.names ? `: ${test.names?.join(',')} against ${train.names.join(',')}` : ''})`);
   }
-  return splitsOf(rawSplit(train, label, features), test && rawSplit(test, label, features), [features.length], { seed, testFraction: spec.testFraction, what: train.file });
+  return splitsOf(rawSplit(train, label, features), test && rawSplit(test, label, features), [features.length], { seed, testFraction: spec.testFraction, what: train.file, labels });
 }

@@ -7,7 +7,7 @@
  */
 import { DataError } from '../../util/errors.js';
 import { importDefaultFunction } from '../../util/user-module.js';
-import type { Batch, DataSplits, SampleReader } from '../dataset.js';
+import type { Batch, DataSplits, Labels, SampleReader } from '../dataset.js';
 
 export interface ModuleSpec {
   module: string;
@@ -19,7 +19,7 @@ interface UserSplit {
   read: unknown;
 }
 
-export async function openModuleData(spec: ModuleSpec, seed: number): Promise<DataSplits> {
+export async function openModuleData(spec: ModuleSpec, seed: number, labels: Labels = 'classes'): Promise<DataSplits> {
   const load = await importDefaultFunction(spec.module, 'data.module');
   const what = `${spec.module}: the data module's default export`;
   let got: Record<string, unknown>;
@@ -29,16 +29,20 @@ export async function openModuleData(spec: ModuleSpec, seed: number): Promise<Da
     throw new DataError(`${what} threw: ${(err as Error).message}`, { cause: err });
   }
   if (got === null || typeof got !== 'object') throw new DataError(`${what} returned ${got === null ? 'null' : typeof got}, not {train, test, featureShape, classes}`);
-  const { featureShape, classes } = got;
+  const { featureShape } = got;
+  // Regression (train.loss mse): `targets` real values a sample, in place of classes.
+  const values = labels === 'values';
+  const classes = values ? got.targets : got.classes;
   if (!Array.isArray(featureShape) || featureShape.length === 0 || !featureShape.every((d) => Number.isInteger(d) && d > 0)) {
     throw new DataError(`${what} returned featureShape ${JSON.stringify(featureShape)}: it must be the shape of one sample, e.g. [4] or [28, 28, 1]`);
   }
-  if (!Number.isInteger(classes) || (classes as number) < 2) throw new DataError(`${what} returned classes ${JSON.stringify(classes)}: a whole number ≥ 2`);
-  const split = (name: 'train' | 'test'): SampleReader => reader(got[name] as UserSplit | undefined, `${spec.module}: ${name}`, featureShape as number[], classes as number);
+  if (values && (!Number.isInteger(classes) || (classes as number) < 1)) throw new DataError(`${what} returned targets ${JSON.stringify(classes)}: with train.loss mse, the number of real values a label has (a whole number ≥ 1)`);
+  if (!values && (!Number.isInteger(classes) || (classes as number) < 2)) throw new DataError(`${what} returned classes ${JSON.stringify(classes)}: a whole number ≥ 2`);
+  const split = (name: 'train' | 'test'): SampleReader => reader(got[name] as UserSplit | undefined, `${spec.module}: ${name}`, featureShape as number[], classes as number, values);
   return { train: split('train'), test: split('test') };
 }
 
-function reader(s: UserSplit | undefined, what: string, featureShape: number[], classes: number): SampleReader {
+function reader(s: UserSplit | undefined, what: string, featureShape: number[], classes: number, values: boolean): SampleReader {
   if (!s || typeof s !== 'object') throw new DataError(`${what} is missing: return {length, read(indices)} for it`);
   if (!Number.isInteger(s.length) || (s.length as number) < 1) throw new DataError(`${what}.length is ${JSON.stringify(s.length)}: a whole number ≥ 1`);
   if (typeof s.read !== 'function') throw new DataError(`${what}.read is not a function: read(indices) returns {x, y} for those samples`);
@@ -48,6 +52,7 @@ function reader(s: UserSplit | undefined, what: string, featureShape: number[], 
     size: s.length as number,
     featureShape,
     classes,
+    ...(values ? { labels: 'values' as const } : {}),
     read: async (indices): Promise<Batch> => {
       let b: { x?: ArrayLike<number>; y?: ArrayLike<number> };
       try {
@@ -57,8 +62,15 @@ function reader(s: UserSplit | undefined, what: string, featureShape: number[], 
       }
       const n = indices.length;
       if (!b.x || b.x.length !== n * f) throw new DataError(`${what}.read(${n} indices) gave x of ${b.x?.length ?? 'no'} values, not ${n} × ${f} (featureShape [${featureShape}])`);
-      if (!b.y || b.y.length !== n) throw new DataError(`${what}.read(${n} indices) gave y of ${b.y?.length ?? 'no'} labels, not ${n}`);
       const x = b.x instanceof Float32Array ? b.x : Float32Array.from(b.x);
+      if (values) {
+        if (!b.y || b.y.length !== n * classes) throw new DataError(`${what}.read(${n} indices) gave y of ${b.y?.length ?? 'no'} values, not ${n} × ${classes} targets`);
+        const y = Float32Array.from(b.y);
+        const bad = y.findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) throw new DataError(`${what}.read: a target of sample ${indices[Math.floor(bad / classes)]} is ${b.y[bad]}, not a finite number`);
+        return { x, y };
+      }
+      if (!b.y || b.y.length !== n) throw new DataError(`${what}.read(${n} indices) gave y of ${b.y?.length ?? 'no'} labels, not ${n}`);
       const y = Int32Array.from(b.y);
       const bad = y.findIndex((v, i) => v !== b.y![i] || v < 0 || v >= classes);
       if (bad >= 0) throw new DataError(`${what}.read: the label of sample ${indices[bad]} is ${b.y[bad]}, not a class 0…${classes - 1}`);

@@ -4,15 +4,17 @@
  */
 import { DataError } from '../../util/errors.js';
 import { hashInts, Rng, Stream } from '../../util/rng.js';
-import type { Dataset, InMemorySplits } from '../dataset.js';
+import type { Dataset, InMemorySplits, Labels } from '../dataset.js';
 
 export type { InMemorySplits };
 
-/** One split's rows before the labels become classes: features row-major, raw labels, and where each row came from (for errors). */
+/** One split's rows before the labels become classes: features row-major, raw labels (`width` a row), and where each row came from (for errors). */
 export interface RawSplit {
   x: Float32Array;
   labels: (string | number)[];
   where: (i: number) => string;
+  /** Labels a row: 1, or the targets of a regression (default 1). */
+  width?: number;
 }
 
 /** The share of the samples held out for evaluation when a source gives no test files. */
@@ -66,13 +68,28 @@ export function heldOut(n: number, fraction: number, seed: number, what: string)
   return { train: sorted(perm.subarray(k)), test: sorted(perm.subarray(0, k)) };
 }
 
+/** Real-valued labels (train.loss mse): every label a finite number, `width` a row. */
+function valuesOf(s: RawSplit): Float32Array {
+  const w = s.width ?? 1;
+  return Float32Array.from(s.labels, (l, i) => {
+    const v = Number(l);
+    if ((typeof l === 'string' && l.trim() === '') || !Number.isFinite(v)) throw new DataError(`${s.where(Math.floor(i / w))}: the label ${JSON.stringify(l)} is not a number (train.loss mse regresses on real values)`);
+    return v;
+  });
+}
+
 /** The rows of a data set at `rows`, copied. */
 export function pick(ds: Dataset, rows: Int32Array): Dataset {
   const f = ds.featureShape.reduce((a, b) => a * b, 1);
+  const k = ds.labels === 'values' ? ds.classes : 1;
   const x = new Float32Array(rows.length * f);
+  const y = ds.y instanceof Float32Array ? new Float32Array(rows.length * k) : new Int32Array(rows.length);
   const src = ds.x as Float32Array;
-  rows.forEach((r, i) => x.set(src.subarray(r * f, (r + 1) * f), i * f));
-  return { ...ds, size: rows.length, x, y: Int32Array.from(rows, (r) => ds.y[r]) };
+  rows.forEach((r, i) => {
+    x.set(src.subarray(r * f, (r + 1) * f), i * f);
+    y.set(ds.y.subarray(r * k, (r + 1) * k), i * k);
+  });
+  return { ...ds, size: rows.length, x, y };
 }
 
 /**
@@ -83,11 +100,13 @@ export function splitsOf(
   train: RawSplit,
   test: RawSplit | undefined,
   featureShape: number[],
-  opts: { seed: number; testFraction?: number; what: string; scale?: number },
+  opts: { seed: number; testFraction?: number; what: string; scale?: number; labels?: Labels },
 ): InMemorySplits {
-  const { classes, y } = classesOf(train, test);
-  const make = (s: RawSplit, labels: Int32Array): Dataset => ({ size: labels.length, featureShape, classes, x: s.x, scale: opts.scale ?? 1, y: labels });
-  const whole = make(train, y[0]);
+  const values = opts.labels === 'values';
+  const width = train.width ?? 1;
+  const { classes, y } = values ? { classes: width, y: [valuesOf(train), test && valuesOf(test)] as const } : classesOf(train, test);
+  const make = (s: RawSplit, labels: Int32Array | Float32Array): Dataset => ({ size: labels.length / (values ? width : 1), featureShape, classes, x: s.x, scale: opts.scale ?? 1, y: labels, ...(values ? { labels: 'values' as const } : {}) });
+  const whole = make(train, y[0]!);
   if (test) return { train: whole, test: make(test, y[1]!) };
   const rows = heldOut(whole.size, opts.testFraction ?? DEFAULT_TEST_FRACTION, opts.seed, opts.what);
   return { train: pick(whole, rows.train), test: pick(whole, rows.test) };

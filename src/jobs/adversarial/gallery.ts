@@ -51,7 +51,7 @@ export function writeGallery(model: LayersModel, test: Dataset, job: GalleryJob,
 export function galleryRows(model: LayersModel, test: Dataset, seed: number, opts: AttackOptions, count: number): GalleryRow[] {
   const { x, y } = gather(test, Int32Array.from({ length: count }, (_, i) => i));
   const shape = test.featureShape;
-  const adv = attack(model, x, y, shape, test.classes, opts, { seed, step: 0, offset: 0, purpose: EVAL_PURPOSE });
+  const adv = attack(model, x, y as Int32Array, shape, test.classes, opts, { seed, step: 0, offset: 0, purpose: EVAL_PURPOSE });
   const clean = classProbabilities(model, x, count, shape).map(predicted);
   const attacked = classProbabilities(model, adv, count, shape).map(predicted);
   const size = featureSize(test);

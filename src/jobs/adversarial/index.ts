@@ -12,7 +12,11 @@ import { robustLine, robustOf } from './summary.js';
 export const adversarial: JobType = {
   name: 'adversarial',
   schema: adversarialJobSchema,
-  check: checkClassifier,
+  check: (spec, issue) => {
+    checkClassifier(spec, issue);
+    // The attacks climb the softmax cross-entropy of the labels.
+    if ((spec as AdversarialJob).train.loss !== 'softmax-cross-entropy') issue(['train', 'loss'], 'adversarial training attacks and trains on softmax-cross-entropy only');
+  },
   resolveFiles: inlineTopology,
   run: (ctx) => {
     const spec = ctx.spec as AdversarialJob;

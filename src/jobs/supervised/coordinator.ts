@@ -6,10 +6,10 @@
  */
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { DataSplits } from '../../data/dataset.js';
+import type { DataSplits, Labels } from '../../data/dataset.js';
 import { openData } from '../../data/load.js';
 import { BatchSchedule, planSteps } from '../../data/sharding.js';
-import { checkpointAfter, fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult } from '../../coordinator/job-context.js';
+import { checkpointAfter, fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
 import { evaluateTestSet, type EvaluationSums } from '../../coordinator/evaluation.js';
 import { runSteps, type StepSource } from '../../coordinator/step-loop.js';
 import { stepTimes } from '../../coordinator/metrics.js';
@@ -18,6 +18,7 @@ import { initBackend } from '../../tensor/backend.js';
 import { readAllParams } from '../../tensor/flat.js';
 import { saveModel } from '../../tensor/models/save.js';
 import { lrAt } from '../../tensor/schedule.js';
+import { labelsOf } from '../../tensor/objective.js';
 import { buildJobModel } from './model.js';
 import type { SupervisedJob } from './spec.js';
 
@@ -29,9 +30,18 @@ export interface ClassifierExtension {
   sections(ctx: JobContext, e: { sums: EvaluationSums; model: LayersModel; data: DataSplits }): Record<string, unknown>;
 }
 
-/** Test loss and accuracy from the evaluation's sums (the workers count `correct`). */
-export function testResult(sums: EvaluationSums): { loss: number; accuracy: number } {
-  return { loss: sums.lossSum / sums.count, accuracy: (sums.counts.correct ?? 0) / sums.count };
+/** A metrics window's sums (absError: regression; absent in checkpoints from before it). */
+interface Window {
+  loss: number;
+  correct: number;
+  absError?: number;
+  count: number;
+}
+
+/** Mean loss and accuracy (the workers count `correct`), or for regression the mean absolute error (they sum `absError`). */
+export function testResult(sums: EvaluationSums, labels: Labels = 'classes'): Scores {
+  const loss = sums.lossSum / sums.count;
+  return labels === 'values' ? { loss, meanAbsoluteError: (sums.counts.absError ?? 0) / sums.count } : { loss, accuracy: (sums.counts.correct ?? 0) / sums.count };
 }
 
 export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, extension?: ClassifierExtension): Promise<JobResult> {
@@ -39,7 +49,8 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   // Build before the workers are waited for: this is the coordinator's one
   // long synchronous stretch, and no heartbeat is due yet.
   await initBackend('cpu');
-  const data = await openData(spec.data, spec.seed);
+  const labels = labelsOf(spec.train.loss);
+  const data = await openData(spec.data, spec.seed, labels);
   const model = await buildJobModel(spec, data);
   const ps = psSettings(spec.cluster);
   const resumed = await restoreCheckpoint(ctx, { model }, ps !== undefined);
@@ -52,9 +63,10 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   log.info({ steps: plan.totalSteps, stepsPerEpoch: plan.stepsPerEpoch, workers: workers.length, shards: shards.length, backend }, 'training');
   const lr = (step: number) => lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
   // The metric window and the last logged figures: a checkpoint keeps them, so a resumed run logs what an undisturbed one does.
-  const kept = ctx.resume?.loop as { window: { loss: number; correct: number; count: number }; last: { loss: number; accuracy: number } } | undefined;
-  let window = kept?.window ?? { loss: 0, correct: 0, count: 0 };
-  let last = kept?.last ?? { loss: NaN, accuracy: NaN };
+  const kept = ctx.resume?.loop as { window: Window; last: Scores } | undefined;
+  const fresh = (): Window => ({ loss: 0, correct: 0, absError: 0, count: 0 });
+  let window = kept?.window ?? fresh();
+  let last: Scores = kept?.last ?? { loss: NaN, ...(labels === 'values' ? { meanAbsoluteError: NaN } : { accuracy: NaN }) };
   const source: StepSource = {
     totalSteps: plan.totalSteps,
     command: (step) => {
@@ -69,13 +81,14 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
     for (const d of done) {
       window.loss += d.header.lossSum;
       window.correct += d.header.counts.correct ?? 0;
+      window.absError = (window.absError ?? 0) + (d.header.counts.absError ?? 0);
       window.count += d.header.count;
     }
     ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: window.loss / window.count, samplesPerSecond: rate });
     if ((step + 1) % spec.train.logEvery === 0 || step + 1 === plan.totalSteps) {
-      last = { loss: window.loss / window.count, accuracy: window.correct / window.count };
-      ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), loss: last.loss, accuracy: last.accuracy, samplesPerSecond: rate, ...stepTimes(done.map((d) => d.header)) }, step + 1);
-      window = { loss: 0, correct: 0, count: 0 };
+      last = testResult({ lossSum: window.loss, count: window.count, counts: { correct: window.correct, absError: window.absError ?? 0 } }, labels);
+      ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), ...last, samplesPerSecond: rate, ...stepTimes(done.map((d) => d.header)) }, step + 1);
+      window = fresh();
     }
     await checkpointAfter(ctx, step, checkpointed);
   }, ctx.resume?.step);
@@ -88,5 +101,5 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   await fetchAgreed(ctx, workers, [model]);
   await saveModel(model, join(ctx.outDir, 'model'));
   const sections = extension?.sections(ctx, { sums, model, data });
-  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: testResult(sums), ...(sections ? { sections } : {}) };
+  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: testResult(sums, labels), ...(sections ? { sections } : {}) };
 }

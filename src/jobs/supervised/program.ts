@@ -12,7 +12,8 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { readSamples, type DataSplits } from '../../data/dataset.js';
 import { layoutOf, packTensors, readState, writeParams, writeState, type FlatLayout } from '../../tensor/flat.js';
 import { GradientOverlap } from '../../worker/overlap.js';
-import { countCorrect, lossAndCorrect, sumSoftmaxCrossEntropy } from '../../tensor/loss.js';
+import { countCorrect } from '../../tensor/loss.js';
+import type { Objective } from '../../tensor/objective.js';
 import { setDropoutContext } from '../../tensor/layers/seeded-dropout.js';
 import { commitMovingStats, hasReplicaState, statsSumLength, takePartWithoutSamples } from '../../tensor/layers/sync-batch-norm.js';
 import type { Counts, EvalResult, ProgramDeps, StepCommand, StepProgram, StepResult } from '../../worker/step-program.js';
@@ -42,6 +43,8 @@ export interface SupervisedDeps extends Pick<ProgramDeps, 'params' | 'grads' | '
   spec: SupervisedJob;
   model: LayersModel;
   data: DataSplits;
+  /** What the job minimises and counts (train.loss). */
+  objective: Objective;
   /** Adversarial jobs: attacks each shard and each evaluation slice. */
   passMaker?: PassMaker;
   /** Bucket size for sums started during the backward pass (with startSum). */
@@ -79,23 +82,25 @@ export class SupervisedProgram implements StepProgram {
     const { model, data, spec, grads } = this.d;
     const t0 = performance.now();
     let lossSum = 0;
-    let correct = 0;
+    let counts: Counts = {};
+    const { objective } = this.d;
     const n = cmd.indices.length;
     if (n > 0) {
       const batch = await readSamples(data.train, cmd.indices);
       const shape = [n, ...data.train.featureShape];
       // The attack runs first, in inference mode, with the parameters every replica has.
-      const passes: TrainingPass[] = this.d.passMaker?.passes(model, batch.x, batch.y, cmd) ?? [{ x: batch.x, weight: 1, scored: true }];
+      // (Adversarial jobs train on classes: their check refuses other losses.)
+      const passes: TrainingPass[] = this.d.passMaker?.passes(model, batch.x, batch.y as Int32Array, cmd) ?? [{ x: batch.x, weight: 1, scored: true }];
       setDropoutContext(model, { seed: spec.seed, step: cmd.step, sampleIndices: cmd.indices });
       const xs = passes.map((p) => tf.tensor(p.x, shape));
-      const y = tf.tensor1d(batch.y, 'int32');
+      const y = objective.labelTensor(batch.y, n);
       let scored: tf.Tensor | undefined;
       const pass = () =>
         tf.variableGrads(() => {
           const terms = passes.map((p, i) => {
             const logits = model.apply(xs[i], { training: true }) as tf.Tensor;
             if (p.scored) scored = tf.keep(logits);
-            const loss = sumSoftmaxCrossEntropy(logits, y, data.train.classes);
+            const loss = objective.lossSum(logits, y);
             return p.weight === 1 ? loss : tf.mul(loss, p.weight);
           });
           return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
@@ -104,7 +109,7 @@ export class SupervisedProgram implements StepProgram {
       const { result: { value, grads: g }, hooked } = this.overlap ? this.overlap.run(pass) : { result: pass(), hooked: undefined };
       packTensors(this.vars.map((v) => g[v.name]), this.layout, grads, hooked);
       lossSum = value.dataSync()[0];
-      correct = countCorrect(scored!, y);
+      counts = objective.counts(scored!, y);
       // A loss that is not finite makes the sum not finite on every worker, so that all of them skip the step alike (train.onNonFinite skip-step; without it the worker fails the job).
       if (!Number.isFinite(lossSum)) grads[0] = NaN;
       tf.dispose([...xs, y, value, scored!, ...Object.values(g)]);
@@ -122,14 +127,14 @@ export class SupervisedProgram implements StepProgram {
     const t2 = performance.now();
     writeParams(model, this.layout, this.d.params);
     const times = { computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
-    return applied ? { lossSum, count: cmd.indices.length, ...times, counts: { correct } } : { lossSum: 0, count: 0, ...times, counts: { correct: 0 }, skipped: true };
+    return applied ? { lossSum, count: cmd.indices.length, ...times, counts } : { lossSum: 0, count: 0, ...times, counts: {}, skipped: true };
   }
 
   async evaluate(indices: Int32Array): Promise<EvalResult> {
-    const { model, data, passMaker } = this.d;
+    const { model, data, passMaker, objective } = this.d;
     writeParams(model, this.layout, this.d.params); // they may have been refreshed since the last step
     let lossSum = 0;
-    const counts: Counts = { correct: 0 };
+    const counts: Counts = {};
     const shape = data.test.featureShape;
     const correctOn = (x: Float32Array, y: Int32Array) =>
       tf.tidy(() => countCorrect(model.predict(tf.tensor(x, [y.length, ...shape])) as tf.Tensor, tf.tensor1d(y, 'int32')));
@@ -137,14 +142,16 @@ export class SupervisedProgram implements StepProgram {
       const part = indices.subarray(a, Math.min(indices.length, a + EVAL_BATCH));
       const batch = await readSamples(data.test, part);
       const clean = tf.tidy(() => {
-        const logits = model.predict(tf.tensor(batch.x, [part.length, ...shape])) as tf.Tensor;
-        return lossAndCorrect(logits, tf.tensor1d(batch.y, 'int32'), data.test.classes);
+        const outputs = model.predict(tf.tensor(batch.x, [part.length, ...shape])) as tf.Tensor;
+        const y = objective.labelTensor(batch.y, part.length);
+        return { lossSum: objective.lossSum(outputs, y).dataSync()[0], counts: objective.counts(outputs, y) };
       });
       lossSum += clean.lossSum;
-      counts.correct += clean.correct;
+      for (const [k, v] of Object.entries(clean.counts)) counts[k] = (counts[k] ?? 0) + v;
       if (passMaker) {
         // The coordinator sends contiguous slices of the test set: part[0] keys the random starts.
-        for (const [name, x] of Object.entries(passMaker.evaluationInputs(model, batch.x, batch.y, part[0]))) counts[name] = (counts[name] ?? 0) + correctOn(x, batch.y);
+        const y = batch.y as Int32Array;
+        for (const [name, x] of Object.entries(passMaker.evaluationInputs(model, batch.x, y, part[0]))) counts[name] = (counts[name] ?? 0) + correctOn(x, y);
       }
     }
     return { lossSum, count: indices.length, counts };

@@ -11,7 +11,16 @@ import { modelSchema } from '../../spec/model.js';
 export const classifierKeys = {
   ...jobCommon,
   model: modelSchema,
-  train: trainSchema.default({}),
+  train: trainSchema
+    .extend({
+      /**
+       * softmax-cross-entropy: classes; sigmoid-cross-entropy: classes, one
+       * yes/no logit each; mse: regression on real-valued labels (data csv,
+       * npy or module); module: the model module's `loss` export.
+       */
+      loss: z.enum(['softmax-cross-entropy', 'sigmoid-cross-entropy', 'mse', 'module']).default('softmax-cross-entropy'),
+    })
+    .default({}),
 };
 
 export const supervisedJobSchema = z.object({ ...classifierKeys, type: z.literal('supervised') }).strict();
@@ -27,7 +36,10 @@ export function asSupervised(spec: JobSpec): SupervisedJob {
 
 /** What a classifier's model needs of the data and the cluster. */
 export function checkClassifier(spec: JobSpec, issue: IssueReporter): void {
-  const { model, cluster, data } = asSupervised(spec);
+  const { model, cluster, data, train } = asSupervised(spec);
+  if (train.loss === 'mse' && !['csv', 'npy', 'module'].includes(data.source)) issue(['train', 'loss'], `mse regresses on real-valued labels: data.source csv, npy or module (${data.source} has classes)`);
+  if (train.loss === 'module' && !('module' in model)) issue(['train', 'loss'], 'module takes the loss from the model module (model.module), and this model has none');
+  if (data.source === 'csv' && Array.isArray(data.label) && data.label.length > 1 && train.loss !== 'mse') issue(['data', 'label'], 'several label columns are regression targets: they need train.loss mse');
   if ('zoo' in model && model.batchNorm === 'sync' && psSettings(cluster)?.staleness !== undefined) {
     issue(['model', 'batchNorm'], 'sync needs every worker on the same step, and cluster.ps.staleness lets them drift apart: use batchNorm local, or drop staleness');
   }

@@ -2,11 +2,17 @@ import type { Summary } from '../../coordinator/session.js';
 
 export const percent = (v: number | undefined) => (v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
 
+/** The test set's accuracy, or (regression) its mean absolute error. */
+function scoreOf(s: Summary): string {
+  const mae = s.eval?.meanAbsoluteError;
+  return mae === undefined ? `eval accuracy ${percent(s.eval?.accuracy)}` : `eval mean absolute error ${mae.toPrecision(4)}`;
+}
+
 /** A classifier job's closing lines: losses, test accuracy, `more` (a type's own lines), the files written. */
 export function describeClassifier(s: Summary, outDir: string, more = ''): string {
   const gallery = typeof s.gallery === 'string' ? ` ${s.gallery},` : '';
   return (
-    `  train loss ${s.train?.loss.toFixed(4) ?? '-'}  eval loss ${s.eval?.loss.toFixed(4) ?? '-'}  eval accuracy ${percent(s.eval?.accuracy)}\n` +
+    `  train loss ${s.train?.loss.toFixed(4) ?? '-'}  eval loss ${s.eval?.loss.toFixed(4) ?? '-'}  ${scoreOf(s)}\n` +
     more +
     `  wrote ${outDir}/summary.json, model/,${gallery} metrics.jsonl, log.jsonl\n`
   );

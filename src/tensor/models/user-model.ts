@@ -22,7 +22,8 @@ import { SeededDropout } from '../layers/seeded-dropout.js';
 import { fitsShape, type ModelShape } from './shape.js';
 
 /** dtrain's tfjs, as one namespace like the `@tensorflow/tfjs` package's. */
-const tf = Object.freeze({ ...tfc, ...tfl });
+export const dtrainTf: Readonly<Record<string, unknown>> = Object.freeze({ ...tfc, ...tfl });
+const tf = dtrainTf;
 
 export interface ModelModuleSpec {
   module: string;
