@@ -143,6 +143,28 @@ export function loss({ tf, outputs, labels }) {
     expect(maxDiff(builtin.weights, smooth.weights)).toBeGreaterThan(1e-3);
   });
 
+  it("the model module's metrics: a top-1 metric equals dtrain's accuracy, in the metrics lines and the summary", async () => {
+    const dir = join(tmp.dir, 'own-metric');
+    mkdirSync(dir, { recursive: true });
+    writeCsv(join(dir, 'rows.csv'), 120);
+    writeFileSync(join(dir, 'model.mjs'), `${MODEL_MODULE}
+export const metrics = {
+  top1: ({ tf, outputs, labels }) => tf.cast(tf.equal(tf.argMax(outputs, 1), labels), 'float32'),
+  maxLogit: ({ tf, outputs }) => tf.max(outputs, 1),
+};
+`);
+    const job = { name: 'metric', seed: 6, data: { source: 'csv', path: join(dir, 'rows.csv'), label: 'species' }, model: { module: join(dir, 'model.mjs') }, train: { epochs: 3, batchSize: 24, logEvery: 5, optimizer: { name: 'adam', lr: 0.01 }, checkpoint: { keep: 0 } }, cluster: { backend: 'cpu' } };
+    const { out, stdout } = await run('metric', job, 2);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { train: Record<string, number>; eval: Record<string, number> };
+    expect(summary.eval.top1).toBeCloseTo(summary.eval.accuracy, 9);
+    expect(summary.train.top1).toBeCloseTo(summary.train.accuracy, 9);
+    expect(Number.isFinite(summary.eval.maxLogit)).toBe(true);
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(lines.length).toBeGreaterThan(1);
+    for (const l of lines) expect(l.top1).toBeCloseTo(l.accuracy, 9);
+    expect(stdout).toMatch(/eval top1 0\.\d+ {2}eval maxLogit -?\d/);
+  });
+
   it('sigmoid-cross-entropy trains a classifier well above chance', async () => {
     writeCsv(join(tmp.dir, 'sig.csv'), 150);
     const job = { name: 'sig', seed: 2, data: { source: 'csv', path: 'sig.csv', label: 'species' }, model: { zoo: 'mlp', hidden: [16] }, train: { epochs: 15, batchSize: 30, loss: 'sigmoid-cross-entropy', optimizer: { name: 'adam', lr: 0.02 }, checkpoint: { keep: 0 } }, cluster: { backend: 'cpu' } };

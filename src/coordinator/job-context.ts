@@ -45,6 +45,8 @@ export interface Scores {
   loss: number;
   accuracy?: number;
   meanAbsoluteError?: number;
+  /** The model module's metrics, each its mean over the samples. */
+  [metric: string]: number | undefined;
 }
 
 /** A job's outcome; the session adds how it ended and the cluster it ran on to make summary.json. */

@@ -19,6 +19,12 @@ export type LossName = 'softmax-cross-entropy' | 'sigmoid-cross-entropy' | 'mse'
 /** A user's loss: one value per sample, from the model's outputs [n, classes] and the labels [n] (int32 class numbers). */
 export type UserLoss = (args: { tf: unknown; outputs: tf.Tensor; labels: tf.Tensor }) => tf.Tensor;
 
+/** A user's metric: one value per sample; dtrain reports its mean over the samples. */
+export type UserMetric = UserLoss;
+
+/** Count keys of user metrics: `metric.<name>`, summed over samples. */
+export const METRIC_PREFIX = 'metric.';
+
 export interface Objective {
   readonly labels: Labels;
   /** The labels of n samples as the loss takes them: int32 [n], or float32 [n, classes] for values. */
@@ -27,6 +33,32 @@ export interface Objective {
   lossSum(outputs: tf.Tensor, labels: tf.Tensor): tf.Scalar;
   /** The step's and the evaluation's per-batch sums: correct (classes) or absError (values: Σ over samples of the mean absolute error). */
   counts(outputs: tf.Tensor, labels: tf.Tensor): Record<string, number>;
+}
+
+/**
+ * The objective with the model module's `metrics` counted too: each
+ * `{name: ({tf, outputs, labels}) => one value a sample}` is summed under
+ * `metric.<name>`, and reported as its mean.
+ */
+export function withMetrics(o: Objective, metrics: Record<string, UserMetric>, tfNamespace: unknown): Objective {
+  const entries = Object.entries(metrics);
+  if (entries.length === 0) return o;
+  return {
+    ...o,
+    counts: (outputs, labels) => {
+      const counts = o.counts(outputs, labels);
+      for (const [name, fn] of entries) {
+        counts[METRIC_PREFIX + name] = tf.tidy(() => {
+          const per = fn({ tf: tfNamespace, outputs, labels });
+          if (!(per instanceof tf.Tensor) || per.rank !== 1 || per.shape[0] !== outputs.shape[0]) {
+            throw new Error(`the model module's metric ${name} must return a tensor of one value per sample (shape [${outputs.shape[0]}]), got ${per instanceof tf.Tensor ? `shape [${per.shape}]` : typeof per}`);
+          }
+          return tf.sum(per).dataSync()[0];
+        });
+      }
+      return counts;
+    },
+  };
 }
 
 /** The labels a loss trains on. */

@@ -8,6 +8,16 @@ export function importDefaultFunction(path: string, key: string): Promise<(...ar
   return importFunction(path, 'default', key);
 }
 
+/** The export `name` of the module at `path` (absolute), or undefined when it has none; `key` names the job key in errors. */
+export async function importExport(path: string, name: string, key: string): Promise<unknown> {
+  if (!existsSync(path)) throw new JobSpecError(path, [{ path: key, message: `no such module: ${path}` }]);
+  try {
+    return ((await import(pathToFileURL(path).href)) as Record<string, unknown>)[name];
+  } catch (err) {
+    throw new JobSpecError(path, [{ path: key, message: `the module failed to load: ${(err as Error).message}` }], { cause: err });
+  }
+}
+
 /** The export `name` of the module at `path` (absolute), which must be a function; `key` names the job key in errors. */
 export async function importFunction(path: string, name: string, key: string): Promise<(...args: never[]) => unknown> {
   const fail = (message: string, cause?: unknown): never => {

@@ -18,7 +18,7 @@ import { initBackend } from '../../tensor/backend.js';
 import { readAllParams } from '../../tensor/flat.js';
 import { saveModel } from '../../tensor/models/save.js';
 import { lrAt } from '../../tensor/schedule.js';
-import { labelsOf } from '../../tensor/objective.js';
+import { labelsOf, METRIC_PREFIX } from '../../tensor/objective.js';
 import { buildJobModel } from './model.js';
 import type { SupervisedJob } from './spec.js';
 
@@ -30,18 +30,21 @@ export interface ClassifierExtension {
   sections(ctx: JobContext, e: { sums: EvaluationSums; model: LayersModel; data: DataSplits }): Record<string, unknown>;
 }
 
-/** A metrics window's sums (absError: regression; absent in checkpoints from before it). */
+/** A metrics window's sums (absError: regression; metrics: the model module's; absent in checkpoints from before them). */
 interface Window {
   loss: number;
   correct: number;
   absError?: number;
+  metrics?: Record<string, number>;
   count: number;
 }
 
 /** Mean loss and accuracy (the workers count `correct`), or for regression the mean absolute error (they sum `absError`). */
 export function testResult(sums: EvaluationSums, labels: Labels = 'classes'): Scores {
   const loss = sums.lossSum / sums.count;
-  return labels === 'values' ? { loss, meanAbsoluteError: (sums.counts.absError ?? 0) / sums.count } : { loss, accuracy: (sums.counts.correct ?? 0) / sums.count };
+  const scores: Scores = labels === 'values' ? { loss, meanAbsoluteError: (sums.counts.absError ?? 0) / sums.count } : { loss, accuracy: (sums.counts.correct ?? 0) / sums.count };
+  for (const [key, sum] of Object.entries(sums.counts)) if (key.startsWith(METRIC_PREFIX)) scores[key.slice(METRIC_PREFIX.length)] = sum / sums.count;
+  return scores;
 }
 
 export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, extension?: ClassifierExtension): Promise<JobResult> {
@@ -82,11 +85,12 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
       window.loss += d.header.lossSum;
       window.correct += d.header.counts.correct ?? 0;
       window.absError = (window.absError ?? 0) + (d.header.counts.absError ?? 0);
+      for (const [key, v] of Object.entries(d.header.counts)) if (key.startsWith(METRIC_PREFIX)) (window.metrics ??= {})[key] = (window.metrics[key] ?? 0) + v;
       window.count += d.header.count;
     }
     ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: window.loss / window.count, samplesPerSecond: rate });
     if ((step + 1) % spec.train.logEvery === 0 || step + 1 === plan.totalSteps) {
-      last = testResult({ lossSum: window.loss, count: window.count, counts: { correct: window.correct, absError: window.absError ?? 0 } }, labels);
+      last = testResult({ lossSum: window.loss, count: window.count, counts: { correct: window.correct, absError: window.absError ?? 0, ...window.metrics } }, labels);
       ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), ...last, samplesPerSecond: rate, ...stepTimes(done.map((d) => d.header)) }, step + 1);
       window = fresh();
     }

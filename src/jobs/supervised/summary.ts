@@ -4,8 +4,12 @@ export const percent = (v: number | undefined) => (v === undefined ? '-' : `${(1
 
 /** The test set's accuracy, or (regression) its mean absolute error. */
 function scoreOf(s: Summary): string {
-  const mae = s.eval?.meanAbsoluteError;
-  return mae === undefined ? `eval accuracy ${percent(s.eval?.accuracy)}` : `eval mean absolute error ${mae.toPrecision(4)}`;
+  const e = (s.eval ?? {}) as Record<string, number | undefined>;
+  const mae = e.meanAbsoluteError;
+  const main = mae === undefined ? `eval accuracy ${percent(e.accuracy)}` : `eval mean absolute error ${mae.toPrecision(4)}`;
+  // The model module's metrics: every other figure of the evaluation.
+  const own = Object.entries(e).filter(([k]) => !['loss', 'accuracy', 'meanAbsoluteError'].includes(k));
+  return [main, ...own.map(([k, v]) => `eval ${k} ${v?.toPrecision(4)}`)].join('  ');
 }
 
 /** A classifier job's closing lines: losses, test accuracy, `more` (a type's own lines), the files written. */

@@ -2,9 +2,10 @@
 import type { DataSplits } from '../../data/dataset.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { openData } from '../../data/load.js';
-import { labelsOf, objectiveOf, type Objective, type UserLoss } from '../../tensor/objective.js';
+import { labelsOf, objectiveOf, withMetrics, type Objective, type UserLoss, type UserMetric } from '../../tensor/objective.js';
+import { JobSpecError } from '../../util/errors.js';
 import { dtrainTf } from '../../tensor/models/user-model.js';
-import { importFunction } from '../../util/user-module.js';
+import { importExport, importFunction } from '../../util/user-module.js';
 import { thenOrNow } from '../../util/then-or-now.js';
 import type { WorkerJob } from '../job-type.js';
 import { buildJobModel } from './model.js';
@@ -28,8 +29,14 @@ function classifierWorker(spec: SupervisedJob, data: DataSplits, model: LayersMo
   };
 }
 
-/** The job's train.loss; `module`: the model module's `loss` export. */
+/** The job's train.loss (`module`: the model module's `loss` export), and the model module's `metrics` if it has any. */
 async function objectiveFor(spec: SupervisedJob, data: DataSplits): Promise<Objective> {
-  if (spec.train.loss !== 'module' || !('module' in spec.model)) return objectiveOf(spec.train.loss, data.train.classes);
-  return objectiveOf('module', data.train.classes, { fn: (await importFunction(spec.model.module, 'loss', 'train.loss')) as UserLoss, tf: dtrainTf });
+  if (!('module' in spec.model)) return objectiveOf(spec.train.loss, data.train.classes);
+  const path = spec.model.module;
+  const user = spec.train.loss === 'module' ? { fn: (await importFunction(path, 'loss', 'train.loss')) as UserLoss, tf: dtrainTf } : undefined;
+  const metrics = await importExport(path, 'metrics', 'model.module');
+  if (metrics === undefined) return objectiveOf(spec.train.loss, data.train.classes, user);
+  const valid = metrics !== null && typeof metrics === 'object' && Object.entries(metrics).every(([name, fn]) => /^[A-Za-z][A-Za-z0-9_]*$/.test(name) && typeof fn === 'function');
+  if (!valid) throw new JobSpecError(path, [{ path: 'model.module', message: 'its metrics export must be an object of functions named with letters, digits and _: {name: ({tf, outputs, labels}) => one value a sample}' }]);
+  return withMetrics(objectiveOf(spec.train.loss, data.train.classes, user), metrics as Record<string, UserMetric>, dtrainTf);
 }
