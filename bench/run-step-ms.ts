@@ -36,7 +36,9 @@ export function runStepMs(job: { train: { batchSize: number } & Record<string, u
 export function runStepProfile(job: { train: { batchSize: number } & Record<string, unknown> } & Record<string, unknown>, args: string[] = []): StepProfile {
   const dir = mkdtempSync(join(tmpdir(), 'dtrain-bench-'));
   try {
-    writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
+    // Step time alone: no evaluations between steps (a GAN job has none to turn off).
+    const timed = job.type === 'gan' ? job : { ...job, train: { evalEvery: 0, ...job.train } };
+    writeFileSync(join(dir, 'job.json'), JSON.stringify(timed));
     execFileSync(process.execPath, [CLI, 'run', join(dir, 'job.json'), '--out', join(dir, 'out'), '--no-progress', ...args], { stdio: 'ignore' });
     const lines = readFileSync(join(dir, 'out', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsLine);
     if (lines.length < 2) throw new Error(`${lines.length} metrics lines: too few steps to measure`);

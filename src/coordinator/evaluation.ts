@@ -20,17 +20,22 @@ export interface EvaluationSums {
 /** Test samples a worker evaluates per round: one progress update per round. */
 export const EVAL_ROUND = 1000;
 
-export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progress'>, workers: WorkerInfo[], testSize: number): Promise<EvaluationSums> {
+/**
+ * `periodic`: an evaluation between steps (train.evalEvery): the model alone
+ * (no attacks), and no progress of its own, which would restart the
+ * training's ETA.
+ */
+export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progress'>, workers: WorkerInfo[], testSize: number, periodic = false): Promise<EvaluationSums> {
   const rounds = Math.max(1, Math.ceil(testSize / (EVAL_ROUND * workers.length)));
   const sums: EvaluationSums = { lossSum: 0, count: 0, counts: {} };
   const t0 = performance.now();
-  ctx.progress.restart();
+  if (!periodic) ctx.progress.restart();
   for (let r = 0; r < rounds; r++) {
     const [from, to] = shardBounds(testSize, r, rounds);
     await Promise.all(
       workers.map((w) => {
         const [a, b] = shardBounds(to - from, w.rank, workers.length);
-        return ctx.control.send(w.peer, { type: 'eval', id: r }, [Int32Array.from({ length: b - a }, (_, i) => from + a + i)]);
+        return ctx.control.send(w.peer, { type: 'eval', id: r, ...(periodic ? { clean: true } : {}) }, [Int32Array.from({ length: b - a }, (_, i) => from + a + i)]);
       }),
     );
     const answers = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'evalDone')));
@@ -41,9 +46,9 @@ export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progres
       sums.count += h.count;
       for (const [k, v] of Object.entries(h.counts)) sums.counts[k] = (sums.counts[k] ?? 0) + v;
     }
-    ctx.progress.count(to, testSize, 'test samples', (to * 1000) / (performance.now() - t0));
+    if (!periodic) ctx.progress.count(to, testSize, 'test samples', (to * 1000) / (performance.now() - t0));
   }
-  ctx.progress.done();
+  if (!periodic) ctx.progress.done();
   if (sums.count !== testSize) throw new Error(`the workers evaluated ${sums.count} test samples of ${testSize}`);
   return sums;
 }

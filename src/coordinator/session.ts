@@ -38,7 +38,7 @@ import { ControlPlane } from './control.js';
 import { checkpointMetrics, Checkpoints, CHECKPOINTS, type LoadedCheckpoint } from './checkpoints.js';
 import type { JobContext, JobResult, JobRunner } from './job-context.js';
 import { Membership, type SparePolicy } from './membership.js';
-import { JsonlSink, MetricsHub } from './metrics.js';
+import { JsonlSink, MetricsHub, TensorBoardSink } from './metrics.js';
 import type { Progress } from './progress.js';
 
 export interface SessionOptions {
@@ -148,7 +148,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   const control = new ControlPlane(await bindRouter(o.bind, o.bindRetryMs, o.maxFrame ?? -1, o.key), o.log);
   const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log, o.spares);
   const loop = control.run();
-  const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : '')]);
+  const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : ''), new TensorBoardSink(join(o.outDir, 'tensorboard'))]);
   // A fresh run starts with no checkpoints: an earlier run's in the same folder are not this run's to resume or keep.
   if (!o.resume) rmSync(join(o.outDir, CHECKPOINTS), { recursive: true, force: true });
   const checkpoints = new Checkpoints(o.outDir, o.spec.train.checkpoint, o.log, o.recorded);

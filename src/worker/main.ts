@@ -93,7 +93,7 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin>
       } else if (h.type === 'eval') {
         await need(collectives).refresh();
         await need(program).agreeState();
-        const e = await need(program).evaluate(m.message.tensors[0] as Int32Array);
+        const e = await need(program).evaluate(m.message.tensors[0] as Int32Array, { clean: h.clean });
         requireFinite(e, 'the evaluation');
         send({ type: 'evalDone', id: h.id, ...e, paramsCrc: paramsCrc(need(program)) });
       } else if (h.type === 'agree') {

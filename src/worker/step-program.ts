@@ -43,7 +43,8 @@ export interface EvalResult {
 export interface StepProgram {
   readonly paramCount: number;
   train(cmd: StepCommand): Promise<StepResult>;
-  evaluate(indices: Int32Array): EvalResult | Promise<EvalResult>;
+  /** `clean`: the model's loss and counts alone, without a job type's extra evaluation (an adversarial job's attacks). */
+  evaluate(indices: Int32Array, opts?: { clean?: boolean }): EvalResult | Promise<EvalResult>;
   /** The flat parameters, identical on every replica. */
   params(): TypedArray;
   /** The model's non-trainable state (batch-norm moving statistics), flat. */

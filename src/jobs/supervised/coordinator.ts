@@ -30,6 +30,9 @@ export interface ClassifierExtension {
   sections(ctx: JobContext, e: { sums: EvaluationSums; model: LayersModel; data: DataSplits }): Record<string, unknown>;
 }
 
+/** A test-set evaluation during or at the end of training. */
+type Evaluation = Scores & { step: number };
+
 /** A metrics window's sums (absError: regression; metrics: the model module's; absent in checkpoints from before them). */
 interface Window {
   loss: number;
@@ -66,7 +69,12 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   log.info({ steps: plan.totalSteps, stepsPerEpoch: plan.stepsPerEpoch, workers: workers.length, shards: shards.length, backend }, 'training');
   const lr = (step: number) => lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
   // The metric window and the last logged figures: a checkpoint keeps them, so a resumed run logs what an undisturbed one does.
-  const kept = ctx.resume?.loop as { window: Window; last: Scores } | undefined;
+  const kept = ctx.resume?.loop as { window: Window; last: Scores; evaluations?: Evaluation[] } | undefined;
+  // Periodic evaluations (train.evalEvery, default every epoch): a barrier after the step, the model alone.
+  const evalEvery = spec.train.evalEvery ?? plan.stepsPerEpoch;
+  const evaluateAfter = (step: number) => evalEvery > 0 && (step + 1) % evalEvery === 0 && step + 1 < plan.totalSteps;
+  const evaluations: Evaluation[] = kept?.evaluations ?? [];
+  let evalSeconds = 0;
   const fresh = (): Window => ({ loss: 0, correct: 0, absError: 0, count: 0 });
   let window = kept?.window ?? fresh();
   let last: Scores = kept?.last ?? { loss: NaN, ...(labels === 'values' ? { meanAbsoluteError: NaN } : { accuracy: NaN }) };
@@ -78,7 +86,7 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
     },
   };
   const t0 = performance.now();
-  const checkpointed = { workers, shards, networks: { model }, loop: () => ({ window, last }) };
+  const checkpointed = { workers, shards, networks: { model }, loop: () => ({ window, last, evaluations }) };
   ctx.checkpoints.start(plan.totalSteps, plan.stepsPerEpoch);
   const samples = await runSteps(ctx, workers, source, ps?.staleness, async (step, done, rate) => {
     for (const d of done) {
@@ -94,16 +102,27 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
       ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), ...last, samplesPerSecond: rate, ...stepTimes(done.map((d) => d.header)) }, step + 1);
       window = fresh();
     }
+    if (evaluateAfter(step)) {
+      const e0 = performance.now();
+      const scores = testResult(await evaluateTestSet(ctx, workers, data.test.size, true), labels);
+      evaluations.push({ step: step + 1, ...scores });
+      ctx.metrics.log({ ...scores } as Record<string, number>, step + 1, 'eval');
+      log.info({ step: step + 1, ...scores }, 'evaluated');
+      evalSeconds += (performance.now() - e0) / 1000;
+    }
     await checkpointAfter(ctx, step, checkpointed);
-  }, ctx.resume?.step);
+  }, ctx.resume?.step, evaluateAfter);
   ctx.checkpoints.finish();
-  const trainSeconds = (performance.now() - t0) / 1000;
+  const trainSeconds = (performance.now() - t0) / 1000 - evalSeconds;
   ctx.progress.done();
   const note = extension?.evaluationNote?.(data.test.size);
   if (note) ctx.progress.note(note);
   const sums = await evaluateTestSet(ctx, workers, data.test.size);
+  ctx.metrics.log({ ...testResult(sums, labels) } as Record<string, number>, plan.totalSteps, 'eval');
   await fetchAgreed(ctx, workers, [model]);
   await saveModel(model, join(ctx.outDir, 'model'));
   const sections = extension?.sections(ctx, { sums, model, data });
-  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: testResult(sums, labels), ...(sections ? { sections } : {}) };
+  const final = testResult(sums, labels);
+  evaluations.push({ step: plan.totalSteps, ...final });
+  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: final, sections: { evaluations, ...sections } };
 }

@@ -130,7 +130,7 @@ export class SupervisedProgram implements StepProgram {
     return applied ? { lossSum, count: cmd.indices.length, ...times, counts } : { lossSum: 0, count: 0, ...times, counts: {}, skipped: true };
   }
 
-  async evaluate(indices: Int32Array): Promise<EvalResult> {
+  async evaluate(indices: Int32Array, opts: { clean?: boolean } = {}): Promise<EvalResult> {
     const { model, data, passMaker, objective } = this.d;
     writeParams(model, this.layout, this.d.params); // they may have been refreshed since the last step
     let lossSum = 0;
@@ -148,7 +148,7 @@ export class SupervisedProgram implements StepProgram {
       });
       lossSum += clean.lossSum;
       for (const [k, v] of Object.entries(clean.counts)) counts[k] = (counts[k] ?? 0) + v;
-      if (passMaker) {
+      if (passMaker && !opts.clean) {
         // The coordinator sends contiguous slices of the test set: part[0] keys the random starts.
         const y = batch.y as Int32Array;
         for (const [name, x] of Object.entries(passMaker.evaluationInputs(model, batch.x, y, part[0]))) counts[name] = (counts[name] ?? 0) + correctOn(x, y);

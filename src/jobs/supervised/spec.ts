@@ -19,6 +19,13 @@ export const classifierKeys = {
        * npy or module); module: the model module's `loss` export.
        */
       loss: z.enum(['softmax-cross-entropy', 'sigmoid-cross-entropy', 'mse', 'module']).default('softmax-cross-entropy'),
+      /**
+       * Evaluate on the test split every this many steps (default: at every
+       * epoch's end; 0: only at the end), for a validation curve: eval/* in
+       * TensorBoard, `evaluations` in summary.json. The model alone: an
+       * adversarial job's attacks run in the final evaluation only.
+       */
+      evalEvery: z.number().int().min(0).optional(),
     })
     .default({}),
 };
