@@ -54,6 +54,16 @@ describe('csv', () => {
     expect(() => loadCsv({ path: file, label: 'b', header: false, delimiter: ';' }, 1)).toThrow(/data\.label: the column "b" is named, but data\.header is false/);
   });
 
+  it('errors: an empty label (it would become a class of its own), a .npy cut short', () => {
+    const file = join(tmp.dir, 'empty-label.csv');
+    writeFileSync(file, 'a,species\n1,2\n2,\n3,1\n');
+    expect(() => loadCsv(csvSpec(file), 1)).toThrow(/empty-label\.csv: line 3: the label is empty/);
+    writeNpy(tmp.dir, 'cut-', 12);
+    const whole = readFileSync(join(tmp.dir, 'cut-x.npy'));
+    writeFileSync(join(tmp.dir, 'cut-x.npy'), whole.subarray(0, whole.length - 8 * 6));
+    expect(() => loadNpy({ x: join(tmp.dir, 'cut-x.npy'), y: join(tmp.dir, 'cut-y.npy') }, 1)).toThrow(/cut-x\.npy: 66 values for the shape \[12,2,3\] \(72\): the file is cut short/);
+  });
+
   it('errors: ragged rows, a test label not among the training ones, one class only', () => {
     const ragged = join(tmp.dir, 'ragged.csv');
     writeFileSync(ragged, 'a,b,species\n1,2,x\n3,y\n');

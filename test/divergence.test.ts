@@ -54,18 +54,18 @@ export default function ({ options }) {
 `;
 
 describe('train.onNonFinite: skip-step', () => {
-  const job = (name: string, workers: number, onNonFinite: string) => ({
+  const job = (name: string, workers: number, onNonFinite: string, batchNorm = 'none') => ({
     name,
     seed: 2,
     data: { source: 'module', module: './poisoned.mjs', options: { samples: 120 } },
-    model: { zoo: 'mlp', hidden: [8] },
+    model: { zoo: 'mlp', hidden: [8], batchNorm },
     train: { epochs: 3, batchSize: 24, optimizer: { name: 'adam', lr: 0.01 }, onNonFinite, logEvery: 1, checkpoint: { keep: 0 } },
     cluster: { workers, backend: 'cpu' },
   });
-  const runJob = async (name: string, workers: number, onNonFinite: string) => {
+  const runJob = async (name: string, workers: number, onNonFinite: string, batchNorm?: string) => {
     writeFileSync(join(tmp.dir, 'poisoned.mjs'), POISONED);
     const out = join(tmp.dir, name);
-    const r = await withDeadline(startCli(['run', writeJob(tmp.dir, `${name}.json`, job(name, workers, onNonFinite)), '--out', out, '--no-progress']).done, 60_000, name);
+    const r = await withDeadline(startCli(['run', writeJob(tmp.dir, `${name}.json`, job(name, workers, onNonFinite, batchNorm)), '--out', out, '--no-progress']).done, 60_000, name);
     return { r, out, summary: JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { status: string; skippedSteps?: number; steps: number } };
   };
 
@@ -83,6 +83,13 @@ describe('train.onNonFinite: skip-step', () => {
     const diff = Math.max(...a.flatMap((w, k) => Array.from(w, (v, i) => Math.abs(v - b[k][i]))));
     expect(diff).toBeLessThanOrEqual(1e-5);
     expect(a.every((w) => w.every(Number.isFinite))).toBe(true);
+  });
+
+  it('with synchronized batch-norm, a skipped step leaves the moving statistics as they were (its NaN ones would skip every later step)', async () => {
+    const bn = await runJob('skip-bn', 2, 'skip-step', 'sync');
+    expect(bn.r.code, bn.r.stderr).toBe(0);
+    expect(bn.summary.skippedSteps).toBe(3);
+    expect((await weightsOf(bn.out)).every((w) => w.every(Number.isFinite))).toBe(true);
   });
 
   it('the default (fail) ends the same job at the first such step', async () => {

@@ -166,6 +166,8 @@ describe('train.onNonFinite', () => {
   it('skip-step is for strategy ring: with ps it is refused, naming why', () => {
     const file = writeJob(tmpOwn.dir, 'skip-ps.json', { name: 'skip', data: { source: 'synthetic', kind: 'blobs' }, model: { zoo: 'mlp' }, train: { onNonFinite: 'skip-step' }, cluster: { strategy: 'ps' } });
     expect(() => loadJobFile(file)).toThrow(/train\.onNonFinite: skip-step applies only to strategy ring \(cluster\.strategy is ps\)/);
+    const squeezed = writeJob(tmpOwn.dir, 'skip-bf16.json', { name: 'skip', data: { source: 'synthetic', kind: 'blobs' }, model: { zoo: 'mlp' }, train: { onNonFinite: 'skip-step' }, cluster: { compression: 'bf16' } });
+    expect(() => loadJobFile(squeezed)).toThrow(/train\.onNonFinite: skip-step cannot go with cluster\.compression bf16/);
     const ring = writeJob(tmpOwn.dir, 'skip-ring.json', { name: 'skip', data: { source: 'synthetic', kind: 'blobs' }, model: { zoo: 'mlp' }, train: { onNonFinite: 'skip-step' } });
     expect(loadJobFile(ring).train.onNonFinite).toBe('skip-step');
   });

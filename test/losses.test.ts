@@ -183,5 +183,10 @@ export const metrics = {
     expect(await refused({ ...base, train: { loss: 'mse' } })).toContain('train.loss: mse regresses on real-valued labels: data.source csv, npy or module (synthetic has classes)');
     expect(await refused({ ...base, train: { loss: 'module' } })).toContain('train.loss: module takes the loss from the model module (model.module)');
     expect(await refused({ ...base, type: 'adversarial', train: { loss: 'sigmoid-cross-entropy' } })).toContain('train.loss: adversarial training attacks and trains on softmax-cross-entropy only');
+    writeFileSync(join(tmp.dir, 'reserved.mjs'), `${MODEL_MODULE}\nexport const metrics = { accuracy: ({ tf, outputs }) => tf.max(outputs, 1) };\n`);
+    writeCsv(join(tmp.dir, 'reserved.csv'), 30);
+    const r = await runCli(['run', writeJob(tmp.dir, 'reserved.json', { name: 'reserved', data: { source: 'csv', path: 'reserved.csv', label: 'species' }, model: { module: './reserved.mjs' } }), '--out', join(tmp.dir, 'reserved-out'), '--no-progress']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('its metrics may not be named accuracy: dtrain reports figures of those names itself');
   });
 });

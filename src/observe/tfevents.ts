@@ -50,13 +50,16 @@ function event(fields: Record<string, unknown>): Uint8Array {
   return EventType.encode(EventType.fromObject(fields)).finish();
 }
 
+let files = 0;
+
 /** An event file in `dir`, named as TensorBoard expects (events.out.tfevents.<seconds>.<host>). */
 export class EventFile {
   readonly path: string;
 
   constructor(dir: string, now = Date.now()) {
     mkdirSync(dir, { recursive: true });
-    this.path = join(dir, `events.out.tfevents.${Math.floor(now / 1000)}.${hostname()}.${process.pid}`);
+    // A session started again in the same second (a recovery) gets a file of its own.
+    this.path = join(dir, `events.out.tfevents.${Math.floor(now / 1000)}.${hostname()}.${process.pid}.${files++}`);
     writeFileSync(this.path, tfRecord(event({ wallTime: now / 1000, fileVersion: 'brain.Event:2' })));
   }
 

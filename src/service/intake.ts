@@ -94,9 +94,10 @@ export class Intake {
     const { id, priority, spec } = checked;
     // Counting the weights builds the job's networks from its data: a model or data that cannot be
     // built is a bad job, answered as one (left unacknowledged it would come back every ACK_WAIT_MS for ever).
-    const over = await overCaps(spec, this.caps).catch((err: unknown) => (err instanceof JobSpecError || err instanceof DataError ? err : Promise.reject(err)));
+    // The build is this machine's own computation from the job alone: whatever it throws, the job is what is wrong.
+    const over = await overCaps(spec, this.caps).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
     if (over instanceof Error) {
-      const issues = over instanceof JobSpecError ? over.issues.map((i) => ({ key: i.path, message: i.message })) : [{ key: 'data', message: over.message }];
+      const issues = over instanceof JobSpecError ? over.issues.map((i) => ({ key: i.path, message: i.message })) : [{ key: over instanceof DataError ? 'data' : 'model', message: over.message }];
       this.log.warn({ seq: m.seq, id, issues }, 'refused a submission whose model or data cannot be built');
       answer({ ok: false, error: `invalid job ${id}: ${issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`, code: JOB_SPEC, issues });
       await m.ackAck();

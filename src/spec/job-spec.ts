@@ -209,6 +209,9 @@ function checkCommon(spec: JobSpec, issue: IssueReporter): void {
   if (spec.cluster.ps !== undefined && spec.cluster.strategy !== 'ps') {
     issue(['cluster', 'ps'], `applies only to strategy ps (cluster.strategy is ${spec.cluster.strategy})`);
   }
+  if (spec.train.onNonFinite === 'skip-step' && spec.cluster.compression !== 'none') {
+    issue(['train', 'onNonFinite'], `skip-step cannot go with cluster.compression ${spec.cluster.compression}: the rounding error carried into the next step would hold the skipped step's NaN (and fp16 saturates infinities to finite values)`);
+  }
   if (spec.train.onNonFinite === 'skip-step' && spec.cluster.strategy !== 'ring') {
     issue(['train', 'onNonFinite'], `skip-step applies only to strategy ring (cluster.strategy is ${spec.cluster.strategy}): each parameter-server shard sees only its slice of the gradient, and could not skip a step with the others`);
   }

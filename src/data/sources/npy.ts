@@ -26,6 +26,8 @@ function readNpy(file: string): NpyArray {
   } catch (err) {
     throw new DataError(`${file}: not a NumPy .npy file: ${(err as Error).message}`, { cause: err });
   }
+  const expected = arr.shape.reduce((a, b) => a * b, 1);
+  if ((arr.data as unknown as ArrayLike<number>).length !== expected) throw new DataError(`${file}: ${(arr.data as unknown as ArrayLike<number>).length} values for the shape [${arr.shape}] (${expected}): the file is cut short`);
   if (arr.fortranOrder) throw new DataError(`${file}: stored in Fortran order; save it with np.save(f, np.ascontiguousarray(a))`);
   if (arr.dtype.startsWith('U') || arr.dtype === 'c8' || arr.dtype === 'c16') throw new DataError(`${file}: dtype ${arr.dtype} is not a real number type`);
   return arr;

@@ -27,6 +27,11 @@ export const DEFAULT_TEST_FRACTION = 0.2;
  */
 export function classesOf(train: RawSplit, test: RawSplit | undefined): { classes: number; names?: string[]; y: [Int32Array, Int32Array | undefined] } {
   const all = [train, ...(test ? [test] : [])];
+  // An empty label would silently become a class of its own (and turn numeric labels into sorted text).
+  for (const s of all) {
+    const i = s.labels.findIndex((l) => typeof l === 'string' && l.trim() === '');
+    if (i >= 0) throw new DataError(`${s.where(i)}: the label is empty`);
+  }
   const numeric = all.every((s) => s.labels.every((l) => typeof l === 'number' || (l.trim() !== '' && Number.isFinite(Number(l)))));
   if (numeric) {
     let max = -1;

@@ -16,7 +16,7 @@ import { layoutOf, packTensors, readState, writeParams, writeState, type FlatLay
 import { ganPlan, latentNoise, phaseOf, type GanPlan } from './plan.js';
 import type { GanJob } from './spec.js';
 import type { GanModels } from './zoo.js';
-import { commitMovingStats, hasReplicaState } from '../../tensor/layers/sync-batch-norm.js';
+import { commitMovingStats, discardMovingStats, hasReplicaState } from '../../tensor/layers/sync-batch-norm.js';
 import { LocalUpdate } from '../../worker/reducers/local-update.js';
 import type { EvalResult, ProgramDeps, StepCommand, StepProgram, StepResult } from '../../worker/step-program.js';
 
@@ -101,13 +101,13 @@ export class GanProgram implements StepProgram {
     // A loss that is not finite makes the sum not finite on every worker, so that all of them skip the step alike.
     if (!Number.isFinite(lossSum)) g[0] = NaN;
     tf.dispose([z, loss, ...Object.values(grads)]);
-    commitMovingStats(G);
-    commitMovingStats(D);
     const t1 = performance.now();
     await this.deps.sumRange(net.offset, net.layout.total);
     const t2 = performance.now();
     // cmd.lr is the network's own rate for this step (plan.ts: stepLr).
     const applied = net.update.apply(this.range(this.deps.params, net), g, { step: at.iteration, lr: cmd.lr, globalBatch: cmd.globalBatch });
+    // The step's batch-norm statistics count only if its update did (a skipped step's may be NaN).
+    for (const m of [G, D]) (applied ? commitMovingStats : discardMovingStats)(m);
     writeParams(net.model, net.layout, this.range(this.deps.params, net));
     const times = { computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
     return applied ? { lossSum, count: n, ...times, counts: {} } : { lossSum: 0, count: 0, ...times, counts: {}, skipped: true };

@@ -97,7 +97,8 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
       window.count += d.header.count;
     }
     ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: window.loss / window.count, samplesPerSecond: rate });
-    if ((step + 1) % spec.train.logEvery === 0 || step + 1 === plan.totalSteps) {
+    // (A window of skipped steps only, train.onNonFinite skip-step, has no figures to log.)
+    if (((step + 1) % spec.train.logEvery === 0 || step + 1 === plan.totalSteps) && window.count > 0) {
       last = testResult({ lossSum: window.loss, count: window.count, counts: { correct: window.correct, absError: window.absError ?? 0, ...window.metrics } }, labels);
       ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), ...last, samplesPerSecond: rate, ...stepTimes(done.map((d) => d.header)) }, step + 1);
       window = fresh();

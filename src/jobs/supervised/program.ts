@@ -15,7 +15,7 @@ import { GradientOverlap } from '../../worker/overlap.js';
 import { countCorrect } from '../../tensor/loss.js';
 import type { Objective } from '../../tensor/objective.js';
 import { setDropoutContext } from '../../tensor/layers/seeded-dropout.js';
-import { commitMovingStats, hasReplicaState, statsSumLength, takePartWithoutSamples } from '../../tensor/layers/sync-batch-norm.js';
+import { commitMovingStats, discardMovingStats, hasReplicaState, statsSumLength, takePartWithoutSamples } from '../../tensor/layers/sync-batch-norm.js';
 import type { Counts, EvalResult, ProgramDeps, StepCommand, StepProgram, StepResult } from '../../worker/step-program.js';
 import type { SupervisedJob } from './spec.js';
 
@@ -120,11 +120,13 @@ export class SupervisedProgram implements StepProgram {
       takePartWithoutSamples(model, this.d.passMaker?.passCount ?? 1);
       grads.fill(0);
     }
-    commitMovingStats(model);
     const t1 = performance.now();
     this.overlap?.startRest();
     const applied = await this.d.update({ step: cmd.step, lr: cmd.lr, globalBatch: cmd.globalBatch }, this.overlap !== undefined);
     const t2 = performance.now();
+    // The step's batch-norm statistics count only if its update did (a skipped step's may be NaN).
+    if (applied) commitMovingStats(model);
+    else discardMovingStats(model);
     writeParams(model, this.layout, this.d.params);
     const times = { computeMs: t1 - t0 + (performance.now() - t2), commMs: t2 - t1 };
     return applied ? { lossSum, count: cmd.indices.length, ...times, counts } : { lossSum: 0, count: 0, ...times, counts: {}, skipped: true };

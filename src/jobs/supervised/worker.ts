@@ -29,6 +29,9 @@ function classifierWorker(spec: SupervisedJob, data: DataSplits, model: LayersMo
   };
 }
 
+/** Names of the figures dtrain itself reports beside the metrics (metrics.jsonl, summary.json). */
+const RESERVED_METRICS = ['step', 'epoch', 'lr', 'loss', 'accuracy', 'meanAbsoluteError', 'samplesPerSecond', 'computeMs', 'commMs', 'spreadMs'];
+
 /** The job's train.loss (`module`: the model module's `loss` export), and the model module's `metrics` if it has any. */
 async function objectiveFor(spec: SupervisedJob, data: DataSplits): Promise<Objective> {
   if (!('module' in spec.model)) return objectiveOf(spec.train.loss, data.train.classes);
@@ -38,5 +41,7 @@ async function objectiveFor(spec: SupervisedJob, data: DataSplits): Promise<Obje
   if (metrics === undefined) return objectiveOf(spec.train.loss, data.train.classes, user);
   const valid = metrics !== null && typeof metrics === 'object' && Object.entries(metrics).every(([name, fn]) => /^[A-Za-z][A-Za-z0-9_]*$/.test(name) && typeof fn === 'function');
   if (!valid) throw new JobSpecError(path, [{ path: 'model.module', message: 'its metrics export must be an object of functions named with letters, digits and _: {name: ({tf, outputs, labels}) => one value a sample}' }]);
+  const taken = Object.keys(metrics as object).filter((name) => RESERVED_METRICS.includes(name));
+  if (taken.length > 0) throw new JobSpecError(path, [{ path: 'model.module', message: `its metrics may not be named ${taken.join(', ')}: dtrain reports figures of those names itself` }]);
   return withMetrics(objectiveOf(spec.train.loss, data.train.classes, user), metrics as Record<string, UserMetric>, dtrainTf);
 }

@@ -127,6 +127,11 @@ export class SyncBatchNormalization extends layers.Layer {
     }
   }
 
+  /** Forgets the statistics of the passes since the last commit (a skipped step's). */
+  discardMovingStats(): void {
+    this.pending = [];
+  }
+
   /** Sums over the replicas when synchronized; the identity otherwise. */
   private reduce(values: Float32Array): Float32Array {
     if (!this.sync || !this.sum) return values;
@@ -307,4 +312,9 @@ export function hasReplicaState(model: { layers: layers.Layer[] }): boolean {
 
 export function commitMovingStats(model: { layers: unknown[] }): void {
   for (const l of batchNormLayers(model)) l.commitMovingStats();
+}
+
+/** A skipped step (train.onNonFinite skip-step) leaves the moving statistics as they were: its passes' may be NaN. */
+export function discardMovingStats(model: { layers: unknown[] }): void {
+  for (const l of batchNormLayers(model)) l.discardMovingStats();
 }

@@ -68,13 +68,22 @@ export async function fromModule(spec: ModelModuleSpec, shape: ModelShape, seed:
   return model;
 }
 
+/** The process's own Math.random, put back when no build is running. */
+const processRandom = Math.random;
+let building = 0;
+
+/**
+ * Builds with Math.random seeded. Builds in one process follow one another
+ * (a worker builds once); should two overlap (two library run() calls at
+ * once), Math.random is the process's own again once both are done.
+ */
 async function withSeededRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
-  const original = Math.random;
   const rng = new Rng(hashInts(seed, Stream.init, 0x6d6f64));
+  building++;
   Math.random = () => rng.next();
   try {
     return await fn();
   } finally {
-    Math.random = original;
+    if (--building === 0) Math.random = processRandom;
   }
 }
