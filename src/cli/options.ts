@@ -82,3 +82,8 @@ export const securityOptions = (c: Command) =>
   c
     .addOption(new Option('--key <file>', 'the cluster key file (dtrain keys generate FILE): only processes holding the same key can join, and control traffic is encrypted; needed for any address but loopback').env('DTRAIN_KEY_FILE'))
     .option('--insecure', 'allow an address other than loopback without a key: anyone who reaches the sockets can join, and all traffic is in clear (a network you trust only)');
+
+/** --metrics-port: Prometheus metrics of the coordinator at http://127.0.0.1:P/metrics (0: a free port, printed). */
+export function metricsPortOption(): Option {
+  return new Option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:PORT/metrics while the job runs (0: any free port, printed)').argParser(boundedInt('--metrics-port', 0, 65535));
+}

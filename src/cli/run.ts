@@ -1,7 +1,7 @@
 /** dtrain run: train a job on this machine. */
 import { Option } from 'commander';
 import { runCommand } from '../commands/run.js';
-import { BACKEND_CHOICES, type CommandDefinition, logLevelOption, positiveInt, progressOptions, psOptions, setOption, STRATEGY_CHOICES } from './options.js';
+import { BACKEND_CHOICES, type CommandDefinition, logLevelOption, metricsPortOption, positiveInt, progressOptions, psOptions, setOption, STRATEGY_CHOICES } from './options.js';
 
 export const defineRun: CommandDefinition = (program, exit) => {
   const run = program
@@ -19,6 +19,7 @@ export const defineRun: CommandDefinition = (program, exit) => {
     .option('--insecure', 'the local processes talk without a cluster key (by default each run makes a fresh one, held in memory only)');
   progressOptions(run)
     .addOption(logLevelOption())
+    .addOption(metricsPortOption())
     .addHelpText(
       'after',
       `

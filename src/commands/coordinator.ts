@@ -14,11 +14,12 @@ import { runRecovering } from '../coordinator/recovery.js';
 import { jobToRun, type ResumeFlags } from './job-to-run.js';
 import { psSettings } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type OutputFlags } from './job-output.js';
+import { startMetricsServer, type MetricsFlags } from './metrics-server.js';
 import { serviceCommand, type ServiceFlags } from './service.js';
 import { printSummary } from './summary-line.js';
 import { clusterKeyFor, hostOf, type SecurityFlags } from './security-flags.js';
 
-export interface CoordinatorFlags extends ResumeFlags, OutputFlags, Partial<ServiceFlags>, SecurityFlags {
+export interface CoordinatorFlags extends ResumeFlags, OutputFlags, Partial<ServiceFlags>, SecurityFlags, MetricsFlags {
   bind: string;
 }
 
@@ -41,6 +42,8 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
   let session: Session | undefined;
   const regrouping = new Regrouping(spec.cluster);
   const interrupted: { err?: JobCancelledError } = {};
+  const metrics = await startMetricsServer(flags, progress);
+  output.observer = metrics.observer;
   const removeHandlers = cancelOnSignals(() => session, interrupted);
   // A session after a lost member binds where the first one did, where the members look for it.
   let bind = flags.bind;
@@ -54,6 +57,7 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
           bind,
           ...(key ? { key } : {}),
           ...(maxFrame ? { maxFrame } : {}),
+          ...(output.observer ? { observer: output.observer } : {}),
           outDir,
           log: output.log,
           progress,
@@ -84,5 +88,6 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
     return 0;
   } finally {
     removeHandlers();
+    await metrics.close();
   }
 }

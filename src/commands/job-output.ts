@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Progress } from '../coordinator/progress.js';
+import type { StepObserver } from '../observe/prometheus.js';
 import type { Session } from '../coordinator/session.js';
 import { JobCancelledError, UsageError } from '../util/errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
@@ -22,6 +23,8 @@ export interface JobOutput {
   logFile: string;
   log: Logger;
   progress: Progress;
+  /** Hears every finished step and evaluation (--metrics-port). */
+  observer?: StepObserver;
 }
 
 /** Creates DIR (default runs/<job name>) and starts DIR/log.jsonl afresh, or goes on with it (`append`: a resumed run). */

@@ -8,12 +8,13 @@ import { controlFrameLimit, jobTypeOf } from '../jobs/registry.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type JobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
+import { startMetricsServer, type MetricsFlags } from './metrics-server.js';
 import { attemptOptions, runRecovering, type Attempt } from '../coordinator/recovery.js';
 import { jobToRun, type ResumeFlags } from './job-to-run.js';
 import { generateKey, keyEnv, type ClusterKey } from '../wire/cluster-key.js';
 import { LOG_LEVEL_ENV } from '../util/log.js';
 
-export interface RunFlags extends ResumeFlags, OutputFlags {
+export interface RunFlags extends ResumeFlags, OutputFlags, MetricsFlags {
   /** The local processes talk without a cluster key. */
   insecure?: boolean;
 }
@@ -30,7 +31,14 @@ export async function runCommand(jobFile: string | undefined, flags: RunFlags): 
   const interrupted: { err?: JobCancelledError } = {};
   // A fresh cluster key for this run's processes, in memory only: nothing else on the machine can join them.
   const key = flags.insecure ? undefined : generateKey();
-  const summary = await runRecovering(spec, output, (a) => runWithLocalWorkers(spec, output, type.run, a, interrupted, key), resume, interrupted);
+  const metrics = await startMetricsServer(flags, output.progress);
+  output.observer = metrics.observer;
+  let summary;
+  try {
+    summary = await runRecovering(spec, output, (a) => runWithLocalWorkers(spec, output, type.run, a, interrupted, key), resume, interrupted);
+  } finally {
+    await metrics.close();
+  }
   printSummary(summary, output.outDir, flags.json, type);
   return 0;
 }
@@ -77,6 +85,7 @@ export async function runWithLocalWorkers(
       job,
       ...(key ? { key } : {}),
       ...(maxFrame ? { maxFrame } : {}),
+      ...(output.observer ? { observer: output.observer } : {}),
       ...(attempt ? attemptOptions(attempt) : {}),
       onBound: (endpoint, s) => {
         session = s;

@@ -25,7 +25,7 @@ export const EVAL_ROUND = 1000;
  * (no attacks), and no progress of its own, which would restart the
  * training's ETA.
  */
-export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progress'>, workers: WorkerInfo[], testSize: number, periodic = false): Promise<EvaluationSums> {
+export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progress'> & Partial<Pick<JobContext, 'observer'>>, workers: WorkerInfo[], testSize: number, periodic = false): Promise<EvaluationSums> {
   const rounds = Math.max(1, Math.ceil(testSize / (EVAL_ROUND * workers.length)));
   const sums: EvaluationSums = { lossSum: 0, count: 0, counts: {} };
   const t0 = performance.now();
@@ -49,6 +49,7 @@ export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progres
     if (!periodic) ctx.progress.count(to, testSize, 'test samples', (to * 1000) / (performance.now() - t0));
   }
   if (!periodic) ctx.progress.done();
+  ctx.observer?.evaluation((performance.now() - t0) / 1000);
   if (sums.count !== testSize) throw new Error(`the workers evaluated ${sums.count} test samples of ${testSize}`);
   return sums;
 }

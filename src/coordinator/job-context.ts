@@ -4,6 +4,7 @@
  * and the workers with the initial parameters, fetching rank 0's values.
  * The message sequence these take part in is written down in session.ts.
  */
+import type { StepObserver } from '../observe/prometheus.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { JoinTimeoutError, RegroupError } from '../util/errors.js';
@@ -38,6 +39,8 @@ export interface JobContext {
   reached: { steps: number; backend?: string; skipped?: number };
   /** How this session's ring and ps links are protected (its key, when sealed, is this session's alone). */
   dataPlane: DataPlane;
+  /** Hears every finished step and evaluation (Prometheus metrics, --metrics-port). */
+  observer?: StepObserver;
 }
 
 /** A window's or the test set's mean loss, and accuracy (classes) or mean absolute error (regression). */

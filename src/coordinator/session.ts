@@ -24,6 +24,7 @@
  *   G. `stop` to every worker and shard.
  * Any worker lost or failed rejects whatever is being awaited (ControlPlane).
  */
+import type { StepObserver } from '../observe/prometheus.js';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DtrainError, errorMessage, JobCancelledError, UsageError } from '../util/errors.js';
@@ -73,6 +74,8 @@ export interface SessionOptions {
   recorded?: JobSpec;
   /** The cluster key: the control socket admits only its holders, and the data plane is sealed or encrypted. None: all in clear. */
   key?: ClusterKey;
+  /** Hears every finished step and evaluation (Prometheus metrics). */
+  observer?: StepObserver;
   /** The largest frame the control socket takes (registry.ts controlFrameLimit); a larger one drops its sender unread. None: no limit. */
   maxFrame?: number;
 }
@@ -160,7 +163,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   const reached: JobContext['reached'] = { steps: o.resume?.step ?? 0 };
   let goesOn = false;
   try {
-    const ctx: JobContext = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir, checkpoints, reached, dataPlane, ...(o.resume ? { resume: o.resume } : {}) };
+    const ctx: JobContext = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir, checkpoints, reached, dataPlane, ...(o.resume ? { resume: o.resume } : {}), ...(o.observer ? { observer: o.observer } : {}) };
     result = await o.job(ctx);
   } catch (err) {
     error = control.failed ?? err; // the root cause, not the rejection it caused

@@ -34,7 +34,7 @@ const PIPELINE_DEPTH = 2;
  * until the promise it may return settles. Returns the samples trained on.
  */
 export async function runSteps(
-  ctx: Pick<JobContext, 'control'> & Partial<Pick<JobContext, 'reached' | 'checkpoints' | 'log'>>,
+  ctx: Pick<JobContext, 'control'> & Partial<Pick<JobContext, 'reached' | 'checkpoints' | 'log' | 'observer'>>,
   workers: WorkerInfo[],
   source: StepSource,
   staleness: number | undefined,
@@ -45,6 +45,7 @@ export async function runSteps(
   const { control } = ctx;
   const total = source.totalSteps;
   const t0 = performance.now();
+  let lastDone = t0;
   let samples = 0;
   // A step after which a checkpoint is due is a barrier: its onStep takes the checkpoint before anything later goes out.
   // `holdAfter` adds the job type's own (a GAN's picture steps: rank 0 then holds exactly that step's values).
@@ -84,7 +85,13 @@ export async function runSteps(
     list[w] = m;
     reports.set(m.header.step, list);
     for (const step of gate.finish(w, m.header.step)) {
-      const done = reports.get(step)!.filter((d) => d !== undefined);
+      const all = reports.get(step)!;
+      const done = all.filter((d) => d !== undefined);
+      if (ctx.observer) {
+        const now = performance.now();
+        ctx.observer.step(all.flatMap((d, i) => (d ? [{ rank: workers[i].rank, ...d.header }] : [])), (now - lastDone) / 1000);
+        lastDone = now;
+      }
       reports.delete(step);
       samples += done.reduce((n, d) => n + d.header.count, 0);
       if (ctx.reached) ctx.reached.steps = step + 1; // every worker has finished it
