@@ -3,13 +3,14 @@ import { benchAdversarial } from './adversarial.js';
 import { benchAllreduce } from './allreduce.js';
 import { benchChaos } from './chaos.js';
 import { benchCompute } from './compute.js';
+import { benchObservability } from './observability.js';
 import { benchOptimizers } from './optimizers.js';
 import { benchRecovery } from './recovery.js';
 import { benchScaling } from './scaling.js';
 import { benchSecurity } from './security.js';
 import { benchSyncbn } from './syncbn.js';
 
-const benches: Record<string, (args: string[]) => Promise<void>> = { adversarial: benchAdversarial, allreduce: benchAllreduce, chaos: benchChaos, compute: benchCompute, optimizers: benchOptimizers, recovery: benchRecovery, scaling: benchScaling, security: benchSecurity, syncbn: benchSyncbn };
+const benches: Record<string, (args: string[]) => Promise<void>> = { adversarial: benchAdversarial, allreduce: benchAllreduce, chaos: benchChaos, compute: benchCompute, observability: benchObservability, optimizers: benchOptimizers, recovery: benchRecovery, scaling: benchScaling, security: benchSecurity, syncbn: benchSyncbn };
 
 const [name, ...args] = process.argv.slice(2);
 const run = benches[name ?? ''];
