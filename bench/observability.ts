@@ -10,7 +10,7 @@
  * Goal: ≤ 3% of a step.
  */
 import { existsSync } from 'node:fs';
-import { middle, runStepMs } from './run-step-ms.js';
+import { compareStepTimes, roundsOf } from './run-step-ms.js';
 
 const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 const STEPS = 400;
@@ -30,18 +30,9 @@ const modes = [
 ];
 
 export async function benchObservability(args: string[]): Promise<void> {
-  const i = args.indexOf('--rounds');
-  const rounds = i >= 0 ? Number(args[i + 1]) : 3;
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number ≥ 1');
+  const rounds = roundsOf(args);
   if (!existsSync(FASHION_MNIST)) throw new Error(`${FASHION_MNIST} is missing: apt-get install dataset-fashion-mnist`);
   console.log(`step time, Fashion-MNIST MLP 784-256-128-100-10, b128, 2 workers, ring, wasm, ${STEPS} steps; ${rounds} interleaved round(s), medians`);
-  const samples = modes.map(() => [] as number[]);
-  for (let r = 0; r < rounds; r++) modes.forEach((m, k) => samples[k].push(runStepMs(m.job, m.args)));
-  const base = middle(samples[0]);
-  console.log('mode                                       ms/step   samples            ratio');
-  modes.forEach((m, k) => {
-    const ms = middle(samples[k]);
-    console.log(`${m.name.padEnd(41)}  ${ms.toFixed(2).padStart(7)}   ${samples[k].map((v) => v.toFixed(1)).join(' ').padEnd(17)}  ${(ms / base).toFixed(3)}`);
-  });
-  console.log(`observability costs ${((middle(samples[1]) / base - 1) * 100).toFixed(1)}% of a step (goal ≤ 3%)`);
+  const medians = compareStepTimes(modes, rounds);
+  console.log(`observability costs ${((medians[1] / medians[0] - 1) * 100).toFixed(1)}% of a step (goal ≤ 3%)`);
 }

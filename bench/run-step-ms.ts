@@ -58,3 +58,26 @@ export function runStepProfile(job: { train: { batchSize: number } & Record<stri
 export function middle(v: number[]): number {
   return [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 }
+
+/** `--rounds N` of a benchmark's arguments (default 3). */
+export function roundsOf(args: string[]): number {
+  const i = args.indexOf('--rounds');
+  const rounds = i >= 0 ? Number(args[i + 1]) : 3;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number ≥ 1');
+  return rounds;
+}
+
+/**
+ * Runs each mode's job once a round, the modes interleaved, and prints
+ * each one's median ms a step, its samples, and its ratio to the first
+ * mode's; returns the medians.
+ */
+export function compareStepTimes(modes: { name: string; job: Parameters<typeof runStepMs>[0]; args: string[] }[], rounds: number): number[] {
+  const samples = modes.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) modes.forEach((m, k) => samples[k].push(runStepMs(m.job, m.args)));
+  const medians = samples.map(middle);
+  const width = Math.max(...modes.map((m) => m.name.length)) + 2;
+  console.log(`${'mode'.padEnd(width)} ms/step   samples            ratio`);
+  modes.forEach((m, k) => console.log(`${m.name.padEnd(width)}${medians[k].toFixed(2).padStart(7)}   ${samples[k].map((v) => v.toFixed(1)).join(' ').padEnd(17)}  ${(medians[k] / medians[0]).toFixed(3)}`));
+  return medians;
+}

@@ -13,7 +13,7 @@ import { newSessionKey } from '../src/wire/frame-seal.js';
 import { generateKey } from '../src/wire/cluster-key.js';
 import { ringTime } from './allreduce.js';
 import type { LinkSecurity } from './peer.js';
-import { middle, runStepMs } from './run-step-ms.js';
+import { compareStepTimes, middle, roundsOf } from './run-step-ms.js';
 
 const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 const MiB = 1024 * 1024;
@@ -35,21 +35,12 @@ const modes = [
 ];
 
 export async function benchSecurity(args: string[]): Promise<void> {
-  const i = args.indexOf('--rounds');
-  const rounds = i >= 0 ? Number(args[i + 1]) : 3;
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number ≥ 1');
+  const rounds = roundsOf(args);
   if (!existsSync(FASHION_MNIST)) throw new Error(`${FASHION_MNIST} is missing: apt-get install dataset-fashion-mnist`);
 
   console.log(`step time, Fashion-MNIST MLP 784-256-128-100-10, b128, 2 workers, ring, wasm, ${STEPS} steps; ${rounds} interleaved round(s), medians`);
-  const samples = modes.map(() => [] as number[]);
-  for (let r = 0; r < rounds; r++) modes.forEach((m, k) => samples[k].push(runStepMs(m.job, m.args)));
-  const base = middle(samples[0]);
-  console.log('mode                                   ms/step   samples            ratio');
-  modes.forEach((m, k) => {
-    const ms = middle(samples[k]);
-    console.log(`${m.name.padEnd(37)}  ${ms.toFixed(2).padStart(7)}   ${samples[k].map((v) => v.toFixed(1)).join(' ').padEnd(17)}  ${(ms / base).toFixed(3)}`);
-  });
-  const cost = middle(samples[1]) / base - 1;
+  const medians = compareStepTimes(modes, rounds);
+  const cost = medians[1] / medians[0] - 1;
   console.log(`default security costs ${(cost * 100).toFixed(1)}% of a step (goal ≤ 5%)`);
 
   console.log('\nall-reduce, ring of 2 processes over tcp://127.0.0.1, 4 MiB chunks; ratio: time against links in clear');

@@ -14,7 +14,8 @@ import { loadImages, resizeBilinear } from '../src/data/sources/images.js';
 import { openModuleData } from '../src/data/sources/module.js';
 import { loadNpy } from '../src/data/sources/npy.js';
 import { tempDir } from './helpers/cli.js';
-import { rng, SPECIES, writeCsv, writeNpy, writePng } from './helpers/own-data.js';
+import { SPECIES, writeCsv, writeNpy, writePng } from './helpers/own-data.js';
+import { rng } from './helpers/seeded-rng.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());

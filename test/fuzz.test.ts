@@ -16,6 +16,7 @@ import { SEAL_BYTES } from '../src/wire/frame-seal.js';
 import { freePort, killStarted, runCli, startCli, tempDir, writeJob } from './helpers/cli.js';
 import { sleep, until, withDeadline } from './helpers/fake-peer.js';
 import { joinedSoFar, weightsOf } from './helpers/runs.js';
+import { rng } from './helpers/seeded-rng.js';
 import { readFileSync } from 'node:fs';
 
 const tmp = tempDir();
@@ -26,17 +27,6 @@ afterAll(() => {
 
 const FRAMES = 10_000;
 
-/** mulberry32: a small seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TYPES = [...Object.keys(headerSchemas), 'toString', '__proto__', 'constructor', ''];
 

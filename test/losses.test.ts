@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { objectiveOf } from '../src/tensor/objective.js';
 import { killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
-import { MODEL_MODULE, rng, writeCsv } from './helpers/own-data.js';
+import { MODEL_MODULE, writeCsv } from './helpers/own-data.js';
+import { rng } from './helpers/seeded-rng.js';
 import { weightsOf } from './helpers/runs.js';
 
 const tmp = tempDir();

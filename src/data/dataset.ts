@@ -61,12 +61,22 @@ export function featureSize(ds: Pick<Dataset, 'featureShape'>): number {
   return ds.featureShape.reduce((a, b) => a * b, 1);
 }
 
+/** The label values a sample has: 1 (its class), or with `values` labels its `classes` targets. */
+export function labelWidth(ds: Pick<Dataset, 'labels' | 'classes'>): number {
+  return ds.labels === 'values' ? ds.classes : 1;
+}
+
+/** Room for the labels of n samples of `ds`, of its label type. */
+export function labelsFor(ds: Dataset, n: number): Int32Array | Float32Array {
+  return ds.y instanceof Float32Array ? new Float32Array(n * labelWidth(ds)) : new Int32Array(n);
+}
+
 /** Copies the samples at `indices` into fresh arrays, features as float32 scaled to the data range. */
 export function gather(ds: Dataset, indices: ArrayLike<number>): Batch {
   const f = featureSize(ds);
   const x = new Float32Array(indices.length * f);
-  const k = ds.labels === 'values' ? ds.classes : 1;
-  const y = ds.y instanceof Float32Array ? new Float32Array(indices.length * k) : new Int32Array(indices.length);
+  const k = labelWidth(ds);
+  const y = labelsFor(ds, indices.length);
   const shift = ds.shift ?? 0;
   for (let i = 0; i < indices.length; i++) {
     const idx = indices[i];
@@ -96,7 +106,7 @@ function scaleFloats(out: Float32Array, at: number, from: Float32Array, start: n
 export function head(ds: Dataset, n: number | undefined): Dataset {
   if (n === undefined || n >= ds.size) return ds;
   const f = featureSize(ds);
-  const k = ds.labels === 'values' ? ds.classes : 1;
+  const k = labelWidth(ds);
   return { ...ds, size: n, x: ds.x.subarray(0, n * f), y: ds.y.subarray(0, n * k) };
 }
 

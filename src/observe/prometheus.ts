@@ -10,10 +10,19 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** A worker's report of one step, with its rank. */
+export interface StepReport {
+  rank: number;
+  count: number;
+  computeMs: number;
+  commMs: number;
+  skipped?: boolean;
+}
+
 /** What the step loop tells an observer about each finished step. */
 export interface StepObserver {
   /** Every worker's report of one step, and the step's wall time since the previous one. */
-  step(reports: { rank: number; count: number; computeMs: number; commMs: number; skipped?: boolean }[], seconds: number): void;
+  step(reports: StepReport[], seconds: number): void;
   evaluation(seconds: number): void;
 }
 
@@ -42,7 +51,7 @@ export class JobMetrics implements StepObserver {
     });
   }
 
-  step(reports: { rank: number; count: number; computeMs: number; commMs: number; skipped?: boolean }[], seconds: number): void {
+  step(reports: StepReport[], seconds: number): void {
     this.steps.inc();
     this.stepTime.observe(seconds);
     if (reports.length > 0 && reports.every((r) => r.skipped)) this.skipped.inc();

@@ -20,17 +20,10 @@ export async function importExport(path: string, name: string, key: string): Pro
 
 /** The export `name` of the module at `path` (absolute), which must be a function; `key` names the job key in errors. */
 export async function importFunction(path: string, name: string, key: string): Promise<(...args: never[]) => unknown> {
-  const fail = (message: string, cause?: unknown): never => {
-    throw new JobSpecError(path, [{ path: key, message }], { cause });
+  const fail = (message: string): never => {
+    throw new JobSpecError(path, [{ path: key, message }]);
   };
-  if (!existsSync(path)) fail(`no such module: ${path}`);
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (err) {
-    return fail(`the module failed to load: ${(err as Error).message}`, err);
-  }
-  const fn = mod[name];
+  const fn = await importExport(path, name, key);
   const what = name === 'default' ? 'default export' : `export ${JSON.stringify(name)}`;
   if (fn === undefined) fail(name === 'default' ? 'the module has no default export (export default function (args) { … })' : `the module has no ${what} (export function ${name}(args) { … })`);
   if (typeof fn !== 'function') fail(`the module's ${what} is a ${typeof fn}, not a function`);

@@ -4,18 +4,7 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { dump } from 'npyjs';
 import { PNG } from 'pngjs';
-
-/** mulberry32: a small seeded generator, independent of dtrain's. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './seeded-rng.js';
 
 export const SPECIES = ['alpine', 'coastal', 'desert'];
 

@@ -4,7 +4,7 @@
  */
 import { DataError } from '../../util/errors.js';
 import { hashInts, Rng, Stream } from '../../util/rng.js';
-import type { Dataset, InMemorySplits, Labels } from '../dataset.js';
+import { featureSize, labelsFor, labelWidth, type Dataset, type InMemorySplits, type Labels } from '../dataset.js';
 
 export type { InMemorySplits };
 
@@ -85,10 +85,10 @@ function valuesOf(s: RawSplit): Float32Array {
 
 /** The rows of a data set at `rows`, copied. */
 export function pick(ds: Dataset, rows: Int32Array): Dataset {
-  const f = ds.featureShape.reduce((a, b) => a * b, 1);
-  const k = ds.labels === 'values' ? ds.classes : 1;
+  const f = featureSize(ds);
+  const k = labelWidth(ds);
   const x = new Float32Array(rows.length * f);
-  const y = ds.y instanceof Float32Array ? new Float32Array(rows.length * k) : new Int32Array(rows.length);
+  const y = labelsFor(ds, rows.length);
   const src = ds.x as Float32Array;
   rows.forEach((r, i) => {
     x.set(src.subarray(r * f, (r + 1) * f), i * f);

@@ -74,6 +74,13 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   const evalEvery = spec.train.evalEvery ?? plan.stepsPerEpoch;
   const evaluateAfter = (step: number) => evalEvery > 0 && (step + 1) % evalEvery === 0 && step + 1 < plan.totalSteps;
   const evaluations: Evaluation[] = kept?.evaluations ?? [];
+  /** An evaluation's scores, kept for summary.json and logged as eval/* at its step. */
+  const recordEvaluation = (at: number, sums: EvaluationSums): Scores => {
+    const scores = testResult(sums, labels);
+    evaluations.push({ step: at, ...scores });
+    ctx.metrics.log({ ...scores } as Record<string, number>, at, 'eval');
+    return scores;
+  };
   let evalSeconds = 0;
   const fresh = (): Window => ({ loss: 0, correct: 0, absError: 0, count: 0 });
   let window = kept?.window ?? fresh();
@@ -105,9 +112,7 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
     }
     if (evaluateAfter(step)) {
       const e0 = performance.now();
-      const scores = testResult(await evaluateTestSet(ctx, workers, data.test.size, true), labels);
-      evaluations.push({ step: step + 1, ...scores });
-      ctx.metrics.log({ ...scores } as Record<string, number>, step + 1, 'eval');
+      const scores = recordEvaluation(step + 1, await evaluateTestSet(ctx, workers, data.test.size, true));
       log.info({ step: step + 1, ...scores }, 'evaluated');
       evalSeconds += (performance.now() - e0) / 1000;
     }
@@ -119,11 +124,9 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   const note = extension?.evaluationNote?.(data.test.size);
   if (note) ctx.progress.note(note);
   const sums = await evaluateTestSet(ctx, workers, data.test.size);
-  ctx.metrics.log({ ...testResult(sums, labels) } as Record<string, number>, plan.totalSteps, 'eval');
+  const final = recordEvaluation(plan.totalSteps, sums);
   await fetchAgreed(ctx, workers, [model]);
   await saveModel(model, join(ctx.outDir, 'model'));
   const sections = extension?.sections(ctx, { sums, model, data });
-  const final = testResult(sums, labels);
-  evaluations.push({ step: plan.totalSteps, ...final });
   return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: final, sections: { evaluations, ...sections } };
 }
