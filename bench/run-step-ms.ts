@@ -68,13 +68,25 @@ export function roundsOf(args: string[]): number {
 }
 
 /**
- * Runs each mode's job once a round, the modes interleaved, and prints
+ * Runs each mode's job once a round, the modes interleaved (`args` may be
+ * made afresh for each run, `during` starts what runs alongside it), and prints
  * each one's median ms a step, its samples, and its ratio to the first
  * mode's; returns the medians.
  */
-export function compareStepTimes(modes: { name: string; job: Parameters<typeof runStepMs>[0]; args: string[] }[], rounds: number): number[] {
+export function compareStepTimes(modes: { name: string; job: Parameters<typeof runStepMs>[0]; args: string[] | (() => string[]); during?: (args: string[]) => () => void }[], rounds: number): number[] {
   const samples = modes.map(() => [] as number[]);
-  for (let r = 0; r < rounds; r++) modes.forEach((m, k) => samples[k].push(runStepMs(m.job, m.args)));
+  for (let r = 0; r < rounds; r++) {
+    modes.forEach((m, k) => {
+      // A mode may start something alongside its run (a client of the run's servers), stopped once it is done.
+      const args = typeof m.args === 'function' ? m.args() : m.args;
+      const stop = m.during?.(args) ?? (() => undefined);
+      try {
+        samples[k].push(runStepMs(m.job, args));
+      } finally {
+        stop();
+      }
+    });
+  }
   const medians = samples.map(middle);
   const width = Math.max(...modes.map((m) => m.name.length)) + 2;
   console.log(`${'mode'.padEnd(width)} ms/step   samples            ratio`);

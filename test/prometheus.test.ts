@@ -48,7 +48,14 @@ describe.skipIf(!hasPromtool)('Prometheus metrics (promtool from Debian promethe
       expect(value(text, 'dtrain_samples_total')).toBe(50 * value(text, 'dtrain_steps_total'));
     }
     expect(value(second, 'dtrain_steps_total')).toBeGreaterThan(value(first, 'dtrain_steps_total'));
-    for (const w of ['0', '1']) expect(second).toMatch(new RegExp(`^dtrain_worker_compute_seconds_count\\{worker="${w}"\\} [1-9]`, 'm'));
+    for (const w of ['0', '1']) {
+      for (const h of ['compute_seconds', 'wait_seconds', 'allreduce_seconds', 'allreduce_bytes']) expect(second).toMatch(new RegExp(`^dtrain_worker_${h}_count\\{worker="${w}"\\} [1-9]`, 'm'));
+      // The bytes a worker sums a step: the MLP's gradient, 4 × (4·32 + 32 + 32·3 + 3) = 1036 bytes, every step.
+      const steps = value(second, `dtrain_worker_allreduce_bytes_count{worker="${w}"}`);
+      expect(value(second, `dtrain_worker_allreduce_bytes_sum{worker="${w}"}`)).toBe(1036 * steps);
+    }
+    expect(value(second, 'dtrain_dropped_messages_total{process="coordinator"}') || 0).toBe(0);
+    expect(second).toMatch(/^dtrain_recoveries_total 0$/m);
     expect(value(second, 'dtrain_coordinator_resident_memory_bytes')).toBeGreaterThan(10 * 1024 * 1024);
     expect((await fetch(url.replace('/metrics', '/other'))).status).toBe(404);
     const r = await withDeadline(run.done, 120_000, 'the run');

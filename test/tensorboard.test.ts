@@ -1,102 +1,55 @@
 /**
- * TensorBoard event files, read back by a parser written here (TFRecord
- * framing with its own CRC-32C table, and a protobuf wire-format decoder),
- * independent of the writer's libraries: a 2-worker run's file holds the
- * file version, then a train/loss point for every metrics.jsonl line with
- * the same value, and the test set's eval/accuracy at the last step.
+ * What a run leaves to look at. TensorBoard event files, read back by a
+ * parser written here (test/helpers/tfevents-read.ts), independent of the
+ * writer's libraries: a 2-worker run's file holds the file version, then a
+ * train/loss point for every metrics.jsonl line with the same value, and the
+ * test set's eval/accuracy at every epoch; a GAN's sample pictures are
+ * images in it, byte for byte the PNGs in DIR/samples/. The same runs write
+ * DIR/plots/*.png and DIR/trace.json, a Chrome trace whose per-worker
+ * all-reduce spans are checked against each other and against the steps.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
+import { crc32c, readEvents } from './helpers/tfevents-read.js';
+import { readPng } from './helpers/png-read.js';
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid?: number;
+  ts?: number;
+  dur?: number;
+  args?: { name?: string };
+}
+
+/** trace.json, checked against the trace event format's rules for the events it holds; its complete (X) events by process. */
+function readTrace(file: string): { names: Map<number, string>; spans: Map<number, TraceEvent[]> } {
+  const trace = JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: TraceEvent[]; displayTimeUnit: string };
+  expect(trace.displayTimeUnit).toBe('ms');
+  const names = new Map<number, string>();
+  const spans = new Map<number, TraceEvent[]>();
+  for (const e of trace.traceEvents) {
+    expect(['X', 'M']).toContain(e.ph);
+    expect(Number.isInteger(e.pid)).toBe(true);
+    if (e.ph === 'M') {
+      if (e.name === 'process_name') names.set(e.pid, e.args!.name!);
+      continue;
+    }
+    for (const k of ['ts', 'dur', 'tid'] as const) expect(Number.isInteger(e[k]), `${k} of ${JSON.stringify(e)}`).toBe(true);
+    expect(e.dur).toBeGreaterThanOrEqual(0);
+    spans.set(e.pid, [...(spans.get(e.pid) ?? []), e]);
+  }
+  return { names, spans };
+}
 
 const tmp = tempDir();
 afterAll(() => {
   killStarted();
   tmp.cleanup();
 });
-
-const CRC32C_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32c(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const x of b) c = CRC32C_TABLE[(c ^ x) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-const masked = (b: Uint8Array) => ((((crc32c(b) >>> 15) | (crc32c(b) << 17)) >>> 0) + 0xa282ead8) >>> 0;
-
-/** The records of a TFRecord file, each CRC checked. */
-function records(buf: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (let at = 0; at < buf.length; ) {
-    const len = Number(buf.readBigUInt64LE(at));
-    expect(buf.readUInt32LE(at + 8)).toBe(masked(buf.subarray(at, at + 8)));
-    const data = buf.subarray(at + 12, at + 12 + len);
-    expect(buf.readUInt32LE(at + 12 + len)).toBe(masked(data));
-    out.push(data);
-    at += 16 + len;
-  }
-  return out;
-}
-
-type Field = { no: number; wire: number; value: bigint | number | Buffer };
-/** Protobuf wire format: varints, 64-bit, length-delimited and 32-bit fields. */
-function fields(b: Buffer): Field[] {
-  const out: Field[] = [];
-  let at = 0;
-  const varint = () => {
-    let v = 0n;
-    for (let shift = 0n; ; shift += 7n) {
-      const byte = b[at++];
-      v |= BigInt(byte & 0x7f) << shift;
-      if (byte < 0x80) return v;
-    }
-  };
-  while (at < b.length) {
-    const key = Number(varint());
-    const [no, wire] = [key >>> 3, key & 7];
-    if (wire === 0) out.push({ no, wire, value: varint() });
-    else if (wire === 1) {
-      out.push({ no, wire, value: b.readDoubleLE(at) });
-      at += 8;
-    } else if (wire === 2) {
-      const len = Number(varint());
-      out.push({ no, wire, value: b.subarray(at, at + len) });
-      at += len;
-    } else if (wire === 5) {
-      out.push({ no, wire, value: b.readFloatLE(at) });
-      at += 4;
-    } else throw new Error(`wire type ${wire}`);
-  }
-  return out;
-}
-
-interface Scalar {
-  step: number;
-  tag: string;
-  value: number;
-}
-
-function readEvents(file: string): { version?: string; scalars: Scalar[] } {
-  let version: string | undefined;
-  const scalars: Scalar[] = [];
-  for (const rec of records(readFileSync(file))) {
-    const f = fields(rec);
-    const step = Number((f.find((x) => x.no === 2)?.value as bigint | undefined) ?? 0n);
-    const v = f.find((x) => x.no === 3);
-    if (v) version = (v.value as Buffer).toString();
-    const summary = f.find((x) => x.no === 5);
-    if (!summary) continue;
-    for (const val of fields(summary.value as Buffer).filter((x) => x.no === 1)) {
-      const vf = fields(val.value as Buffer);
-      scalars.push({ step, tag: (vf.find((x) => x.no === 1)!.value as Buffer).toString(), value: vf.find((x) => x.no === 2)!.value as number });
-    }
-  }
-  return { version, scalars };
-}
 
 describe('TensorBoard event files', () => {
   it('the independent CRC-32C is the standard one (check value of "123456789")', () => {
@@ -133,6 +86,35 @@ describe('TensorBoard event files', () => {
     // The validation curve is the model's: accuracy after the first epoch below the last (blobs with noise 0.5 are learnt fast).
     expect(summary.evaluations[0].loss).toBeGreaterThan(summary.evaluations[2].loss);
 
+    // Plots: loss and accuracy against step, train and eval, and throughput.
+    for (const name of ['loss.png', 'accuracy.png', 'throughput.png']) expect(readPng(readFileSync(join(out, 'plots', name)))).toMatchObject({ width: 720, height: 440, channels: 3 });
+    expect(existsSync(join(out, 'plots', 'gan-losses.png'))).toBe(false);
+
+    // The timeline: the coordinator and one process per worker, named.
+    const { names, spans } = readTrace(join(out, 'trace.json'));
+    expect(names.get(0)).toBe('coordinator');
+    expect(names.get(1)).toMatch(/^worker 0 \(/);
+    expect(names.get(2)).toMatch(/^worker 1 \(/);
+    const lane = (pid: number, name: string) => (spans.get(pid) ?? []).filter((e) => e.name === name).sort((a, b) => a.ts! - b.ts!);
+    for (const pid of [1, 2]) {
+      // One forward/backward and one all-reduce of the gradients a step (45 steps); each all-reduce ends after its step's backward pass.
+      const fb = lane(pid, 'forward/backward');
+      const reduce = lane(pid, 'all-reduce');
+      expect(fb.length).toBe(45);
+      expect(reduce.length).toBe(45);
+      expect(lane(pid, 'optimizer').length).toBe(45);
+      expect(lane(pid, 'evaluation').length).toBe(3);
+      reduce.forEach((r, i) => expect(r.ts! + r.dur!).toBeGreaterThanOrEqual(fb[i].ts! + fb[i].dur!));
+    }
+    // Both workers take part in every all-reduce: the k-th spans of the two overlap in time (same host, same clock).
+    const [r0, r1] = [lane(1, 'all-reduce'), lane(2, 'all-reduce')];
+    r0.forEach((a, k) => {
+      const b = r1[k];
+      expect(Math.max(a.ts!, b.ts!), `all-reduce ${k}`).toBeLessThanOrEqual(Math.min(a.ts! + a.dur!, b.ts! + b.dur!) + 1000);
+    });
+    expect(lane(0, 'scheduling').length).toBeGreaterThan(0);
+    expect(lane(0, 'evaluation').length).toBe(3);
+
     // Independently: a run stopped after 15 steps evaluates its model at the end, and gets what the periodic evaluation got.
     const short = join(tmp.dir, 'tb-15');
     const r15 = await runCli(['run', writeJob(tmp.dir, 'tb15.json', { ...job, train: { ...job.train, maxSteps: 15, evalEvery: 0 } }), '--out', short, '--no-progress']);
@@ -141,5 +123,27 @@ describe('TensorBoard event files', () => {
     expect(s15.evaluations.map((e) => e.step)).toEqual([15]); // evalEvery 0: only the final one
     expect(summary.evaluations[0].loss).toBeCloseTo(s15.eval.loss, 6);
     expect(summary.evaluations[0].accuracy).toBe(s15.eval.accuracy);
+  });
+
+  it('a GAN run: its sample pictures are images in the event file, byte for byte its PNGs; D and G losses are plotted', async () => {
+    const ring = { name: 'tb-gan', type: 'gan', data: { source: 'synthetic', kind: 'ring8', samples: 400 }, generator: { zoo: 'mlp', hidden: [8] }, discriminator: { zoo: 'mlp', hidden: [8] }, gan: { sampleEvery: 2 }, train: { batchSize: 40, maxSteps: 12, logEvery: 1 }, cluster: { workers: 2, backend: 'cpu' } };
+    const out = join(tmp.dir, 'tb-gan');
+    const r = await runCli(['run', writeJob(tmp.dir, 'tb-gan.json', ring), '--out', out, '--no-progress']);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { gan: { pictures: string[] } };
+    const files = readdirSync(join(out, 'tensorboard'));
+    const { images, scalars } = readEvents(join(out, 'tensorboard', files[0]));
+    // One image a picture (every 2 iterations but the last, and the final one), under the tag samples.
+    expect(images.length).toBe(summary.gan.pictures.length);
+    expect(images.length).toBeGreaterThan(1);
+    images.forEach((img, i) => {
+      expect(img.tag).toBe('samples');
+      expect(img.png.equals(readFileSync(join(out, summary.gan.pictures[i])))).toBe(true);
+      const png = readPng(img.png);
+      expect([img.width, img.height, img.colorspace]).toEqual([png.width, png.height, png.channels]);
+    });
+    expect(images.map((i) => i.step)).toEqual([...images.map((i) => i.step)].sort((a, b) => a - b));
+    expect(scalars.some((s) => s.tag === 'train/dLoss') && scalars.some((s) => s.tag === 'train/gLoss')).toBe(true);
+    expect(readPng(readFileSync(join(out, 'plots', 'gan-losses.png')))).toMatchObject({ width: 720, height: 440 });
   });
 });

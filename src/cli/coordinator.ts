@@ -2,7 +2,7 @@
 import { Option } from 'commander';
 import { coordinatorCommand } from '../commands/coordinator.js';
 import { DEFAULT_CAPS } from '../service/caps.js';
-import { type CommandDefinition, dataRootOption, logLevelOption, metricsPortOption, positiveInt, psOptions, securityOptions, setOption, STRATEGY_CHOICES } from './options.js';
+import { type CommandDefinition, dataRootOption, logLevelOption, metricsPortOption, positiveInt, watchOptions, psOptions, securityOptions, setOption, STRATEGY_CHOICES } from './options.js';
 
 export const defineCoordinator: CommandDefinition = (program, exit) => {
   const coordinator = program
@@ -29,7 +29,8 @@ export const defineCoordinator: CommandDefinition = (program, exit) => {
     .option('--max-workers <n>', `service mode: refuse a job that asks for more workers, or ps shards (default ${DEFAULT_CAPS.maxWorkers})`, positiveInt('--max-workers'))
     .option('--json', 'JSON log lines on stdout')
     .addOption(logLevelOption())
-    .addOption(metricsPortOption())
+    .addOption(metricsPortOption());
+  watchOptions(coordinator)
     .option('--no-progress', 'service mode: no progress bar on stderr')
     .addHelpText(
       'after',

@@ -87,3 +87,14 @@ export const securityOptions = (c: Command) =>
 export function metricsPortOption(): Option {
   return new Option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:PORT/metrics while the job runs (0: any free port, printed)').argParser(boundedInt('--metrics-port', 0, 65535));
 }
+
+/**
+ * --metrics-host, --dashboard, --dashboard-host: what the coordinator serves
+ * over HTTP while the job runs (besides --metrics-port), and where.
+ */
+export function watchOptions(cmd: Command): Command {
+  return cmd
+    .option('--metrics-host <host>', 'address the metrics server binds (default 127.0.0.1; 0.0.0.0 lets other hosts scrape it)')
+    .addOption(new Option('--dashboard <port>', 'serve a live, read-only dashboard at http://127.0.0.1:PORT/ while the job runs: curves, throughput, workers and stragglers, pictures (0: any free port, printed)').argParser(boundedInt('--dashboard', 0, 65535)))
+    .option('--dashboard-host <host>', 'address the dashboard binds (default 127.0.0.1). It has no login: anyone who reaches it sees the job, its hosts and pictures of its data');
+}

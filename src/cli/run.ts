@@ -1,7 +1,7 @@
 /** dtrain run: train a job on this machine. */
 import { Option } from 'commander';
 import { runCommand } from '../commands/run.js';
-import { BACKEND_CHOICES, type CommandDefinition, logLevelOption, metricsPortOption, positiveInt, progressOptions, psOptions, setOption, STRATEGY_CHOICES } from './options.js';
+import { BACKEND_CHOICES, type CommandDefinition, logLevelOption, metricsPortOption, positiveInt, watchOptions, progressOptions, psOptions, setOption, STRATEGY_CHOICES } from './options.js';
 
 export const defineRun: CommandDefinition = (program, exit) => {
   const run = program
@@ -17,9 +17,7 @@ export const defineRun: CommandDefinition = (program, exit) => {
     .option('--resume <dir>', "continue the run whose output folder is DIR from its latest checkpoint (the job is DIR's; with the same worker count the result equals an undisturbed run's)")
     .addOption(setOption())
     .option('--insecure', 'the local processes talk without a cluster key (by default each run makes a fresh one, held in memory only)');
-  progressOptions(run)
-    .addOption(logLevelOption())
-    .addOption(metricsPortOption())
+  watchOptions(progressOptions(run).addOption(logLevelOption()).addOption(metricsPortOption()))
     .addHelpText(
       'after',
       `

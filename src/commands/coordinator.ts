@@ -14,12 +14,12 @@ import { runRecovering } from '../coordinator/recovery.js';
 import { jobToRun, type ResumeFlags } from './job-to-run.js';
 import { psSettings } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type OutputFlags } from './job-output.js';
-import { startMetricsServer, type MetricsFlags } from './metrics-server.js';
+import { startWatchServers, type WatchFlags } from './watch-servers.js';
 import { serviceCommand, type ServiceFlags } from './service.js';
 import { printSummary } from './summary-line.js';
 import { clusterKeyFor, hostOf, type SecurityFlags } from './security-flags.js';
 
-export interface CoordinatorFlags extends ResumeFlags, OutputFlags, Partial<ServiceFlags>, SecurityFlags, MetricsFlags {
+export interface CoordinatorFlags extends ResumeFlags, OutputFlags, Partial<ServiceFlags>, SecurityFlags, WatchFlags {
   bind: string;
 }
 
@@ -42,8 +42,7 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
   let session: Session | undefined;
   const regrouping = new Regrouping(spec.cluster);
   const interrupted: { err?: JobCancelledError } = {};
-  const metrics = await startMetricsServer(flags, progress);
-  output.observer = metrics.observer;
+  const watch = await startWatchServers(flags, spec, output);
   const removeHandlers = cancelOnSignals(() => session, interrupted);
   // A session after a lost member binds where the first one did, where the members look for it.
   let bind = flags.bind;
@@ -58,6 +57,7 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
           ...(key ? { key } : {}),
           ...(maxFrame ? { maxFrame } : {}),
           ...(output.observer ? { observer: output.observer } : {}),
+          ...(output.metrics ? { metrics: output.metrics } : {}),
           outDir,
           log: output.log,
           progress,
@@ -84,10 +84,14 @@ export async function coordinatorCommand(jobFile: string | undefined, flags: Coo
       interrupted,
       regrouping.next,
     );
+    watch.finish();
     printSummary(summary, outDir, flags.json, type);
     return 0;
+  } catch (err) {
+    watch.finish(err);
+    throw err;
   } finally {
     removeHandlers();
-    await metrics.close();
+    await watch.close();
   }
 }

@@ -2,7 +2,8 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Progress } from '../coordinator/progress.js';
-import type { StepObserver } from '../observe/prometheus.js';
+import type { JobObserver } from '../observe/observer.js';
+import type { MetricsSink } from '../coordinator/metrics.js';
 import type { Session } from '../coordinator/session.js';
 import { JobCancelledError, UsageError } from '../util/errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
@@ -23,8 +24,10 @@ export interface JobOutput {
   logFile: string;
   log: Logger;
   progress: Progress;
-  /** Hears every finished step and evaluation (--metrics-port). */
-  observer?: StepObserver;
+  /** Hears every finished step and evaluation (--metrics-port, --dashboard). */
+  observer?: JobObserver;
+  /** Hears every metrics line and picture (--dashboard). */
+  metrics?: MetricsSink;
 }
 
 /** Creates DIR (default runs/<job name>) and starts DIR/log.jsonl afresh, or goes on with it (`append`: a resumed run). */

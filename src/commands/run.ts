@@ -8,13 +8,13 @@ import { controlFrameLimit, jobTypeOf } from '../jobs/registry.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type JobOutput, type OutputFlags } from './job-output.js';
 import { printSummary } from './summary-line.js';
-import { startMetricsServer, type MetricsFlags } from './metrics-server.js';
+import { startWatchServers, type WatchFlags } from './watch-servers.js';
 import { attemptOptions, runRecovering, type Attempt } from '../coordinator/recovery.js';
 import { jobToRun, type ResumeFlags } from './job-to-run.js';
 import { generateKey, keyEnv, type ClusterKey } from '../wire/cluster-key.js';
 import { LOG_LEVEL_ENV } from '../util/log.js';
 
-export interface RunFlags extends ResumeFlags, OutputFlags, MetricsFlags {
+export interface RunFlags extends ResumeFlags, OutputFlags, WatchFlags {
   /** The local processes talk without a cluster key. */
   insecure?: boolean;
 }
@@ -31,13 +31,16 @@ export async function runCommand(jobFile: string | undefined, flags: RunFlags): 
   const interrupted: { err?: JobCancelledError } = {};
   // A fresh cluster key for this run's processes, in memory only: nothing else on the machine can join them.
   const key = flags.insecure ? undefined : generateKey();
-  const metrics = await startMetricsServer(flags, output.progress);
-  output.observer = metrics.observer;
+  const watch = await startWatchServers(flags, spec, output);
   let summary;
   try {
     summary = await runRecovering(spec, output, (a) => runWithLocalWorkers(spec, output, type.run, a, interrupted, key), resume, interrupted);
+    watch.finish();
+  } catch (err) {
+    watch.finish(err);
+    throw err;
   } finally {
-    await metrics.close();
+    await watch.close();
   }
   printSummary(summary, output.outDir, flags.json, type);
   return 0;
@@ -86,6 +89,7 @@ export async function runWithLocalWorkers(
       ...(key ? { key } : {}),
       ...(maxFrame ? { maxFrame } : {}),
       ...(output.observer ? { observer: output.observer } : {}),
+      ...(output.metrics ? { metrics: output.metrics } : {}),
       ...(attempt ? attemptOptions(attempt) : {}),
       onBound: (endpoint, s) => {
         session = s;

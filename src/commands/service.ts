@@ -16,8 +16,17 @@ import { onStopSignals } from './job-output.js';
 import type { ClusterKey } from '../wire/cluster-key.js';
 import { exposedHost } from './security-flags.js';
 import { DEFAULT_CAPS, type ServiceCaps } from '../service/caps.js';
+import { ServiceWatch } from '../service/service-watch.js';
+import { jobOutput } from '../service/job-runner.js';
+import type { JobStore } from '../service/job-store.js';
+import { serveMetrics } from '../observe/prometheus.js';
+import { serveDashboard } from '../observe/dashboard.js';
+import type { WatchFlags } from './watch-servers.js';
 
-export interface ServiceFlags extends NatsFlags {
+/** Service mode's metrics port when --metrics-port is not given (OpenTelemetry's Prometheus exporter's). */
+export const DEFAULT_SERVICE_METRICS_PORT = 9464;
+
+export interface ServiceFlags extends NatsFlags, WatchFlags {
   insecure?: boolean;
   bind: string;
   stateDir?: string;
@@ -51,7 +60,18 @@ export async function serviceCommand(flags: ServiceFlags, key: ClusterKey | unde
     throw new UsageError(`cannot listen on ${flags.bind}: ${errorMessage(err)}`, { cause: err });
   }
   const { nc, jsm } = await connectNats(flags, `dtrain coordinator ${hostname()}:${process.pid}`, true);
-  const service = await JobService.start(nc, jsm, { bind: flags.bind, stateDir: flags.stateDir, terminal: !flags.json && flags.progress !== false, submitted: { dataRoots: dataRoots(flags) }, log, say, ...(key ? { key } : {}), caps: capsOf(flags) });
+  const stateDir = flags.stateDir;
+  let store: JobStore | undefined;
+  const watch = new ServiceWatch(async () => (store ? store.list() : []), (id) => jobOutput(stateDir, id), flags.dashboard !== undefined);
+  const servers = await serveWatch(watch, flags, say);
+  let service: JobService;
+  try {
+    service = await JobService.start(nc, jsm, { bind: flags.bind, stateDir, terminal: !flags.json && flags.progress !== false, submitted: { dataRoots: dataRoots(flags) }, log, say, ...(key ? { key } : {}), caps: capsOf(flags), watch });
+  } catch (err) {
+    await servers.close();
+    throw err;
+  }
+  store = service.store;
   const reach = endpoint.replace(/^tcp:\/\/0\.0\.0\.0:/, `tcp://${hostname()}:`);
   say(`dtrain coordinator: taking jobs from ${flags.nats}; outputs in ${flags.stateDir}/jobs/<id>/`);
   say(`workers join with: dtrain worker --connect ${reach} --serve`);
@@ -69,8 +89,42 @@ export async function serviceCommand(flags: ServiceFlags, key: ClusterKey | unde
   // A second signal during the stop ends the process at once.
   onStopSignals(() => process.exit(130));
   await service.stop(why);
+  await servers.close();
   if (!nc.isClosed()) await nc.drain();
   return 0;
+}
+
+/**
+ * Metrics, always: on --metrics-port, else on DEFAULT_SERVICE_METRICS_PORT
+ * (or, when something else holds it, any free port, said so); and the
+ * dashboard with --dashboard.
+ */
+async function serveWatch(watch: ServiceWatch, flags: ServiceFlags, say: (line: string) => void): Promise<{ close(): Promise<void> }> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    await Promise.all(closers.map((c) => c()));
+  };
+  try {
+    let metrics;
+    try {
+      metrics = await serveMetrics(watch.metrics.registry, flags.metricsPort ?? DEFAULT_SERVICE_METRICS_PORT, flags.metricsHost);
+    } catch (err) {
+      if (flags.metricsPort !== undefined || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw new UsageError(`cannot serve metrics on port ${flags.metricsPort ?? DEFAULT_SERVICE_METRICS_PORT}: ${errorMessage(err)}`, { cause: err });
+      metrics = await serveMetrics(watch.metrics.registry, 0, flags.metricsHost);
+      say(`port ${DEFAULT_SERVICE_METRICS_PORT} is taken: metrics on another (--metrics-port P chooses)`);
+    }
+    closers.push(metrics.close);
+    say(`metrics: ${metrics.url}`);
+    if (watch.board && flags.dashboard !== undefined) {
+      const served = await serveDashboard(watch.board, flags.dashboard, flags.dashboardHost);
+      closers.push(served.close);
+      say(`dashboard: ${served.url}`);
+    }
+    return { close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 /** --data-root, each resolved; without one, the folder of the Debian datasets. */

@@ -23,6 +23,8 @@ export class ControlPlane {
   private readonly failListeners = new Set<(e: Error) => void>();
   /** Called for every valid message, before it is queued (liveness, joins). */
   onMessage: (peer: string, m: Message) => boolean = () => false;
+  /** Called for every message dropped as malformed or unexpected. */
+  onDrop: () => void = () => undefined;
   /** Names a peer for messages and logs. */
   describe: (peer: string) => string = (peer) => peer;
 
@@ -44,6 +46,7 @@ export class ControlPlane {
     const drop = (peer: string, reason: string) => {
       this.dropped++;
       this.drops.drop(reason, { peer: this.describe(peer) });
+      this.onDrop();
     };
     try {
       for await (const { peer, message: m } of hubMessages(this.hub, drop)) {

@@ -9,6 +9,8 @@ import { shardBounds } from '../data/sharding.js';
 import { checkAgreement } from './agreement.js';
 import type { JobContext } from './job-context.js';
 import type { WorkerInfo } from './membership.js';
+import type { EvalReport } from '../observe/observer.js';
+import { epochNow } from '../observe/spans.js';
 
 /** The test set's sums over every worker: the loss, the samples and the job type's counts. */
 export interface EvaluationSums {
@@ -29,6 +31,8 @@ export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progres
   const rounds = Math.max(1, Math.ceil(testSize / (EVAL_ROUND * workers.length)));
   const sums: EvaluationSums = { lossSum: 0, count: 0, counts: {} };
   const t0 = performance.now();
+  const started = epochNow();
+  const reports: EvalReport[] = [];
   if (!periodic) ctx.progress.restart();
   for (let r = 0; r < rounds; r++) {
     const [from, to] = shardBounds(testSize, r, rounds);
@@ -40,6 +44,7 @@ export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progres
     );
     const answers = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'evalDone')));
     checkAgreement(workers, answers.map((a) => a.header.paramsCrc), 'at the evaluation');
+    answers.forEach((a, i) => reports.push({ rank: workers[i].rank, host: workers[i].host, ...(a.header.spans ? { spans: a.header.spans } : {}) }));
     for (const { header: h } of answers) {
       if (h.id !== r) throw new Error(`evaluation round ${r}: a worker answered round ${h.id}`);
       sums.lossSum += h.lossSum;
@@ -49,7 +54,8 @@ export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progres
     if (!periodic) ctx.progress.count(to, testSize, 'test samples', (to * 1000) / (performance.now() - t0));
   }
   if (!periodic) ctx.progress.done();
-  ctx.observer?.evaluation((performance.now() - t0) / 1000);
+  ctx.observer?.span?.('evaluation', started, epochNow());
+  ctx.observer?.evaluation?.((performance.now() - t0) / 1000, reports);
   if (sums.count !== testSize) throw new Error(`the workers evaluated ${sums.count} test samples of ${testSize}`);
   return sums;
 }

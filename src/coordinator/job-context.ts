@@ -4,7 +4,8 @@
  * and the workers with the initial parameters, fetching rank 0's values.
  * The message sequence these take part in is written down in session.ts.
  */
-import type { StepObserver } from '../observe/prometheus.js';
+import type { JobObserver } from '../observe/observer.js';
+import { epochNow } from '../observe/spans.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { JoinTimeoutError, RegroupError } from '../util/errors.js';
@@ -39,8 +40,8 @@ export interface JobContext {
   reached: { steps: number; backend?: string; skipped?: number };
   /** How this session's ring and ps links are protected (its key, when sealed, is this session's alone). */
   dataPlane: DataPlane;
-  /** Hears every finished step and evaluation (Prometheus metrics, --metrics-port). */
-  observer?: StepObserver;
+  /** Hears every finished step, evaluation and span of the coordinator's work (timeline, stragglers, Prometheus, dashboard). */
+  observer?: JobObserver;
 }
 
 /** A window's or the test set's mean loss, and accuracy (classes) or mean absolute error (regression). */
@@ -249,12 +250,14 @@ export interface CheckpointParts {
 export async function checkpointAfter(ctx: JobContext, step: number, parts: CheckpointParts): Promise<void> {
   if (!ctx.checkpoints.due(step)) return;
   const t0 = performance.now();
+  const started = epochNow();
   const models = Object.values(parts.networks);
   const state = await fetchCheckpointState(ctx, parts.workers, parts.shards, models);
   const { optimizers, optimizersAt, replicaStates } = state;
   await ctx.checkpoints.save({ step: step + 1, spec: ctx.spec, networks: parts.networks, optimizers, optimizersAt, loop: parts.loop(), ...(replicaStates ? { replicaStates } : {}) });
   // The time the steps were held: fetching the state and copying it (the files are written in the background).
   ctx.log.info({ step: step + 1, heldMs: performance.now() - t0 }, 'checkpoint taken');
+  ctx.observer?.span?.('checkpoint', started, epochNow());
   const stop = ctx.checkpoints.stopping;
   if (stop) {
     await ctx.checkpoints.flush();

@@ -1,5 +1,7 @@
 /** Metric sinks: each receives every logged metrics line; a container forwards to all. */
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { encodePng, type Raster } from '../image/png.js';
 import { EventFile } from '../observe/tfevents.js';
 
 export type Metrics = Record<string, number | string>;
@@ -7,8 +9,21 @@ export type Metrics = Record<string, number | string>;
 /** Which figures a line holds: training's (metrics.jsonl), or an evaluation's of the test split. */
 export type MetricsGroup = 'train' | 'eval';
 
+/** A picture the job wrote into its folder: `file` relative to it, the PNG's bytes and size. */
+export interface Picture {
+  /** Its name on the dashboard and its TensorBoard tag (e.g. samples, gallery). */
+  tag: string;
+  file: string;
+  png: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
+
 export interface MetricsSink {
   log(metrics: Metrics, step: number, group?: MetricsGroup): void;
+  /** A picture written at `step`. */
+  picture?(p: Picture, step: number): void;
   close(): void;
 }
 
@@ -33,8 +48,13 @@ export class JsonlSink implements MetricsSink {
  */
 export class TensorBoardSink implements MetricsSink {
   private readonly file: EventFile;
-  constructor(dir: string) {
+  /** `resumedAt`: the step a resumed run goes on from. */
+  constructor(dir: string, resumedAt?: number) {
     this.file = new EventFile(dir);
+    if (resumedAt !== undefined) this.file.restart(resumedAt);
+  }
+  picture(p: Picture, step: number): void {
+    this.file.image(step, p.tag, p.png, p);
   }
   log(metrics: Metrics, step: number, group: MetricsGroup = 'train'): void {
     const values: Record<string, number> = {};
@@ -49,6 +69,9 @@ export class MetricsHub implements MetricsSink {
   log(metrics: Metrics, step: number, group?: MetricsGroup): void {
     for (const s of this.sinks) s.log(metrics, step, group);
   }
+  picture(p: Picture, step: number): void {
+    for (const s of this.sinks) s.picture?.(p, step);
+  }
   close(): void {
     for (const s of this.sinks) s.close();
   }
@@ -62,4 +85,13 @@ export class MetricsHub implements MetricsSink {
 export function stepTimes(reports: { computeMs: number; commMs: number }[]): Metrics {
   const compute = reports.map((r) => r.computeMs);
   return { computeMs: Math.max(...compute), commMs: Math.max(...reports.map((r) => r.commMs)), spreadMs: Math.max(...compute) - Math.min(...compute) };
+}
+
+/** Writes `raster` as DIR/`file` (a PNG) and hands it to the sinks (TensorBoard, the dashboard) as `tag` at `step`. */
+export function savePicture(outDir: string, sink: MetricsSink, tag: string, file: string, raster: Raster, step: number): void {
+  const png = encodePng(raster);
+  const path = join(outDir, file);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, png);
+  sink.picture?.({ tag, file, png, width: raster.width, height: raster.height, channels: raster.channels }, step);
 }

@@ -7,6 +7,7 @@ import { CheckpointError, RegroupError, WorkerLostError } from '../util/errors.j
 import { loadLatestCheckpoint, type LoadedCheckpoint } from './checkpoints.js';
 import type { SessionOptions, Summary } from './session.js';
 import type { JobSpec } from '../spec/job-spec.js';
+import type { JobObserver } from '../observe/observer.js';
 import type { Logger } from '../util/log.js';
 import type { Progress } from './progress.js';
 
@@ -15,6 +16,8 @@ export interface JobOutputs {
   outDir: string;
   log: Logger;
   progress: Progress;
+  /** Hears each recovery (Prometheus: dtrain_recoveries_total). */
+  observer?: JobObserver;
 }
 
 /** A lost worker or shard, and how the job went on: summary.json's `recoveries`. */
@@ -101,6 +104,7 @@ export async function runRecovering(
         const member = (err as WorkerLostError).member;
         const action = `${resume ? `restarted from checkpoint step ${resume.step}` : 'restarted from the start (no checkpoint yet)'}${resized}`;
         recoveries.push({ step: steps, lost: member, action, seconds: NaN });
+        output.observer?.recovery?.();
         output.log.warn({ lost: member, step: steps, action, restart: recoveries.length, of: spec.cluster.maxRestarts }, 'member lost: restarting');
         output.progress.note(`${member} lost at step ${steps}: ${action} (${recoveries.length}/${spec.cluster.maxRestarts})`);
       }

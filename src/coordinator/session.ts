@@ -24,7 +24,7 @@
  *   G. `stop` to every worker and shard.
  * Any worker lost or failed rejects whatever is being awaited (ControlPlane).
  */
-import type { StepObserver } from '../observe/prometheus.js';
+import type { JobObserver } from '../observe/observer.js';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DtrainError, errorMessage, JobCancelledError, UsageError } from '../util/errors.js';
@@ -39,7 +39,12 @@ import { ControlPlane } from './control.js';
 import { checkpointMetrics, Checkpoints, CHECKPOINTS, type LoadedCheckpoint } from './checkpoints.js';
 import type { JobContext, JobResult, JobRunner } from './job-context.js';
 import { Membership, type SparePolicy } from './membership.js';
-import { JsonlSink, MetricsHub, TensorBoardSink } from './metrics.js';
+import { JsonlSink, MetricsHub, TensorBoardSink, type MetricsSink } from './metrics.js';
+import { PlotSink, PLOTS } from './plot-sink.js';
+import { Observers } from '../observe/observer.js';
+import { TRACE_FILE, TraceRecorder } from '../observe/trace.js';
+import { StragglerWatch } from '../observe/straggler-watch.js';
+import type { StragglerSummary } from '../observe/stragglers.js';
 import type { Progress } from './progress.js';
 
 export interface SessionOptions {
@@ -74,8 +79,10 @@ export interface SessionOptions {
   recorded?: JobSpec;
   /** The cluster key: the control socket admits only its holders, and the data plane is sealed or encrypted. None: all in clear. */
   key?: ClusterKey;
-  /** Hears every finished step and evaluation (Prometheus metrics). */
-  observer?: StepObserver;
+  /** Hears every finished step and evaluation, with the session's own observers (the timeline, stragglers): Prometheus, the dashboard. */
+  observer?: JobObserver;
+  /** Hears every metrics line and picture, with the run folder's files (the dashboard). */
+  metrics?: MetricsSink;
   /** The largest frame the control socket takes (registry.ts controlFrameLimit); a larger one drops its sender unread. None: no limit. */
   maxFrame?: number;
 }
@@ -151,7 +158,16 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   const control = new ControlPlane(await bindRouter(o.bind, o.bindRetryMs, o.maxFrame ?? -1, o.key), o.log);
   const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log, o.spares);
   const loop = control.run();
-  const metrics = new MetricsHub([new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : ''), new TensorBoardSink(join(o.outDir, 'tensorboard'))]);
+  const metrics = new MetricsHub([
+    new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : ''),
+    new TensorBoardSink(join(o.outDir, 'tensorboard'), o.resume?.step),
+    new PlotSink(join(o.outDir, PLOTS), o.resume ? checkpointMetrics(o.resume.dir) : ''),
+    ...(o.metrics ? [o.metrics] : []),
+  ]);
+  const trace = o.spec.train.trace ? new TraceRecorder(o.spec.name, o.resume ? join(o.outDir, TRACE_FILE) : undefined) : undefined;
+  const stragglers = new StragglerWatch(o.log, (current, records) => o.observer?.stragglers?.(current, records));
+  const observer = new Observers([trace, stragglers, o.observer]);
+  control.onDrop = () => observer.droppedMessage();
   // A fresh run starts with no checkpoints: an earlier run's in the same folder are not this run's to resume or keep.
   if (!o.resume) rmSync(join(o.outDir, CHECKPOINTS), { recursive: true, force: true });
   const checkpoints = new Checkpoints(o.outDir, o.spec.train.checkpoint, o.log, o.recorded);
@@ -163,7 +179,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   const reached: JobContext['reached'] = { steps: o.resume?.step ?? 0 };
   let goesOn = false;
   try {
-    const ctx: JobContext = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir, checkpoints, reached, dataPlane, ...(o.resume ? { resume: o.resume } : {}), ...(o.observer ? { observer: o.observer } : {}) };
+    const ctx: JobContext = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir, checkpoints, reached, dataPlane, ...(o.resume ? { resume: o.resume } : {}), observer };
     result = await o.job(ctx);
   } catch (err) {
     error = control.failed ?? err; // the root cause, not the rejection it caused
@@ -174,6 +190,11 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
     o.progress.done();
     membership.stop();
     metrics.close();
+    try {
+      trace?.write(join(o.outDir, TRACE_FILE));
+    } catch (err) {
+      o.log.warn({ err: errorMessage(err) }, `${TRACE_FILE} could not be written`);
+    }
     goesOn = error !== undefined && (o.goesOn?.(error) ?? false);
     const rejoin = goesOn && o.rejoin === true;
     const reason = error ? `${goesOn ? 'session' : 'job'} ended: ${errorMessage(error)}` : 'job finished';
@@ -185,7 +206,7 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
     control.close();
     await loop;
   }
-  const summary = summarize(o, result, error, (performance.now() - started) / 1000, { ...reached, checkpoint: checkpoints.latest });
+  const summary = summarize(o, result, error, (performance.now() - started) / 1000, { ...reached, checkpoint: checkpoints.latest, stragglers: stragglers.summary() });
   if (!goesOn) writeFileSync(join(o.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   o.onSummary?.(summary);
   if (error) {
@@ -204,7 +225,7 @@ function dataPlaneOf(spec: JobSpec, key: ClusterKey | undefined): DataPlane {
 }
 
 /** How far a job that ended early got: the steps done, the backend and the checkpoint to resume from. */
-type Reached = JobContext['reached'] & { checkpoint: string | undefined };
+type Reached = JobContext['reached'] & { checkpoint: string | undefined; stragglers: StragglerSummary };
 
 function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, wallSeconds: number, reached: Reached): Summary {
   return {
@@ -221,6 +242,7 @@ function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, 
     eval: r?.eval ?? null,
     ...r?.sections,
     ...(reached.skipped ? { skippedSteps: reached.skipped } : {}),
+    ...(reached.stragglers.length > 0 ? { stragglers: reached.stragglers } : {}),
     ...(error ? { error: errorMessage(error) } : {}),
     ...(error && reached.checkpoint ? { checkpoint: reached.checkpoint } : {}),
     ...o.summaryExtras,

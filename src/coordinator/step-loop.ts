@@ -11,6 +11,7 @@ import { shardBounds } from '../data/sharding.js';
 import type { JobContext } from './job-context.js';
 import type { WorkerInfo } from './membership.js';
 import { StepGate } from './step-gate.js';
+import { epochNow } from '../observe/spans.js';
 
 export interface StepHeader {
   step: number;
@@ -44,6 +45,7 @@ export async function runSteps(
 ): Promise<number> {
   const { control } = ctx;
   const total = source.totalSteps;
+  ctx.observer?.planned?.(total);
   const t0 = performance.now();
   let lastDone = t0;
   let samples = 0;
@@ -54,6 +56,7 @@ export async function runSteps(
   const commands = new Map<number, { header: StepHeader; batch: Int32Array; unsent: number }>();
   const reports = new Map<number, Message<'stepDone'>[]>();
   const sendReleased = async () => {
+    const t = epochNow();
     const sends = gate.release().map(([w, step]) => {
       let c = commands.get(step);
       if (!c) {
@@ -65,6 +68,7 @@ export async function runSteps(
       return control.send(workers[w].peer, { type: 'step', ...c.header, offset: a }, [c.batch.slice(a, b)]);
     });
     await Promise.all(sends);
+    if (sends.length > 0) ctx.observer?.span?.('scheduling', t, epochNow());
   };
   const nextReport = (w: number) => {
     const report = control.expect(workers[w].peer, 'stepDone').then((m) => ({ w, m }));
@@ -89,7 +93,7 @@ export async function runSteps(
       const done = all.filter((d) => d !== undefined);
       if (ctx.observer) {
         const now = performance.now();
-        ctx.observer.step(all.flatMap((d, i) => (d ? [{ rank: workers[i].rank, ...d.header }] : [])), (now - lastDone) / 1000);
+        ctx.observer.step?.(step, all.flatMap((d, i) => (d ? [{ rank: workers[i].rank, host: workers[i].host, ...d.header }] : [])), (now - lastDone) / 1000);
         lastDone = now;
       }
       reports.delete(step);

@@ -3,8 +3,8 @@
  * length, the masked CRC-32C of those 8 bytes, the data, the masked CRC-32C
  * of the data) around `Event` protobufs (tensorflow/core/util/event.proto,
  * summary.proto), encoded with protobufjs from the fields we write. The
- * first record names the file version; each later one holds scalars of one
- * step.
+ * first record names the file version; each later one holds the scalars of
+ * one step, a picture (PNG), or a resumed session's start.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -20,11 +20,16 @@ const root = protobuf.Root.fromJSON({
         step: { type: 'int64', id: 2 },
         fileVersion: { type: 'string', id: 3 },
         summary: { type: 'Summary', id: 5 },
+        sessionLog: { type: 'SessionLog', id: 6 },
       },
     },
+    SessionLog: { fields: { status: { type: 'int32', id: 1 }, msg: { type: 'string', id: 3 } } },
     Summary: {
       fields: { value: { rule: 'repeated', type: 'Value', id: 1 } },
-      nested: { Value: { fields: { tag: { type: 'string', id: 1 }, simpleValue: { type: 'float', id: 2 } } } },
+      nested: {
+        Value: { fields: { tag: { type: 'string', id: 1 }, simpleValue: { type: 'float', id: 2 }, image: { type: 'Image', id: 4 } } },
+        Image: { fields: { height: { type: 'int32', id: 1 }, width: { type: 'int32', id: 2 }, colorspace: { type: 'int32', id: 3 }, encodedImageString: { type: 'bytes', id: 4 } } },
+      },
     },
   },
 });
@@ -52,6 +57,9 @@ function event(fields: Record<string, unknown>): Uint8Array {
 
 let files = 0;
 
+/** SessionLog.START: TensorBoard discards the points of earlier files at or after its step. */
+const SESSION_START = 1;
+
 /** An event file in `dir`, named as TensorBoard expects (events.out.tfevents.<seconds>.<host>). */
 export class EventFile {
   readonly path: string;
@@ -61,6 +69,21 @@ export class EventFile {
     // A session started again in the same second (a recovery) gets a file of its own.
     this.path = join(dir, `events.out.tfevents.${Math.floor(now / 1000)}.${hostname()}.${process.pid}.${files++}`);
     writeFileSync(this.path, tfRecord(event({ wallTime: now / 1000, fileVersion: 'brain.Event:2' })));
+  }
+
+  /**
+   * A session that goes on from `step` (a resumed run): TensorBoard drops
+   * the earlier files' points from that step on, which the resumed run
+   * writes again.
+   */
+  restart(step: number, now = Date.now()): void {
+    appendFileSync(this.path, tfRecord(event({ wallTime: now / 1000, step, sessionLog: { status: SESSION_START, msg: `resumed at step ${step}` } })));
+  }
+
+  /** A PNG picture at `step` under `tag` (colour space 1: grey, 3: RGB). */
+  image(step: number, tag: string, png: Uint8Array, size: { width: number; height: number; channels: 1 | 3 }, now = Date.now()): void {
+    const image = { height: size.height, width: size.width, colorspace: size.channels, encodedImageString: png };
+    appendFileSync(this.path, tfRecord(event({ wallTime: now / 1000, step, summary: { value: [{ tag, image }] } })));
   }
 
   /** Scalars of one step, by tag. */

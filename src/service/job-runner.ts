@@ -20,6 +20,7 @@ import { makeLogger } from '../util/log.js';
 import type { JobRecord } from './job-states.js';
 import { ProgressFeed } from './progress-feed.js';
 import type { ClusterKey } from '../wire/cluster-key.js';
+import type { ServiceWatch } from './service-watch.js';
 
 export interface RunnerContext {
   /** The control endpoint every job binds in turn; workers started with --serve stay connected to it. */
@@ -31,6 +32,8 @@ export interface RunnerContext {
   submitted: SubmittedRules;
   /** The cluster key every job's members must hold (none: loopback or --insecure). */
   key?: ClusterKey;
+  /** Metrics and the dashboard: each job's steps feed them. */
+  watch?: ServiceWatch;
 }
 
 export interface Ending {
@@ -78,6 +81,7 @@ export class RunningJob {
     const log = makeLogger({ file: join(outDir, 'log.jsonl'), base: { pid: process.pid, role: 'coordinator', job: r.id } });
     const progress = new Progress(ctx.terminal ? process.stderr : undefined, r.id);
     progress.listener = (e) => this.feed.push(e);
+    const watch = ctx.watch?.started(r, progress);
     let summary: Record<string, unknown> | undefined;
     try {
       const spec = parseJobSpec(r.spec, `job ${r.id}`, {}, undefined, ctx.submitted);
@@ -89,7 +93,7 @@ export class RunningJob {
       const maxFrame = await controlFrameLimit(spec);
       await runRecovering(
         spec,
-        { outDir, log, progress },
+        { outDir, log, progress, ...(watch ? { observer: watch.observer } : {}) },
         (a) =>
           runSession({
             ...regrouping.sessionOptions(a, spec),
@@ -101,6 +105,8 @@ export class RunningJob {
             progress,
             job: jobTypeOf(spec).run,
             spares: 'keep',
+            ...(watch ? { observer: watch.observer } : {}),
+            ...(watch?.metrics ? { metrics: watch.metrics } : {}),
             onSummary: (s) => {
               summary = s as unknown as Record<string, unknown>;
               a.onSummary(s);

@@ -137,6 +137,7 @@ export class JobService {
     try {
       const end = await job.run(this.o);
       last = await persistently(() => this.store.move(r.id, end.state, { reason: end.reason, summary: end.summary }), this.o.log);
+      this.o.watch?.ended(r.id, end.state, end.reason);
       this.o.say(`${r.id}: ${end.state}${end.reason ? ` (${end.reason})` : ''}`);
     } finally {
       this.current = undefined;

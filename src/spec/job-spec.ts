@@ -59,6 +59,8 @@ export const trainSchema = z
     onNonFinite: z.enum(['fail', 'skip-step']).default('fail'),
     /** Write a metrics line every N steps. */
     logEvery: positiveInt.default(10),
+    /** Keep a timeline of every worker's steps (data, forward/backward, waits, all-reduce, optimizer) in DIR/trace.json. */
+    trace: z.boolean().default(true),
     /** Checkpoints in DIR/checkpoints/, to resume from (`dtrain run --resume DIR`). */
     checkpoint: checkpointSchema.default({}),
   })

@@ -4,11 +4,14 @@
  */
 import { z } from 'zod';
 import { ProtocolError } from '../util/errors.js';
+import { MAX_SPANS } from '../observe/spans.js';
 import { decode, type Decoded, type Limits, DEFAULT_LIMITS, type TypedArray } from './codec.js';
 
 const int = z.number().int();
 const nonneg = int.nonnegative();
 const finite = z.number().finite();
+/** A worker's timeline since its last report (observe/spans.ts): flat triples of lane index, start and duration in ms. */
+const spans = z.array(finite).max(3 * MAX_SPANS).optional();
 
 /** How a worker's collectives reach the others: its ring neighbour, or the parameter-server shards. */
 const collective = z.discriminatedUnion('strategy', [
@@ -40,9 +43,11 @@ export const headerSchemas = {
   join: z.object({ role: z.enum(['worker', 'ps']).default('worker'), host: z.string(), pid: int, endpoint: z.string() }),
   ready: z.object({ rank: nonneg, backend: z.string(), backendReason: z.string(), paramCount: nonneg }),
   // counts: the job type's own sums over the worker's samples (e.g. correct)
-  stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, computeMs: finite, commMs: finite, counts: z.record(finite), skipped: z.boolean().optional() }),
+  stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, computeMs: finite, commMs: finite, counts: z.record(finite), skipped: z.boolean().optional(), spans,
+    // the step's collectives: waiting for peers, exchanging, bytes summed; messages the worker dropped so far this session
+    waitMs: finite.optional(), reduceMs: finite.optional(), reduceBytes: nonneg.optional(), dropped: nonneg.optional() }),
   // paramsCrc: CRC-32 of the worker's flat parameters, which every replica must hold alike
-  evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, counts: z.record(finite), paramsCrc: nonneg.optional() }),
+  evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, counts: z.record(finite), paramsCrc: nonneg.optional(), spans }),
   agreed: z.object({ paramsCrc: nonneg }),
   // params: + the flat parameters, the state, the optimizer states the worker applies itself (ring; a GAN's per network)
   params: z.object({ rank: nonneg, optimizers: z.array(optimizerMeta) }),

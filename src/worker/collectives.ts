@@ -8,6 +8,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { CTL_DONE_SEQ, type CollectiveOp, type CollectiveReply, type CollectiveRequest } from './comm-protocol.js';
 import type { LocalUpdate } from './reducers/local-update.js';
 import type { UpdateArgs } from './reducers/reducer.js';
+import type { SpanBuffer } from '../observe/spans.js';
 
 export interface SharedBuffers {
   grads: Float32Array;
@@ -25,12 +26,26 @@ export interface CollectivesOptions {
   buffers: SharedBuffers;
   /** Set when the strategy updates locally (reducers/make.ts: updatesLocally): sum, then this optimizer here. */
   local?: LocalUpdate;
+  /** Hears the timeline of every collective (the wait for peers, the exchange) and of the local optimizer step. */
+  spans?: SpanBuffer;
+}
+
+/** A step's collectives: the wait for the first word from a peer, the exchange after it, and the bytes summed. */
+export interface CollectiveTimes {
+  waitMs: number;
+  reduceMs: number;
+  reduceBytes: number;
 }
 
 export class Collectives {
   private seq = 0;
   /** Requests sent without waiting (startAllReduceRange), oldest first; their replies are read before any later one. */
   private outstanding: number[] = [];
+  /** The bytes each request in flight sums, by sequence number. */
+  private readonly bytes = new Map<number, number>();
+  private times: CollectiveTimes = { waitMs: 0, reduceMs: 0, reduceBytes: 0 };
+  /** Messages the comm thread dropped as malformed, since the session began. */
+  dropped = 0;
   constructor(private readonly o: CollectivesOptions) {}
 
   /** Whether sums can be started ahead of the update (ring: the comm thread sums while compute goes on). */
@@ -86,7 +101,10 @@ export class Collectives {
     }
     if (started) await this.settle();
     else await this.allReduce();
-    return this.o.local.apply(this.o.buffers.params, this.o.buffers.grads, args);
+    const t = performance.now();
+    const applied = this.o.local.apply(this.o.buffers.params, this.o.buffers.grads, args);
+    this.o.spans?.add('optimizer', t);
+    return applied;
   }
 
   /** Waits for the sums started without waiting, and checks their replies. */
@@ -138,8 +156,18 @@ export class Collectives {
     for (const seq of started) this.reply(seq);
   }
 
+  /** The time spent waiting for peers and exchanging, and the bytes summed, since the last call. */
+  takeTimes(): CollectiveTimes {
+    const t = this.times;
+    this.times = { waitMs: 0, reduceMs: 0, reduceBytes: 0 };
+    return t;
+  }
+
   private request(req: CollectiveOp): number {
     const seq = ++this.seq;
+    const { grads, params } = this.o.buffers;
+    const values = req.op === 'allReduce' ? (req.length ?? grads.length) : req.op === 'sumStats' ? req.length : req.op === 'update' ? grads.length : params.length;
+    this.bytes.set(seq, 4 * values);
     this.o.port.postMessage({ ...req, seq } as CollectiveRequest);
     return seq;
   }
@@ -147,6 +175,16 @@ export class Collectives {
   private reply(seq: number): void {
     const r = receiveMessageOnPort(this.o.port)?.message as CollectiveReply | undefined;
     if (!r || r.seq !== seq) throw new Error(`collective ${seq}: no matching reply from the comm thread`);
+    const bytes = this.bytes.get(seq) ?? 0;
+    this.bytes.delete(seq);
     if (r.error) throw new Error(`collective failed: ${r.error}`);
+    if (r.dropped !== undefined) this.dropped = r.dropped;
+    if (!r.at) return;
+    const [start, heard, end] = r.at;
+    this.times.waitMs += heard - start;
+    this.times.reduceMs += end - heard;
+    this.times.reduceBytes += bytes;
+    if (heard > start) this.o.spans?.addEpoch('waiting for peers', start, heard);
+    this.o.spans?.addEpoch('all-reduce', heard, end);
   }
 }

@@ -52,6 +52,10 @@ export type CollectiveRequest = CollectiveOp & { seq: number };
 export interface CollectiveReply {
   seq: number;
   error?: string;
+  /** When the comm thread ran it (ms since the epoch): started, first heard from a peer (the wait for it ends), finished. */
+  at?: [number, number, number];
+  /** Messages the comm thread has dropped as malformed since the session began. */
+  dropped?: number;
 }
 
 /** How a worker's session ended when it was not by a failure of its own. */

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { errorMessage } from '../util/errors.js';
+import { epochNow } from '../observe/spans.js';
 import { DropLog } from '../util/drop-log.js';
 import { encode } from '../wire/codec.js';
 import { parseMessage } from '../wire/messages.js';
@@ -127,6 +128,8 @@ async function setup(m: CollectivesSetup): Promise<void> {
   port.on('message', (req: CollectiveRequest) => {
     queue = queue.then(async () => {
       const reply: CollectiveReply = { seq: req.seq };
+      const start = epochNow();
+      r.firstReceivedAt = undefined;
       try {
         if (req.op === 'allReduce') await r.allReduce(req.length === undefined ? grads : grads.subarray(req.offset ?? 0, (req.offset ?? 0) + req.length), req.compress);
         else if (req.op === 'sumStats') await r.allReduce(stats.subarray(0, req.length));
@@ -136,6 +139,8 @@ async function setup(m: CollectivesSetup): Promise<void> {
         // A collective ended because the link failed reports why, not the closed socket it saw.
         reply.error = failure ?? errorMessage(err);
       }
+      reply.at = [start, r.firstReceivedAt ?? start, epochNow()];
+      reply.dropped = drops.total;
       port.postMessage(reply);
       Atomics.store(ctl!, CTL_DONE_SEQ, req.seq);
       Atomics.notify(ctl!, CTL_DONE_SEQ);

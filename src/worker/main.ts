@@ -24,6 +24,7 @@ import type { StepProgram } from './step-program.js';
 import { runSessions, type Rejoin } from '../wire/join.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { ClusterKey } from '../wire/cluster-key.js';
+import { SpanBuffer, type FlatSpans } from '../observe/spans.js';
 
 export interface WorkerOptions {
   connect: string;
@@ -89,20 +90,25 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin>
       } else if (h.type === 'step') {
         const r = await need(program).train({ step: h.step, epoch: h.epoch, lr: h.lr, globalBatch: h.globalBatch, indices: m.message.tensors[0] as Int32Array, offset: h.offset });
         if (!r.skipped) requireFinite(r, `step ${h.step}`, h.lr);
-        send({ type: 'stepDone', step: h.step, ...r });
+        const c = need(collectives);
+        send({ type: 'stepDone', step: h.step, ...r, ...c.takeTimes(), dropped: c.dropped, ...spansOf(need(built)) });
       } else if (h.type === 'eval') {
+        const t = performance.now();
         await need(collectives).refresh();
         await need(program).agreeState();
         const e = await need(program).evaluate(m.message.tensors[0] as Int32Array, { clean: h.clean });
         requireFinite(e, 'the evaluation');
-        send({ type: 'evalDone', id: h.id, ...e, paramsCrc: paramsCrc(need(program)) });
+        need(built).spans?.add('evaluation', t);
+        send({ type: 'evalDone', id: h.id, ...e, paramsCrc: paramsCrc(need(program)), ...spansOf(need(built)) });
       } else if (h.type === 'agree') {
         await need(collectives).refresh();
         send({ type: 'agreed', paramsCrc: paramsCrc(need(program)) });
       } else if (h.type === 'fetchParams') {
+        const t = performance.now();
         if (h.refresh) await need(collectives).refresh();
         const states = packStates(need(built).optimizers.map((u) => u.stateDict()));
         send({ type: 'params', rank, optimizers: states.meta }, [need(program).params(), need(program).state(), states.data]);
+        need(built).spans?.add('checkpoint', t);
       } else {
         o.log.warn({ type: h.type }, 'ignored a message not meant for a worker');
       }
@@ -156,6 +162,13 @@ interface Built {
   models: LayersModel[];
   /** The control slots shared with the comm thread (CTL_ENDED says why a session ended). */
   ctl: Int32Array;
+  /** The timeline since the last report (train.trace), sent with the next stepDone or evalDone. */
+  spans?: SpanBuffer;
+}
+
+/** A report's `spans` field: the timeline since the last report, when the job keeps one. */
+function spansOf(b: Built): { spans?: FlatSpans } {
+  return b.spans ? { spans: b.spans.take() } : {};
 }
 
 async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<Built> {
@@ -177,7 +190,8 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const buffers = { params: new Float32Array(params), grads: new Float32Array(grads), stats: new Float32Array(stats) };
   const local = updatesLocally(h.collective) ? new LocalUpdate(rule) : undefined;
   const ctl = new Int32Array(control);
-  const collectives = new Collectives({ port: port1, ctl, size: h.size, rank: h.rank, buffers, local });
+  const spans = spec.train.trace ? new SpanBuffer() : undefined;
+  const collectives = new Collectives({ port: port1, ctl, size: h.size, rank: h.rank, buffers, local, ...(spans ? { spans } : {}) });
   for (const model of models) attachStatsSum(model, (v) => collectives.sumStatsSync(v));
   // The coordinator's batch-norm moving statistics: a fresh model's, or a saved model's (dtrain attack).
   const state = m.tensors[1] as Float32Array;
@@ -192,11 +206,12 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
     overlapBytes: spec.cluster.overlapBytes,
     sumRange: (offset, length) => collectives.allReduceRange(offset, length),
     broadcastState: (v) => collectives.broadcastFromRank0(v),
+    ...(spans ? { spans } : {}),
   });
   if (program.overlapping) log.info({ overlapBytes: spec.cluster.overlapBytes }, 'gradient sums start during the backward pass');
   const optimizers = [...(local ? [local] : []), ...(program.ownOptimizers ?? [])];
   if (h.optimizers.length > 0) resumeOptimizers(optimizers, h.optimizers, m.tensors[2] as Float32Array);
-  return { program, collectives, backend, optimizers, models, ctl };
+  return { program, collectives, backend, optimizers, models, ctl, ...(spans ? { spans } : {}) };
 }
 
 /** A resumed job's optimizer states, from the `start` message, into this worker's optimizers. */

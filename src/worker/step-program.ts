@@ -6,6 +6,7 @@
 import type { TypedArray } from '../wire/codec.js';
 import type { LocalUpdate } from './reducers/local-update.js';
 import type { UpdateArgs } from './reducers/reducer.js';
+import type { SpanBuffer } from '../observe/spans.js';
 
 export interface StepCommand {
   step: number;
@@ -82,4 +83,6 @@ export interface ProgramDeps {
   sumRange(offset: number, length: number): Promise<void>;
   /** Rank 0's values on every worker (all call it together). */
   broadcastState(values: Float32Array): Promise<Float32Array>;
+  /** The worker's timeline: a program adds its data and forward/backward spans. */
+  spans?: SpanBuffer;
 }

@@ -14,12 +14,14 @@ export interface ServiceCluster {
   stateDir: string;
   coordinator: { child: ChildProcess; done: Promise<CliResult> };
   startCoordinator(): Promise<void>;
+  /** What the coordinator has written on stderr so far. */
+  coordinatorOutput(): string;
   /** SIGKILL: the coordinator dies without a word, as in a crash. */
   killCoordinator(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startServiceCluster(workers: number, shards = 0): Promise<ServiceCluster> {
+export async function startServiceCluster(workers: number, shards = 0, coordinatorArgs: string[] = []): Promise<ServiceCluster> {
   const nats = await startNatsServer();
   const tmp = tempDir('dtrain-service-');
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
@@ -28,14 +30,18 @@ export async function startServiceCluster(workers: number, shards = 0): Promise<
     ...Array.from({ length: workers }, (_, i) => startCli(['worker', '--connect', endpoint, '--serve', '--log-file', join(tmp.dir, `worker${i}.jsonl`)])),
     ...Array.from({ length: shards }, (_, i) => startCli(['ps', '--connect', endpoint, '--serve', '--log-file', join(tmp.dir, `ps${i}.jsonl`)])),
   ];
+  let output = '';
   const cluster: ServiceCluster = {
+    coordinatorOutput: () => output,
     nats,
     endpoint,
     stateDir,
     coordinator: undefined as unknown as ServiceCluster['coordinator'],
     async startCoordinator() {
-      const c = startCli(['coordinator', '--nats', nats.url, '--bind', endpoint, '--state-dir', stateDir, '--no-progress']);
+      const c = startCli(['coordinator', '--nats', nats.url, '--bind', endpoint, '--state-dir', stateDir, '--no-progress', ...coordinatorArgs]);
       cluster.coordinator = c;
+      output = '';
+      c.child.stderr?.on('data', (d) => (output += d));
       await waitForOutput(c.child, /workers join with/);
     },
     async killCoordinator() {

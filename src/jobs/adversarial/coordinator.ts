@@ -3,13 +3,13 @@
  * (../supervised/coordinator.ts) whose evaluation also counts the test
  * samples still classified right under attack, and which draws the gallery.
  */
-import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { inMemory, type Dataset, type DataSplits } from '../../data/dataset.js';
 import type { EvaluationSums } from '../../coordinator/evaluation.js';
 import type { JobContext } from '../../coordinator/job-context.js';
 import type { ClassifierExtension } from '../supervised/coordinator.js';
-import { GALLERY_FILE, hasGallery, writeGallery } from './gallery.js';
+import { GALLERY_FILE, gallery, hasGallery } from './gallery.js';
+import { savePicture } from '../../coordinator/metrics.js';
 import { correctUnder, evalStepSize, evaluationNames, type AdversarialJob } from './spec.js';
 
 export interface RobustAccuracy {
@@ -44,13 +44,19 @@ export function adversarialExtension(spec: AdversarialJob): ClassifierExtension 
 export function adversarialSections(ctx: JobContext, spec: AdversarialJob, { sums, model, data }: { sums: EvaluationSums; model: LayersModel; data: DataSplits }): Record<string, unknown> {
   // The gallery pictures the first test images, in memory (a data module's are read by the workers only).
   const gallery = inMemory(data.test) ? galleryOf(ctx, model, data.test, spec) : undefined;
-  return { adversarial: robustAccuracy(spec, sums), ...(gallery ? { gallery } : {}) };
+  const robust = robustAccuracy(spec, sums);
+  // The accuracy under attack joins the eval curves (accuracy.png, TensorBoard's eval/fgsmAccuracy, eval/pgdAccuracy).
+  const underAttack: Record<string, number> = {};
+  for (const kind of spec.adversarial.evalAttacks) if (robust[kind] !== undefined) underAttack[`${kind}Accuracy`] = robust[kind];
+  ctx.metrics.log(underAttack, ctx.reached.steps, 'eval');
+  return { adversarial: robust, ...(gallery ? { gallery } : {}) };
 }
 
 /** Writes the adversarial gallery of the first test images into the output folder (images only); returns its file name. */
 function galleryOf(ctx: JobContext, model: LayersModel, test: Dataset, spec: AdversarialJob): string | undefined {
   if (!hasGallery(test)) return undefined;
-  const n = writeGallery(model, test, spec, join(ctx.outDir, GALLERY_FILE));
+  const { raster, rows: n } = gallery(model, test, spec);
+  savePicture(ctx.outDir, ctx.metrics, 'gallery', GALLERY_FILE, raster, ctx.reached.steps);
   ctx.log.info({ file: GALLERY_FILE, images: n }, 'gallery written');
   return GALLERY_FILE;
 }

@@ -1,10 +1,9 @@
 /**
- * The adversarial gallery, DIR/gallery.png: the first test images, the
+ * The adversarial gallery (DIR/gallery.png): the first test images, the
  * evaluation's attack on them (the same inputs the workers evaluated: same
  * keys), and the model's predictions on both. Images only; vectors have no
  * picture.
  */
-import { writeFileSync } from 'node:fs';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { evaluationAttacks, type AdversarialSpec } from './spec.js';
 import { attack, EVAL_PURPOSE, type AttackOptions } from './attacks.js';
@@ -12,7 +11,7 @@ import { classProbabilities } from '../../tensor/classifier-score.js';
 import { featureSize, gather, type Dataset } from '../../data/dataset.js';
 import { FASHION_MNIST_CLASSES } from '../../data/idx.js';
 import { galleryPicture, type GalleryRow, type Prediction } from './gallery-picture.js';
-import { encodePng } from '../../image/png.js';
+import type { Raster } from '../../image/png.js';
 
 export const GALLERY_FILE = 'gallery.png';
 export const GALLERY_IMAGES = 8;
@@ -34,8 +33,8 @@ function galleryAttack(job: GalleryJob): AttackOptions {
   return attacks.pgd ?? attacks.fgsm!;
 }
 
-/** Writes the gallery of the first `count` test images to `file`; returns how many rows it has. */
-export function writeGallery(model: LayersModel, test: Dataset, job: GalleryJob, file: string, count = GALLERY_IMAGES): number {
+/** The gallery of the first `count` test images, and how many rows it has. */
+export function gallery(model: LayersModel, test: Dataset, job: GalleryJob, count = GALLERY_IMAGES): { raster: Raster; rows: number } {
   const opts = galleryAttack(job);
   const rows = galleryRows(model, test, job.seed, opts, Math.min(count, test.size));
   const [h, w] = test.featureShape;
@@ -43,8 +42,7 @@ export function writeGallery(model: LayersModel, test: Dataset, job: GalleryJob,
   const range: [number, number] = Number.isFinite(clip[0]) && Number.isFinite(clip[1]) ? clip : [0, 1];
   const title = `${opts.attack === 'pgd' ? `PGD-${opts.steps}` : 'FGSM'} AT EPS ${opts.epsilon}`;
   const classNames = job.data.source === 'fashion-mnist' ? FASHION_MNIST_CLASSES : [];
-  writeFileSync(file, encodePng(galleryPicture(rows, { height: h, width: w, range, epsilon: opts.epsilon, title, classNames })));
-  return rows.length;
+  return { raster: galleryPicture(rows, { height: h, width: w, range, epsilon: opts.epsilon, title, classNames }), rows: rows.length };
 }
 
 /** The first `count` test images, their adversarial versions under `opts` with the evaluation's key, and the predictions on both. */

@@ -21,7 +21,8 @@ import { initBackend } from '../../tensor/backend.js';
 import type { DataSplits } from '../../data/dataset.js';
 import { epochOfStep, ganPlan, phaseOf, realSchedule, stepLr, type GanPhase } from './plan.js';
 import type { Message } from '../../wire/messages.js';
-import { writeSamplePicture } from './samples.js';
+import { samplePicture } from './samples.js';
+import { savePicture } from '../../coordinator/metrics.js';
 import { loadGanData } from './data.js';
 import type { GanJob } from './spec.js';
 import { buildGan } from './zoo.js';
@@ -70,9 +71,9 @@ export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResul
   // The loop's state a checkpoint keeps: the pictures so far, the loss window, the last logged losses.
   const kept = ctx.resume?.loop as { pictures: string[]; win: { d: number; dn: number; g: number; gn: number }; last: { dLoss: number; gLoss: number } } | undefined;
   const pictures: string[] = kept?.pictures ?? [];
-  const drawSamples = (name: string) => {
+  const drawSamples = (name: string, step: number) => {
     const file = join('samples', `${name}.png`);
-    writeSamplePicture(models.generator, spec.seed, spec.gan.gridSamples, join(ctx.outDir, file), PICTURE_ZOOM);
+    savePicture(ctx.outDir, ctx.metrics, 'samples', file, samplePicture(models.generator, spec.seed, spec.gan.gridSamples, PICTURE_ZOOM), step);
     pictures.push(file);
   };
   const win = kept?.win ?? { d: 0, dn: 0, g: 0, gn: 0 };
@@ -87,7 +88,7 @@ export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResul
     }
     if (pictureAfter(step)) {
       await fetchInto(ctx, workers[0], networks);
-      drawSamples(`iteration-${String(iteration).padStart(6, '0')}`);
+      drawSamples(`iteration-${String(iteration).padStart(6, '0')}`, step + 1);
     }
   };
   /** Whether a picture is drawn once `step` is done: a generator step ending every gan.sampleEvery-th iteration but the last. */
@@ -120,7 +121,7 @@ export async function runGanJob(ctx: JobContext, spec: GanJob): Promise<JobResul
   await fetchAgreed(ctx, workers, networks);
   await saveModel(models.generator, join(ctx.outDir, 'generator'));
   await saveModel(models.discriminator, join(ctx.outDir, 'discriminator'));
-  drawSamples('final');
+  drawSamples('final', plan.totalSteps);
   const score: GanScore = { ...last, iterations: plan.iterations, samples: spec.gan.evalSamples, pictures, ...(await evaluate(ctx, spec, models.generator, data, classifier)) };
   ctx.log.info(score, 'gan evaluated');
   return { backend, steps: plan.totalSteps, epochs: (plan.iterations * plan.dSteps) / plan.realBatchesPerEpoch, samples, trainSeconds, train: null, eval: null, sections: { gan: score } };

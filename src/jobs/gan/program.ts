@@ -21,7 +21,7 @@ import { LocalUpdate } from '../../worker/reducers/local-update.js';
 import type { EvalResult, ProgramDeps, StepCommand, StepProgram, StepResult } from '../../worker/step-program.js';
 
 /** `params` and `grads` hold [generator | discriminator]; each network's range is summed by `sumRange` and updated here. */
-export interface GanDeps extends Pick<ProgramDeps, 'params' | 'grads' | 'sumRange' | 'broadcastState'> {
+export interface GanDeps extends Pick<ProgramDeps, 'params' | 'grads' | 'sumRange' | 'broadcastState' | 'spans'> {
   spec: GanJob;
   models: GanModels;
   data: DataSplits;
@@ -81,8 +81,11 @@ export class GanProgram implements StepProgram {
     const net = at.discriminator ? this.d : this.g;
     let loss: tf.Scalar;
     let grads: tf.NamedTensorMap;
+    let computeFrom = t0;
     if (at.discriminator) {
       const real = tf.tensor((await readSamples(data.train, cmd.indices)).x, [n, ...data.train.featureShape]);
+      computeFrom = performance.now();
+      this.deps.spans?.add('data', t0, computeFrom);
       const fake = tf.tidy(() => G.apply(z, { training: true }) as tf.Tensor);
       ({ value: loss, grads } = tf.variableGrads(() => {
         const onReal = sumSigmoidCrossEntropy(D.apply(real, { training: true }) as tf.Tensor, 1 - spec.gan.labelSmoothing);
@@ -102,10 +105,12 @@ export class GanProgram implements StepProgram {
     if (!Number.isFinite(lossSum)) g[0] = NaN;
     tf.dispose([z, loss, ...Object.values(grads)]);
     const t1 = performance.now();
+    this.deps.spans?.add('forward/backward', computeFrom, t1);
     await this.deps.sumRange(net.offset, net.layout.total);
     const t2 = performance.now();
     // cmd.lr is the network's own rate for this step (plan.ts: stepLr).
     const applied = net.update.apply(this.range(this.deps.params, net), g, { step: at.iteration, lr: cmd.lr, globalBatch: cmd.globalBatch });
+    this.deps.spans?.add('optimizer', t2);
     // The step's batch-norm statistics count only if its update did (a skipped step's may be NaN).
     for (const m of [G, D]) (applied ? commitMovingStats : discardMovingStats)(m);
     writeParams(net.model, net.layout, this.range(this.deps.params, net));

@@ -56,10 +56,15 @@ export function picture(samples: Float32Array, n: number, shape: number[], range
   throw new RangeError(`samples of shape [${shape}] have no picture: images [h, w, 1 or 3] are drawn as a grid, 2-D points as a scatter plot`);
 }
 
+/** The picture of n samples of the generator (drawn with the picture key). */
+export function samplePicture(generator: LayersModel, seed: number, n: number, zoom = 1): Raster {
+  const samples = generate(generator, seed, PICTURE_PHASE, n);
+  return picture(samples, n, sampleShapeOf(generator), outputRange(generator, samples), zoom);
+}
+
 /** Draws n samples of the generator and writes their picture as a PNG file. Returns the picture's size. */
 export function writeSamplePicture(generator: LayersModel, seed: number, n: number, file: string, zoom = 1): { width: number; height: number } {
-  const samples = generate(generator, seed, PICTURE_PHASE, n);
-  const r = picture(samples, n, sampleShapeOf(generator), outputRange(generator, samples), zoom);
+  const r = samplePicture(generator, seed, n, zoom);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, encodePng(r));
   return { width: r.width, height: r.height };

@@ -11,5 +11,5 @@ export function describeGan(s: Summary, outDir: string): string {
     `\n  ${name}: mean confidence ${c.meanConfidence.toFixed(3)}  class entropy ${c.classEntropy.toFixed(3)} nats  inception score ${c.inceptionScore.toFixed(2)}`;
   const score = g.score ? line('generated', g.score.generated) + line('real     ', g.score.real) : '';
   const samples = g.pictures.length > 0 ? ` samples/ (${g.pictures.length} picture${g.pictures.length === 1 ? '' : 's'}),` : '';
-  return `  ${g.iterations} iterations  D loss ${g.dLoss.toFixed(4)}  G loss ${g.gLoss.toFixed(4)}${modes}${score}\n  wrote ${outDir}/summary.json, generator/, discriminator/,${samples} metrics.jsonl, tensorboard/, log.jsonl\n`;
+  return `  ${g.iterations} iterations  D loss ${g.dLoss.toFixed(4)}  G loss ${g.gLoss.toFixed(4)}${modes}${score}\n  wrote ${outDir}/summary.json, generator/, discriminator/,${samples} metrics.jsonl, plots/, tensorboard/, trace.json, log.jsonl\n`;
 }

@@ -39,7 +39,7 @@ export interface PassMaker {
   evaluationInputs(model: LayersModel, x: Float32Array, y: Int32Array, first: number): Record<string, Float32Array>;
 }
 
-export interface SupervisedDeps extends Pick<ProgramDeps, 'params' | 'grads' | 'update' | 'broadcastState' | 'startSum'> {
+export interface SupervisedDeps extends Pick<ProgramDeps, 'params' | 'grads' | 'update' | 'broadcastState' | 'startSum' | 'spans'> {
   spec: SupervisedJob;
   model: LayersModel;
   data: DataSplits;
@@ -83,10 +83,13 @@ export class SupervisedProgram implements StepProgram {
     const t0 = performance.now();
     let lossSum = 0;
     let counts: Counts = {};
+    let computeFrom = t0;
     const { objective } = this.d;
     const n = cmd.indices.length;
     if (n > 0) {
       const batch = await readSamples(data.train, cmd.indices);
+      computeFrom = performance.now();
+      this.d.spans?.add('data', t0, computeFrom);
       const shape = [n, ...data.train.featureShape];
       // The attack runs first, in inference mode, with the parameters every replica has.
       // (Adversarial jobs train on classes: their check refuses other losses.)
@@ -121,6 +124,7 @@ export class SupervisedProgram implements StepProgram {
       grads.fill(0);
     }
     const t1 = performance.now();
+    this.d.spans?.add('forward/backward', computeFrom, t1);
     this.overlap?.startRest();
     const applied = await this.d.update({ step: cmd.step, lr: cmd.lr, globalBatch: cmd.globalBatch }, this.overlap !== undefined);
     const t2 = performance.now();

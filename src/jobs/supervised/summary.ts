@@ -18,6 +18,6 @@ export function describeClassifier(s: Summary, outDir: string, more = ''): strin
   return (
     `  train loss ${s.train?.loss.toFixed(4) ?? '-'}  eval loss ${s.eval?.loss.toFixed(4) ?? '-'}  ${scoreOf(s)}\n` +
     more +
-    `  wrote ${outDir}/summary.json, model/,${gallery} metrics.jsonl, tensorboard/, log.jsonl\n`
+    `  wrote ${outDir}/summary.json, model/,${gallery} metrics.jsonl, plots/, tensorboard/, trace.json, log.jsonl\n`
   );
 }

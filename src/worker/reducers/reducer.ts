@@ -39,6 +39,12 @@ export interface GradientReducer {
   /** Brings `params` up to the job's current parameters (they lag only under bounded staleness). */
   refresh(params: Float32Array): Promise<void>;
   close(): void;
+  /**
+   * When the last collective first received from a peer (ms since the
+   * epoch; set by strategies that can tell): until then this worker was
+   * waiting for the others. The comm thread clears it before each one.
+   */
+  firstReceivedAt?: number;
 }
 
 /** Called for each message a reducer drops as malformed, with the reason. */

@@ -27,6 +27,7 @@ import { ClosedError, type Channel } from '../../wire/transport.js';
 import { LocalUpdate } from './local-update.js';
 import type { DropHandler, GradientReducer, UpdateArgs, UpdateRule } from './reducer.js';
 import { addInto } from '../../tensor/vector.js';
+import { epochNow } from '../../observe/spans.js';
 import { fromHalf, roundKeeping, type HalfFormat } from '../../tensor/half.js';
 
 export interface RingOptions {
@@ -53,6 +54,7 @@ export class RingReducer implements GradientReducer {
   private readonly local: LocalUpdate | undefined;
   /** Error feedback: per gradient range (by offset), what compression took from this worker's last contribution. */
   private readonly residuals = new Map<number, Float32Array>();
+  firstReceivedAt: number | undefined;
   constructor(private readonly o: RingOptions) {
     if (o.size < 1 || o.rank < 0 || o.rank >= o.size) throw new RangeError(`rank ${o.rank} of ${o.size}`);
     this.local = o.rule && new LocalUpdate(o.rule);
@@ -109,6 +111,7 @@ export class RingReducer implements GradientReducer {
       for (let c = 0; c < list.length; c++) {
         const [a, b] = list[c];
         const { data, raw } = await this.receiveChunk(op, k, c, b - a, half);
+        this.firstReceivedAt ??= epochNow();
         let payload: Float32Array | Uint8Array = data;
         if (k < reduceSteps) {
           addInto(data, buf.subarray(a, b));
