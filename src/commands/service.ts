@@ -61,8 +61,9 @@ export async function serviceCommand(flags: ServiceFlags, key: ClusterKey | unde
   }
   const { nc, jsm } = await connectNats(flags, `dtrain coordinator ${hostname()}:${process.pid}`, true);
   const stateDir = flags.stateDir;
-  let store: JobStore | undefined;
-  const watch = new ServiceWatch(async () => (store ? store.list() : []), (id) => jobOutput(stateDir, id), flags.dashboard !== undefined);
+  // The watch reads the store, which the service opens after the watch is made.
+  const opened: { store?: JobStore } = {};
+  const watch = new ServiceWatch(async () => (opened.store ? opened.store.list() : []), (id) => jobOutput(stateDir, id), flags.dashboard !== undefined);
   const servers = await serveWatch(watch, flags, say);
   let service: JobService;
   try {
@@ -71,7 +72,7 @@ export async function serviceCommand(flags: ServiceFlags, key: ClusterKey | unde
     await servers.close();
     throw err;
   }
-  store = service.store;
+  opened.store = service.store;
   const reach = endpoint.replace(/^tcp:\/\/0\.0\.0\.0:/, `tcp://${hostname()}:`);
   say(`dtrain coordinator: taking jobs from ${flags.nats}; outputs in ${flags.stateDir}/jobs/<id>/`);
   say(`workers join with: dtrain worker --connect ${reach} --serve`);
