@@ -19,6 +19,11 @@ export default tseslint.config(
   },
   {
     files: ['scripts/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+  },
+  {
+    // readme-pictures.mjs runs a function in the page (playwright's waitForFunction)
+    files: ['scripts/readme-pictures.mjs'],
+    languageOptions: { globals: { document: 'readonly' } },
   },
 );

@@ -36,7 +36,7 @@ export async function startWatchServers(flags: WatchFlags, spec: JobSpec, output
       metrics = new JobMetrics();
       const served = await serveMetrics(metrics.registry, flags.metricsPort, flags.metricsHost);
       closers.push(served.close);
-      output.progress.note(`metrics: ${served.url}`);
+      say(output, 'metrics', served.url);
     }
     let view: JobView | undefined;
     if (flags.dashboard !== undefined) {
@@ -49,7 +49,7 @@ export async function startWatchServers(flags: WatchFlags, spec: JobSpec, output
         heard?.(e);
         if (e.kind === 'note') view?.note(e.text);
       };
-      output.progress.note(`dashboard: ${served.url}jobs/${encodeURIComponent(spec.name)}`);
+      say(output, 'dashboard', `${served.url}jobs/${encodeURIComponent(spec.name)}`);
     }
     output.observer = new Observers([metrics, view]);
     if (view) output.metrics = view;
@@ -66,4 +66,10 @@ export async function startWatchServers(flags: WatchFlags, spec: JobSpec, output
 function statusOf(err: unknown): JobStatus {
   if (err === undefined) return 'succeeded';
   return err instanceof JobCancelledError ? 'cancelled' : 'failed';
+}
+
+/** A server's URL: a progress note, and a log line (which --json and --no-progress runs still have). */
+function say(output: JobOutput, what: string, url: string): void {
+  output.progress.note(`${what}: ${url}`);
+  output.log.info({ url }, `${what} served`);
 }
