@@ -88,7 +88,7 @@ describe('TensorBoard event files', () => {
 
     // Plots: loss and accuracy against step, train and eval, and throughput.
     for (const name of ['loss.png', 'accuracy.png', 'throughput.png']) expect(readPng(readFileSync(join(out, 'plots', name)))).toMatchObject({ width: 720, height: 440, channels: 3 });
-    expect(existsSync(join(out, 'plots', 'gan-losses.png'))).toBe(false);
+    expect(existsSync(join(out, 'plots', 'losses.png'))).toBe(false);
 
     // The timeline: the coordinator and one process per worker, named.
     const { names, spans } = readTrace(join(out, 'trace.json'));
@@ -144,6 +144,6 @@ describe('TensorBoard event files', () => {
     });
     expect(images.map((i) => i.step)).toEqual([...images.map((i) => i.step)].sort((a, b) => a - b));
     expect(scalars.some((s) => s.tag === 'train/dLoss') && scalars.some((s) => s.tag === 'train/gLoss')).toBe(true);
-    expect(readPng(readFileSync(join(out, 'plots', 'gan-losses.png')))).toMatchObject({ width: 720, height: 440 });
+    expect(readPng(readFileSync(join(out, 'plots', 'losses.png')))).toMatchObject({ width: 720, height: 440 });
   });
 });

@@ -1,8 +1,9 @@
 /**
  * DIR/plots/*.png: the run's curves against step, train and eval on one
- * chart per figure: loss.png, accuracy.png (with the accuracy under attack
- * of adversarial jobs), mean-absolute-error.png, gan-losses.png (D and G),
- * throughput.png, and one for each of a model module's metrics. Drawn when
+ * chart per figure: loss.png, accuracy.png (with every <what>Accuracy
+ * figure, e.g. the accuracy under an attack), mean-absolute-error.png,
+ * losses.png (every <who>Loss figure, e.g. of a job's several networks),
+ * throughput.png, and one for each other figure (a model module's metrics). Drawn when
  * the session ends, and after an evaluation (at most every RENDER_EVERY_MS)
  * so that a running job's folder shows its curves so far.
  */
@@ -18,6 +19,8 @@ export const PLOTS = 'plots';
 const NOT_PLOTTED = new Set(['step', 'epoch', 'iteration', 'lr', 'computeMs', 'commMs', 'spreadMs']);
 
 const RENDER_EVERY_MS = 30_000;
+/** Points kept per curve. */
+const MAX_POINTS = 4000;
 
 /** A chart: its file, title, y label, and the (group, figure) pairs it draws. */
 interface Figure {
@@ -56,6 +59,8 @@ export class PlotSink implements MetricsSink {
       let list = this.points.get(id);
       if (!list) this.points.set(id, (list = []));
       list.push([step, v]);
+      // Past MAX_POINTS every other point goes: the curve keeps its shape, memory and drawing stay bounded.
+      if (list.length > MAX_POINTS) this.points.set(id, list.filter((_, i) => i % 2 === 1 || i === list.length - 1));
     }
     if (group === 'eval' && Date.now() - this.rendered >= RENDER_EVERY_MS) this.render();
   }
@@ -85,20 +90,15 @@ export class PlotSink implements MetricsSink {
       { group: 'train' as const, key, name: `train ${what}` },
       { group: 'eval' as const, key, name: `eval ${what}` },
     ];
-    const attacks = [...keys].filter((k) => /^(fgsm|pgd)Accuracy$/.test(k)).map((key) => ({ group: 'eval' as const, key, name: `eval ${key.replace('Accuracy', '').toUpperCase()}` }));
+    // Figures named <what>Accuracy (accuracy under an attack, say) join the accuracy chart; <who>Loss (the losses of a
+    // job's several networks) make a chart of their own.
+    const accuracies = [...keys].filter((k) => /.Accuracy$/.test(k)).flatMap((k) => both(k, k.replace(/Accuracy$/, '')));
+    const losses = [...keys].filter((k) => /.Loss$/.test(k)).map((key) => ({ group: 'train' as const, key, name: `${key.replace(/Loss$/, '')} loss` }));
     const out: Figure[] = [
       { file: 'loss.png', title: 'loss', y: 'loss', lines: both('loss', 'loss') },
-      { file: 'accuracy.png', title: 'accuracy', y: 'accuracy', lines: [...both('accuracy', 'accuracy'), ...attacks], yRange: [0, 1] },
+      { file: 'accuracy.png', title: 'accuracy', y: 'accuracy', lines: [...both('accuracy', 'accuracy'), ...accuracies], yRange: [0, 1] },
       { file: 'mean-absolute-error.png', title: 'mean absolute error', y: 'mae', lines: both('meanAbsoluteError', 'mae') },
-      {
-        file: 'gan-losses.png',
-        title: 'D and G losses',
-        y: 'loss',
-        lines: [
-          { group: 'train', key: 'dLoss', name: 'D loss' },
-          { group: 'train', key: 'gLoss', name: 'G loss' },
-        ],
-      },
+      { file: 'losses.png', title: 'losses', y: 'loss', lines: losses },
       { file: 'throughput.png', title: 'throughput', y: 'samples/s', lines: [{ group: 'train', key: 'samplesPerSecond', name: 'samples/s' }] },
     ];
     const drawn = new Set(out.flatMap((f) => f.lines.map((l) => l.key)));

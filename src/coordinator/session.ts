@@ -25,7 +25,7 @@
  * Any worker lost or failed rejects whatever is being awaited (ControlPlane).
  */
 import type { JobObserver } from '../observe/observer.js';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DtrainError, errorMessage, JobCancelledError, UsageError } from '../util/errors.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
@@ -160,11 +160,13 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   const loop = control.run();
   const metrics = new MetricsHub([
     new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : ''),
-    new TensorBoardSink(join(o.outDir, 'tensorboard'), o.resume?.step),
+    // A session after an earlier one of this run (a recovery, a resume) starts TensorBoard's session at its step.
+    new TensorBoardSink(join(o.outDir, 'tensorboard'), o.resume?.step ?? (hasFiles(join(o.outDir, 'tensorboard')) ? 0 : undefined)),
     new PlotSink(join(o.outDir, PLOTS), o.resume ? checkpointMetrics(o.resume.dir) : ''),
     ...(o.metrics ? [o.metrics] : []),
   ]);
-  const trace = o.spec.train.trace ? new TraceRecorder(o.spec.name, o.resume ? join(o.outDir, TRACE_FILE) : undefined) : undefined;
+  // The run folder of a fresh run has no trace.json (a run is never written over): one there is an earlier session's.
+  const trace = o.spec.train.trace ? new TraceRecorder(o.spec.name, join(o.outDir, TRACE_FILE)) : undefined;
   const stragglers = new StragglerWatch(o.log, (current, records) => o.observer?.stragglers?.(current, records));
   const observer = new Observers([trace, stragglers, o.observer]);
   control.onDrop = () => observer.droppedMessage();
@@ -247,4 +249,9 @@ function summarize(o: SessionOptions, r: JobResult | undefined, error: unknown, 
     ...(error && reached.checkpoint ? { checkpoint: reached.checkpoint } : {}),
     ...o.summaryExtras,
   };
+}
+
+/** Whether `dir` exists and holds a file. */
+function hasFiles(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).length > 0;
 }

@@ -3,7 +3,8 @@
  * with node's http server: no build step, no CDN. The page and its script
  * are the files in web/dashboard/; the charts are uPlot, served from the
  * installed npm package. Read-only: GET only, no job can be changed from
- * it. It binds 127.0.0.1 unless told otherwise; whoever reaches the port
+ * it. It binds 127.0.0.1 unless told otherwise (and then answers only
+ * requests addressed to loopback, against DNS rebinding); whoever reaches the port
  * sees the jobs' names, curves, hosts and pictures of their data, and
  * there is no login — expose it only on a network you trust, or behind a
  * proxy that authenticates.
@@ -20,11 +21,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
-import type { JobView } from './job-view.js';
+import { FINAL_STATUSES, type JobView } from './job-view.js';
+import { pipeline } from 'node:stream';
 
 /** The jobs a dashboard shows: one for run and coordinator, every job of the service. */
 export class Dashboard {
   private readonly views = new Map<string, JobView>();
+  /** Jobs let go to keep the list at `keep` (service mode): never listed again. */
+  private readonly evicted = new Set<string>();
   constructor(
     /** The most jobs listed (service mode): the oldest finished ones go first. */
     private readonly keep = 200,
@@ -36,10 +40,18 @@ export class Dashboard {
     this.views.delete(view.id);
     this.views.set(view.id, view);
     if (this.views.size > this.keep) {
-      const old = [...this.views.values()].find((v) => v !== view && ['succeeded', 'failed', 'cancelled'].includes(v.status));
-      if (old) this.views.delete(old.id);
+      const old = [...this.views.values()].find((v) => v !== view && FINAL_STATUSES.includes(v.status));
+      if (old) {
+        this.views.delete(old.id);
+        this.evicted.add(old.id);
+      }
     }
     return view;
+  }
+
+  /** Whether the job was let go to keep the list short. */
+  wasEvicted(id: string): boolean {
+    return this.evicted.has(id);
   }
 
   get(id: string): JobView | undefined {
@@ -52,6 +64,8 @@ export class Dashboard {
 }
 
 const KEEPALIVE_MS = 15_000;
+/** Bytes of events a client may leave unread before its stream is closed (it reconnects and reads a snapshot). */
+const MAX_UNREAD = 1 << 20;
 
 function staticFiles(): Record<string, { path: string; type: string }> {
   const web = join(packageRoot(), 'web', 'dashboard');
@@ -75,11 +89,15 @@ export async function serveDashboard(board: Dashboard, port: number, host = '127
   const files = staticFiles();
   for (const f of Object.values(files)) if (!existsSync(f.path)) throw new Error(`the dashboard's file ${f.path} is missing: reinstall dtrain`);
   const streams = new Set<ServerResponse>();
+  const loopback = LOOPBACK_NAMES.has(host);
   const server: Server = createServer((req, res) => {
     const fail = (err: unknown) => {
       if (!res.headersSent) send(res, 500, 'text/plain', `${String(err)}\n`);
       else res.destroy();
     };
+    // Bound to loopback, it answers only requests addressed to loopback: a web page whose name was
+    // re-pointed at 127.0.0.1 (DNS rebinding) must not read it from the user's browser.
+    if (loopback && !LOOPBACK_NAMES.has(hostOf(req.headers.host))) return send(res, 403, 'text/plain', 'the dashboard answers requests to 127.0.0.1 or localhost only\n');
     // The list is brought up to date first (service mode: the store), then the request is answered from it.
     const api = (req.url ?? '').startsWith('/api/jobs');
     (api ? board.refresh() : Promise.resolve()).then(() => route(board, files, streams, req, res)).catch(fail);
@@ -113,7 +131,7 @@ function route(board: Dashboard, files: ReturnType<typeof staticFiles>, streams:
   const view = m ? board.get(m[1]) : undefined;
   if (!m || !view) return send(res, 404, 'text/plain', m ? `no job ${m[1]}\n` : 'not found\n');
   if (m[2] === undefined) return sendJson(res, view.snapshot());
-  if (m[2] === 'events') return stream(view, streams, req, res);
+  if (m[2] === 'events') return req.method === 'HEAD' ? send(res, 200, 'text/event-stream; charset=utf-8', '') : stream(view, streams, req, res);
   const picture = view.picturePath(m[3]);
   if (!picture || !existsSync(picture)) return send(res, 404, 'text/plain', `job ${view.id} has no picture ${m[3]}\n`);
   return sendFile(res, picture, 'image/png');
@@ -124,7 +142,11 @@ function stream(view: JobView, streams: Set<ServerResponse>, req: IncomingMessag
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.write('retry: 2000\n\n');
   streams.add(res);
-  const off = view.subscribe((event, data) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+  const off = view.subscribe((event, data) => {
+    // A client that stays but stops reading is let go rather than buffered for without end.
+    if (res.writableLength > MAX_UNREAD) res.destroy();
+    else res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  });
   const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS).unref();
   const end = () => {
     off();
@@ -133,6 +155,14 @@ function stream(view: JobView, streams: Set<ServerResponse>, req: IncomingMessag
   };
   req.on('close', end);
   res.on('close', end);
+}
+
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/** The name in a Host header, without its port. */
+function hostOf(header: string | undefined): string {
+  if (!header) return '';
+  return header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.split(':')[0];
 }
 
 function decodePath(p: string): string | undefined {
@@ -153,7 +183,6 @@ function sendJson(res: ServerResponse, value: unknown): void {
 
 function sendFile(res: ServerResponse, path: string, type: string): void {
   res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache' });
-  createReadStream(path)
-    .on('error', () => res.destroy())
-    .pipe(res);
+  // pipeline closes the file when the client goes mid-way.
+  pipeline(createReadStream(path), res, () => undefined);
 }

@@ -19,7 +19,7 @@ export interface WorkerRow {
   rank: number;
   host: string;
   step: number;
-  /** Means over the worker's last WORKER_WINDOW steps. */
+  /** Means over the worker's last WORKER_WINDOW steps: compute, the wait for peers, and the rest of the collective (exchange, optimizer). */
   computeMs: number;
   waitMs: number;
   collectiveMs: number;
@@ -106,8 +106,11 @@ export class JobView implements JobObserver, MetricsSink {
 
   close(): void {}
 
+  /** A session starts (the first, or one after a recovery): its workers' rows start afresh. */
   planned(totalSteps: number): void {
     this.totalSteps = totalSteps;
+    this.recent.clear();
+    this.stragglerNow.clear();
   }
 
   step(step: number, reports: StepReport[]): void {
@@ -116,7 +119,9 @@ export class JobView implements JobObserver, MetricsSink {
       const w = this.recent.get(r.rank) ?? { host: r.host ?? '', step: 0, times: [] };
       w.step = step + 1;
       if (r.host) w.host = r.host;
-      w.times.push([r.computeMs, r.waitMs ?? 0, r.commMs]);
+      // commMs holds the wait: the all-reduce figure is the rest (the exchange and the optimizer).
+      const wait = r.waitMs ?? 0;
+      w.times.push([r.computeMs, wait, Math.max(0, r.commMs - wait)]);
       if (w.times.length > WORKER_WINDOW) w.times.shift();
       this.recent.set(r.rank, w);
     }

@@ -55,7 +55,8 @@ export class ServiceWatch {
   async refresh(): Promise<void> {
     if (!this.board) return;
     for (const r of (await this.records()).sort((a, b) => a.seq - b.seq)) {
-      const view = this.board.get(r.id) ?? this.board.add(new JobView(r.id, r.name, String(r.spec.type ?? 'supervised'), this.jobDir(r.id), r.state as JobStatus));
+      if (this.board.wasEvicted(r.id)) continue;
+      const view = this.board.get(r.id) ?? this.board.add(new JobView(r.id, r.name, typeOf(r), this.jobDir(r.id), r.state as JobStatus));
       if (view.status !== r.state && !(view.status === 'running' && r.state === 'running')) view.setStatus(r.state as JobStatus, r.reason);
     }
   }
@@ -63,7 +64,7 @@ export class ServiceWatch {
   /** A job starts: its page on the dashboard goes live, and its steps count in the metrics. */
   started(r: JobRecord, progress: Progress): JobWatch {
     if (!this.board) return { observer: this.metrics };
-    const view = this.board.get(r.id) ?? this.board.add(new JobView(r.id, r.name, String(r.spec.type ?? 'supervised'), this.jobDir(r.id)));
+    const view = this.board.get(r.id) ?? this.board.add(new JobView(r.id, r.name, typeOf(r), this.jobDir(r.id)));
     view.setStatus('running');
     const heard = progress.listener;
     progress.listener = (e) => {
@@ -77,4 +78,9 @@ export class ServiceWatch {
   ended(id: string, state: JobStatus, reason?: string): void {
     this.board?.get(id)?.setStatus(state, reason);
   }
+}
+
+/** The job's type, as its validated spec gives it (every type fills it in). */
+function typeOf(r: JobRecord): string {
+  return typeof r.spec.type === 'string' ? r.spec.type : '';
 }

@@ -32,7 +32,8 @@ export interface CollectivesOptions {
 
 /** A step's collectives: the wait for the first word from a peer, the exchange after it, and the bytes summed. */
 export interface CollectiveTimes {
-  waitMs: number;
+  /** Absent where the strategy cannot tell the wait from the exchange (ps). */
+  waitMs?: number;
   reduceMs: number;
   reduceBytes: number;
 }
@@ -43,7 +44,7 @@ export class Collectives {
   private outstanding: number[] = [];
   /** The bytes each request in flight sums, by sequence number. */
   private readonly bytes = new Map<number, number>();
-  private times: CollectiveTimes = { waitMs: 0, reduceMs: 0, reduceBytes: 0 };
+  private times: CollectiveTimes = { reduceMs: 0, reduceBytes: 0 };
   /** Messages the comm thread dropped as malformed, since the session began. */
   dropped = 0;
   constructor(private readonly o: CollectivesOptions) {}
@@ -159,7 +160,7 @@ export class Collectives {
   /** The time spent waiting for peers and exchanging, and the bytes summed, since the last call. */
   takeTimes(): CollectiveTimes {
     const t = this.times;
-    this.times = { waitMs: 0, reduceMs: 0, reduceBytes: 0 };
+    this.times = { reduceMs: 0, reduceBytes: 0 };
     return t;
   }
 
@@ -181,10 +182,12 @@ export class Collectives {
     if (r.dropped !== undefined) this.dropped = r.dropped;
     if (!r.at) return;
     const [start, heard, end] = r.at;
-    this.times.waitMs += heard - start;
-    this.times.reduceMs += end - heard;
+    const known = !Number.isNaN(heard);
+    const from = known ? heard : start;
+    if (known) this.times.waitMs = (this.times.waitMs ?? 0) + (heard - start);
+    this.times.reduceMs += end - from;
     this.times.reduceBytes += bytes;
-    if (heard > start) this.o.spans?.addEpoch('waiting for peers', start, heard);
-    this.o.spans?.addEpoch('all-reduce', heard, end);
+    if (known && heard > start) this.o.spans?.addEpoch('waiting for peers', start, heard);
+    this.o.spans?.addEpoch('all-reduce', from, end);
   }
 }

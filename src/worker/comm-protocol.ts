@@ -52,7 +52,7 @@ export type CollectiveRequest = CollectiveOp & { seq: number };
 export interface CollectiveReply {
   seq: number;
   error?: string;
-  /** When the comm thread ran it (ms since the epoch): started, first heard from a peer (the wait for it ends), finished. */
+  /** When the comm thread ran it (ms since the epoch): started, first heard from a peer (the wait for it ends; NaN: not known), finished. */
   at?: [number, number, number];
   /** Messages the comm thread has dropped as malformed since the session began. */
   dropped?: number;

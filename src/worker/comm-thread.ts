@@ -139,7 +139,8 @@ async function setup(m: CollectivesSetup): Promise<void> {
         // A collective ended because the link failed reports why, not the closed socket it saw.
         reply.error = failure ?? errorMessage(err);
       }
-      reply.at = [start, r.firstReceivedAt ?? start, epochNow()];
+      // heard: NaN where the strategy cannot tell when it first heard from a peer (ps): no wait is measured.
+      reply.at = [start, r.firstReceivedAt === undefined ? NaN : Math.max(start, r.firstReceivedAt), epochNow()];
       reply.dropped = drops.total;
       port.postMessage(reply);
       Atomics.store(ctl!, CTL_DONE_SEQ, req.seq);

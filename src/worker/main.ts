@@ -88,6 +88,7 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin>
         rank = h.rank;
         send({ type: 'ready', rank: h.rank, backend: built.backend.name, backendReason: built.backend.reason, paramCount: program.paramCount });
       } else if (h.type === 'step') {
+        need(collectives).takeTimes(); // the sums of evaluations and checkpoints since the last step are not this step's
         const r = await need(program).train({ step: h.step, epoch: h.epoch, lr: h.lr, globalBatch: h.globalBatch, indices: m.message.tensors[0] as Int32Array, offset: h.offset });
         if (!r.skipped) requireFinite(r, `step ${h.step}`, h.lr);
         const c = need(collectives);

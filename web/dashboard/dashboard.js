@@ -17,6 +17,9 @@
    Image, ResizeObserver, performance, requestAnimationFrame, setTimeout, clearTimeout, setInterval */
 (function () {
   "use strict";
+  /** The most points kept per group and notes shown, as the server keeps (src/observe/job-view.ts). */
+  const MAX_POINTS = 4000;
+  const MAX_NOTES = 50;
 
   // ---------------------------------------------------------------- constants
 
@@ -801,6 +804,12 @@
     /** One live point: appended to the store and to each affected chart's arrays. */
     function ingestPoint(group, point) {
       const stored = storeInsert(store[group], point);
+      if (store[group].length > MAX_POINTS) {
+        // as the server does: past the cap every other point goes (the curve keeps its shape)
+        store[group] = store[group].filter((_, i, all) => i % 2 === 1 || i === all.length - 1);
+        syncAllCharts();
+        return;
+      }
       const famKeys = new Map(); // fam -> keys in this point
       for (const key in point) {
         if (!isNum(point[key])) continue;
@@ -1081,6 +1090,10 @@
       if (notes.has(s)) return; // snapshot + replayed event
       notes.add(s);
       notesEl.append(h("li", { text: s }));
+      while (notesEl.children.length > MAX_NOTES) {
+        notes.delete(notesEl.firstChild.textContent);
+        notesEl.firstChild.remove();
+      }
       $("notes-empty").hidden = true;
     }
 

@@ -103,6 +103,7 @@ export class RingReducer implements GradientReducer {
     const sendSeg = (k: number) => (k < reduceSteps ? mod(r - k, n) : mod(r + 1 - (k - reduceSteps), n));
     const recvSeg = (k: number) => (k < reduceSteps ? mod(r - k - 1, n) : mod(r - (k - reduceSteps), n));
     const sends: Promise<void>[] = [];
+    const heard = new FirstWord();
     // With compression the payload is the 16-bit bytes, else the float32 values themselves.
     const send = (k: number, c: number, payload: Float32Array | Uint8Array) => sends.push(link.send(encode({ type: 'ring', op, step: k, chunk: c }, [payload])));
     chunks(sendSeg(0)).forEach(([a, b], c) => send(0, c, half ? round(buf.subarray(a, b), a) : buf.subarray(a, b)));
@@ -111,7 +112,7 @@ export class RingReducer implements GradientReducer {
       for (let c = 0; c < list.length; c++) {
         const [a, b] = list[c];
         const { data, raw } = await this.receiveChunk(op, k, c, b - a, half);
-        this.firstReceivedAt ??= epochNow();
+        heard.chunk(b - a);
         let payload: Float32Array | Uint8Array = data;
         if (k < reduceSteps) {
           addInto(data, buf.subarray(a, b));
@@ -124,6 +125,7 @@ export class RingReducer implements GradientReducer {
       }
     }
     await Promise.all(sends);
+    this.firstReceivedAt = heard.estimate();
   }
 
   /** Adds the residual of the last sum of this range (by its offset in the buffer) into `buf`, and returns it cleared for this sum. */
@@ -180,4 +182,27 @@ function unpackHalf(half: HalfFormat, bytes: Uint8Array, len: number): Float32Ar
   const out = new Float32Array(len);
   fromHalf(half, h, out);
   return out;
+}
+
+/**
+ * When a collective first heard from its neighbour: the arrival of its first
+ * chunk, less the time that chunk took to arrive, estimated from the rate of
+ * the chunks after it (a chunk is received whole, so its arrival time
+ * includes its transfer). Before that moment the worker was waiting for the
+ * others.
+ */
+class FirstWord {
+  private first: { at: number; values: number } | undefined;
+  private values = 0;
+  chunk(values: number): void {
+    this.first ??= { at: epochNow(), values };
+    this.values += values;
+  }
+  estimate(): number | undefined {
+    if (!this.first) return undefined;
+    const rest = this.values - this.first.values;
+    if (rest <= 0) return this.first.at;
+    const perValue = (epochNow() - this.first.at) / rest;
+    return this.first.at - this.first.values * perValue;
+  }
 }
