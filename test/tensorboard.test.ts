@@ -86,6 +86,14 @@ describe('TensorBoard event files', () => {
     // The validation curve is the model's: accuracy after the first epoch below the last (blobs with noise 0.5 are learnt fast).
     expect(summary.evaluations[0].loss).toBeGreaterThan(summary.evaluations[2].loss);
 
+    // Each worker's mean step times every 10 steps, against the spans of its timeline below.
+    for (const w of [0, 1]) {
+      const compute = scalars.filter((s) => s.tag === `worker${w}/computeMs`);
+      expect(compute.map((s) => s.step)).toEqual([10, 20, 30, 40]);
+      expect(compute.every((s) => s.value > 0)).toBe(true);
+      expect(scalars.filter((s) => s.tag === `worker${w}/waitMs`).length).toBe(4);
+    }
+
     // Plots: loss and accuracy against step, train and eval, and throughput.
     for (const name of ['loss.png', 'accuracy.png', 'throughput.png']) expect(readPng(readFileSync(join(out, 'plots', name)))).toMatchObject({ width: 720, height: 440, channels: 3 });
     expect(existsSync(join(out, 'plots', 'losses.png'))).toBe(false);
@@ -123,6 +131,26 @@ describe('TensorBoard event files', () => {
     expect(s15.evaluations.map((e) => e.step)).toEqual([15]); // evalEvery 0: only the final one
     expect(summary.evaluations[0].loss).toBeCloseTo(s15.eval.loss, 6);
     expect(summary.evaluations[0].accuracy).toBe(s15.eval.accuracy);
+  });
+
+  it('data.validation: the periodic evaluations read the held-out validation split (validation/*), the final one the test split (eval/*)', async () => {
+    const job = { name: 'tb-val', seed: 3, data: { source: 'synthetic', kind: 'blobs', samples: 750, features: 4, classes: 3, validation: 0.2 }, model: { zoo: 'mlp', hidden: [8] }, train: { epochs: 3, batchSize: 40, logEvery: 5 }, cluster: { workers: 2, backend: 'cpu' } };
+    const out = join(tmp.dir, 'tb-val');
+    const r = await runCli(['run', writeJob(tmp.dir, 'tb-val.json', job), '--out', out, '--no-progress']);
+    expect(r.code, r.stderr).toBe(0);
+    // 600 samples left for training: 15 steps an epoch, as the 600-sample run above.
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { steps: number; evaluations: { step: number; split?: string; loss: number }[]; eval: { loss: number } };
+    expect(summary.steps).toBe(45);
+    expect(summary.evaluations.map((e) => [e.step, e.split ?? 'test'])).toEqual([
+      [15, 'validation'],
+      [30, 'validation'],
+      [45, 'test'],
+    ]);
+    const files = readdirSync(join(out, 'tensorboard'));
+    const { scalars } = readEvents(join(out, 'tensorboard', files[0]));
+    expect(scalars.filter((s) => s.tag === 'validation/loss').map((s) => [s.step, s.value])).toEqual(summary.evaluations.slice(0, 2).map((e) => [e.step, Math.fround(e.loss)]));
+    expect(scalars.filter((s) => s.tag === 'eval/loss').map((s) => [s.step, s.value])).toEqual([[45, Math.fround(summary.eval.loss)]]);
+    expect(readPng(readFileSync(join(out, 'plots', 'loss.png'))).width).toBe(720);
   });
 
   it('a GAN run: its sample pictures are images in the event file, byte for byte its PNGs; D and G losses are plotted', async () => {

@@ -10,6 +10,7 @@ import { checkAgreement } from './agreement.js';
 import type { JobContext } from './job-context.js';
 import type { WorkerInfo } from './membership.js';
 import type { EvalReport } from '../observe/observer.js';
+import type { EvalSplit } from '../data/dataset.js';
 import { epochNow } from '../observe/spans.js';
 
 /** The test set's sums over every worker: the loss, the samples and the job type's counts. */
@@ -23,11 +24,12 @@ export interface EvaluationSums {
 export const EVAL_ROUND = 1000;
 
 /**
+ * `split`: the held-out samples evaluated (the test split, or data.validation's).
  * `periodic`: an evaluation between steps (train.evalEvery): the model alone
  * (no attacks), and no progress of its own, which would restart the
  * training's ETA.
  */
-export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progress'> & Partial<Pick<JobContext, 'observer'>>, workers: WorkerInfo[], testSize: number, periodic = false): Promise<EvaluationSums> {
+export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progress'> & Partial<Pick<JobContext, 'observer'>>, workers: WorkerInfo[], testSize: number, periodic = false, split: EvalSplit = 'test'): Promise<EvaluationSums> {
   const rounds = Math.max(1, Math.ceil(testSize / (EVAL_ROUND * workers.length)));
   const sums: EvaluationSums = { lossSum: 0, count: 0, counts: {} };
   const t0 = performance.now();
@@ -39,7 +41,7 @@ export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progres
     await Promise.all(
       workers.map((w) => {
         const [a, b] = shardBounds(to - from, w.rank, workers.length);
-        return ctx.control.send(w.peer, { type: 'eval', id: r, ...(periodic ? { clean: true } : {}) }, [Int32Array.from({ length: b - a }, (_, i) => from + a + i)]);
+        return ctx.control.send(w.peer, { type: 'eval', id: r, ...(periodic ? { clean: true } : {}), ...(split === 'test' ? {} : { split }) }, [Int32Array.from({ length: b - a }, (_, i) => from + a + i)]);
       }),
     );
     const answers = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'evalDone')));

@@ -3,11 +3,15 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { encodePng, type Raster } from '../image/png.js';
 import { EventFile } from '../observe/tfevents.js';
+import type { JobObserver, StepReport } from '../observe/observer.js';
+
+/** Steps over which TensorBoard's per-worker step times are averaged. */
+export const WORKER_WINDOW = 10;
 
 export type Metrics = Record<string, number | string>;
 
-/** Which figures a line holds: training's (metrics.jsonl), or an evaluation's of the test split. */
-export type MetricsGroup = 'train' | 'eval';
+/** Which figures a line holds: training's (metrics.jsonl), an evaluation's of the test split, or of data.validation's split. */
+export type MetricsGroup = 'train' | 'eval' | 'validation';
 
 /** A picture the job wrote into its folder: `file` relative to it, the PNG's bytes and size. */
 export interface Picture {
@@ -43,11 +47,15 @@ export class JsonlSink implements MetricsSink {
 
 /**
  * TensorBoard scalars in DIR/tensorboard/: every number of a line as
- * `<group>/<name>` at its step (the epoch is the step's, not a curve).
+ * `<group>/<name>` at its step (the epoch is the step's, not a curve), and,
+ * as an observer of the steps, each worker's mean step times over every
+ * WORKER_WINDOW steps as `worker<rank>/computeMs`, `…/waitMs`, `…/commMs`.
  * Each session writes a file of its own; TensorBoard reads them all.
  */
-export class TensorBoardSink implements MetricsSink {
+export class TensorBoardSink implements MetricsSink, JobObserver {
   private readonly file: EventFile;
+  /** Per rank: sums of compute, wait and collective ms, and steps, since the last write. */
+  private readonly window = new Map<number, [number, number, number, number]>();
   /** `resumedAt`: the step a resumed run goes on from. */
   constructor(dir: string, resumedAt?: number) {
     this.file = new EventFile(dir);
@@ -55,6 +63,23 @@ export class TensorBoardSink implements MetricsSink {
   }
   picture(p: Picture, step: number): void {
     this.file.image(step, p.tag, p.png, p);
+  }
+  step(step: number, reports: StepReport[]): void {
+    for (const r of reports) {
+      const w = this.window.get(r.rank) ?? [0, 0, 0, 0];
+      w[0] += r.computeMs;
+      w[1] += r.waitMs ?? 0;
+      w[2] += r.commMs;
+      w[3]++;
+      this.window.set(r.rank, w);
+    }
+    if ((step + 1) % WORKER_WINDOW !== 0) return;
+    const values: Record<string, number> = {};
+    for (const [rank, [compute, wait, comm, n]] of this.window) {
+      Object.assign(values, { [`worker${rank}/computeMs`]: compute / n, [`worker${rank}/waitMs`]: wait / n, [`worker${rank}/commMs`]: comm / n });
+    }
+    this.window.clear();
+    this.file.scalars(step + 1, values);
   }
   log(metrics: Metrics, step: number, group: MetricsGroup = 'train'): void {
     const values: Record<string, number> = {};

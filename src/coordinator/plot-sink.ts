@@ -62,7 +62,7 @@ export class PlotSink implements MetricsSink {
       // Past MAX_POINTS every other point goes: the curve keeps its shape, memory and drawing stay bounded.
       if (list.length > MAX_POINTS) this.points.set(id, list.filter((_, i) => i % 2 === 1 || i === list.length - 1));
     }
-    if (group === 'eval' && Date.now() - this.rendered >= RENDER_EVERY_MS) this.render();
+    if (group !== 'train' && Date.now() - this.rendered >= RENDER_EVERY_MS) this.render();
   }
 
   close(): void {
@@ -76,7 +76,7 @@ export class PlotSink implements MetricsSink {
     for (const f of this.figures()) {
       const series: Series[] = f.lines.flatMap((l) => {
         const points = this.points.get(`${l.group}/${l.key}`);
-        return points ? [{ name: l.name, points, dashed: l.group === 'eval' }] : [];
+        return points ? [{ name: l.name, points, dashed: l.group !== 'train' }] : [];
       });
       if (series.length === 0) continue;
       writeFileSync(join(this.dir, f.file), encodePng(lineChart({ title: f.title, xLabel: 'step', yLabel: f.y, series, ...(f.yRange ? { yRange: f.yRange } : {}) })));
@@ -86,8 +86,10 @@ export class PlotSink implements MetricsSink {
   /** The charts of the figures logged so far. */
   private figures(): Figure[] {
     const keys = new Set([...this.points.keys()].map((id) => id.slice(id.indexOf('/') + 1)));
+    // Train, validation (data.validation's periodic evaluations) and eval (the test split).
     const both = (key: string, what: string) => [
       { group: 'train' as const, key, name: `train ${what}` },
+      { group: 'validation' as const, key, name: `validation ${what}` },
       { group: 'eval' as const, key, name: `eval ${what}` },
     ];
     // Figures named <what>Accuracy (accuracy under an attack, say) join the accuracy chart; <who>Loss (the losses of a

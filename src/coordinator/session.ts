@@ -158,17 +158,18 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   const control = new ControlPlane(await bindRouter(o.bind, o.bindRetryMs, o.maxFrame ?? -1, o.key), o.log);
   const membership = new Membership(control, { workers: o.spec.cluster.workers, shards: psSettings(o.spec.cluster)?.shards ?? 0 }, o.spec.cluster.heartbeatTimeoutMs, o.log, o.spares);
   const loop = control.run();
+  // A session after an earlier one of this run (a recovery, a resume) starts TensorBoard's session at its step.
+  const tensorboard = new TensorBoardSink(join(o.outDir, 'tensorboard'), o.resume?.step ?? (hasFiles(join(o.outDir, 'tensorboard')) ? 0 : undefined));
   const metrics = new MetricsHub([
     new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : ''),
-    // A session after an earlier one of this run (a recovery, a resume) starts TensorBoard's session at its step.
-    new TensorBoardSink(join(o.outDir, 'tensorboard'), o.resume?.step ?? (hasFiles(join(o.outDir, 'tensorboard')) ? 0 : undefined)),
+    tensorboard,
     new PlotSink(join(o.outDir, PLOTS), o.resume ? checkpointMetrics(o.resume.dir) : ''),
     ...(o.metrics ? [o.metrics] : []),
   ]);
   // The run folder of a fresh run has no trace.json (a run is never written over): one there is an earlier session's.
   const trace = o.spec.train.trace ? new TraceRecorder(o.spec.name, join(o.outDir, TRACE_FILE)) : undefined;
   const stragglers = new StragglerWatch(o.log, (current, records) => o.observer?.stragglers?.(current, records));
-  const observer = new Observers([trace, stragglers, o.observer]);
+  const observer = new Observers([trace, stragglers, tensorboard, o.observer]);
   control.onDrop = () => observer.droppedMessage();
   // A fresh run starts with no checkpoints: an earlier run's in the same folder are not this run's to resume or keep.
   if (!o.resume) rmSync(join(o.outDir, CHECKPOINTS), { recursive: true, force: true });

@@ -40,12 +40,25 @@ export interface Batch {
 export interface DataSplits {
   train: Samples;
   test: Samples;
+  /** Held out of the training samples (data.validation): the periodic evaluations' split. */
+  validation?: Samples;
 }
 
 /** Both splits in memory: what every source but a data module gives. */
 export interface InMemorySplits {
   train: Dataset;
   test: Dataset;
+  validation?: Dataset;
+}
+
+/** The split an evaluation reads. */
+export type EvalSplit = 'test' | 'validation';
+
+/** The samples of an evaluation's split. */
+export function evalSplit(data: DataSplits, split: EvalSplit = 'test'): Samples {
+  if (split === 'test') return data.test;
+  if (!data.validation) throw new Error('an evaluation of the validation split, and the job has none (data.validation)');
+  return data.validation;
 }
 
 export function inMemory(s: Samples): s is Dataset {
@@ -100,6 +113,19 @@ function scaleBytes(out: Float32Array, at: number, from: Uint8Array, start: numb
 
 function scaleFloats(out: Float32Array, at: number, from: Float32Array, start: number, n: number, scale: number, shift: number): void {
   for (let j = 0; j < n; j++) out[at + j] = from[start + j] * scale + shift;
+}
+
+/** The samples at `indices` (ascending), copied as they are stored: bytes stay bytes. */
+export function subset(ds: Dataset, indices: Int32Array): Dataset {
+  const f = featureSize(ds);
+  const k = labelWidth(ds);
+  const x = ds.x instanceof Uint8Array ? new Uint8Array(indices.length * f) : new Float32Array(indices.length * f);
+  const y = ds.y instanceof Int32Array ? new Int32Array(indices.length * k) : new Float32Array(indices.length * k);
+  indices.forEach((idx, i) => {
+    x.set(ds.x.subarray(idx * f, idx * f + f), i * f);
+    y.set(ds.y.subarray(idx * k, idx * k + k), i * k);
+  });
+  return { ...ds, size: indices.length, x, y };
 }
 
 /** The first n samples of a data set, sharing its memory. */

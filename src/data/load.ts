@@ -6,12 +6,18 @@ import { loadImages } from './sources/images.js';
 import { openModuleData } from './sources/module.js';
 import { loadNpy } from './sources/npy.js';
 import { makeSynthetic } from './synthetic.js';
+import { withValidation } from './validation.js';
 
 /**
  * Loads a job's data into memory: every source but `module`. Every process
  * calls it and gets the same samples.
  */
 export function loadData(spec: DataSpec, seed: number, labels: Labels = 'classes'): InMemorySplits {
+  const splits = loadSplits(spec, seed, labels);
+  return spec.validation === undefined ? splits : withValidation(splits, spec.validation, seed);
+}
+
+function loadSplits(spec: DataSpec, seed: number, labels: Labels): InMemorySplits {
   switch (spec.source) {
     case 'synthetic':
       return makeSynthetic(spec, seed);
@@ -35,5 +41,6 @@ export function loadData(spec: DataSpec, seed: number, labels: Labels = 'classes
  * which must be imported) a promise of its readers.
  */
 export function openData(spec: DataSpec, seed: number, labels: Labels = 'classes'): DataSplits | Promise<DataSplits> {
-  return spec.source === 'module' ? openModuleData(spec, seed, labels) : loadData(spec, seed, labels);
+  if (spec.source === 'module') return openModuleData(spec, seed, labels).then((d) => (spec.validation === undefined ? d : withValidation(d, spec.validation, seed)));
+  return loadData(spec, seed, labels);
 }

@@ -52,7 +52,7 @@ export class JobView implements JobObserver, MetricsSink {
   epoch = 0;
   samplesPerSecond = 0;
   startedAt: number | null = null;
-  private readonly series: Record<MetricsGroup, Point[]> = { train: [], eval: [] };
+  private readonly series: Record<MetricsGroup, Point[]> = { train: [], eval: [], validation: [] };
   private readonly recent = new Map<number, { host: string; step: number; times: [number, number, number][] }>();
   private stragglerNow = new Set<number>();
   private stragglerRecords: StragglerSummary = [];

@@ -8,9 +8,17 @@ import { positiveInt } from './parts.js';
 
 export const DEFAULT_FASHION_MNIST_PATH = '/usr/share/datasets/fashion-mnist';
 
+/**
+ * The share of the training samples held out (by the job seed) as a
+ * validation split: the periodic evaluations (train.evalEvery) use it, the
+ * final one the test split. Absent: both use the test split.
+ */
+const validation = z.number().gt(0).lt(1).optional();
+
 const fashionMnist = z
   .object({
     source: z.literal('fashion-mnist'),
+    validation,
     /** Folder holding the four IDX files (gzipped or not). */
     path: z.string().min(1).default(DEFAULT_FASHION_MNIST_PATH),
     /** Use only the first N training samples. */
@@ -23,6 +31,7 @@ const fashionMnist = z
 const synthetic = z
   .object({
     source: z.literal('synthetic'),
+    validation,
     /**
      * blobs: Gaussian clusters; spirals: interleaved arms (2 features only);
      * ring8, grid25: the 2-D mixtures of GAN papers (8 modes on a circle,
@@ -46,6 +55,7 @@ const column = z.union([z.string().min(1), z.number().int().nonnegative()]);
 const csv = z
   .object({
     source: z.literal('csv'),
+    validation,
     /** The training rows. */
     path: file,
     /**
@@ -69,6 +79,7 @@ const csv = z
 const npy = z
   .object({
     source: z.literal('npy'),
+    validation,
     /** NumPy .npy arrays: features [N, …] (any numeric dtype) and labels [N] (whole numbers 0…classes−1). */
     x: file,
     y: file,
@@ -81,6 +92,7 @@ const npy = z
 const images = z
   .object({
     source: z.literal('images'),
+    validation,
     /** One sub-folder per class, holding PNG or JPEG files; classes in sorted folder-name order. */
     path: file,
     /** The same layout for evaluation (default: testFraction of path's images). */
@@ -96,6 +108,7 @@ const images = z
 const moduleSource = z
   .object({
     source: z.literal('module'),
+    validation,
     /** An ES module whose default export returns {train, test, featureShape, classes}, train and test being {length, read(indices)} (README: Your own model and data). */
     module: file,
     /** Passed to the module's default export as `options`. */

@@ -59,7 +59,8 @@ export const headerSchemas = {
   start: z.object({ rank: nonneg, size: int.positive(), job: z.record(z.unknown()), collective, dataPlane, optimizers: z.array(optimizerMeta).default([]) }),
   step: z.object({ step: nonneg, epoch: nonneg, lr: finite, globalBatch: int.positive(), offset: nonneg.default(0) }),
   // clean: the model alone, without a job type's extra evaluation (an adversarial job's attacks): periodic evaluations
-  eval: z.object({ id: nonneg, clean: z.boolean().optional() }),
+  // split: which held-out samples the indices are of (data.validation's for periodic evaluations where the job has it)
+  eval: z.object({ id: nonneg, clean: z.boolean().optional(), split: z.enum(['test', 'validation']).optional() }),
   // refresh: bring the parameters up to the shards' first (strategy ps); a checkpoint takes them from the shards
   // instead, since a pull by rank 0 alone would put its collective counter out of step with the others'
   fetchParams: z.object({ refresh: z.boolean().default(true) }),

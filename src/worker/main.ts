@@ -97,7 +97,7 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin>
         const t = performance.now();
         await need(collectives).refresh();
         await need(program).agreeState();
-        const e = await need(program).evaluate(m.message.tensors[0] as Int32Array, { clean: h.clean });
+        const e = await need(program).evaluate(m.message.tensors[0] as Int32Array, { clean: h.clean, ...(h.split ? { split: h.split } : {}) });
         requireFinite(e, 'the evaluation');
         need(built).spans?.add('evaluation', t);
         send({ type: 'evalDone', id: h.id, ...e, paramsCrc: paramsCrc(need(program)), ...spansOf(need(built)) });

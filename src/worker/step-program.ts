@@ -7,6 +7,7 @@ import type { TypedArray } from '../wire/codec.js';
 import type { LocalUpdate } from './reducers/local-update.js';
 import type { UpdateArgs } from './reducers/reducer.js';
 import type { SpanBuffer } from '../observe/spans.js';
+import type { EvalSplit } from '../data/dataset.js';
 
 export interface StepCommand {
   step: number;
@@ -44,8 +45,12 @@ export interface EvalResult {
 export interface StepProgram {
   readonly paramCount: number;
   train(cmd: StepCommand): Promise<StepResult>;
-  /** `clean`: the model's loss and counts alone, without a job type's extra evaluation (an adversarial job's attacks). */
-  evaluate(indices: Int32Array, opts?: { clean?: boolean }): EvalResult | Promise<EvalResult>;
+  /**
+   * `clean`: the model's loss and counts alone, without a job type's extra
+   * evaluation (an adversarial job's attacks). `split`: the samples the
+   * indices are of (default the test split).
+   */
+  evaluate(indices: Int32Array, opts?: { clean?: boolean; split?: EvalSplit }): EvalResult | Promise<EvalResult>;
   /** The flat parameters, identical on every replica. */
   params(): TypedArray;
   /** The model's non-trainable state (batch-norm moving statistics), flat. */

@@ -29,7 +29,8 @@
   const NOT_A_FAMILY = new Set([
     "step", "epoch", "iteration", "lr", "samplesPerSecond", "computeMs", "commMs", "spreadMs",
   ]);
-  const GROUPS = ["train", "eval"];
+  /** train: the training window; validation: data.validation's periodic evaluations; eval: the test split. */
+  const GROUPS = ["train", "validation", "eval"];
   const EVENT_TYPES = ["metrics", "workers", "status", "picture", "stragglers", "note"];
 
   const LIST_POLL_MS = 2000;
@@ -49,7 +50,7 @@
   const KEY_RANK = { dLoss: 0, gLoss: 1, computeMs: 0, commMs: 1 };
   const KEY_LABEL = { computeMs: "compute", commMs: "all-reduce" };
   const KEY_COLOR = { computeMs: "#2563eb", commMs: "#10b981", samplesPerSecond: "#0d9488" };
-  const GROUP_COLOR = { train: "#2563eb", eval: "#ea580c" };
+  const GROUP_COLOR = { train: "#2563eb", validation: "#16a34a", eval: "#ea580c" };
   const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#0891b2", "#ca8a04"];
 
   // ---------------------------------------------------------------- helpers
@@ -284,7 +285,7 @@
 
     let job = { id, name: id, status: null };
     let latestSps = null;
-    const store = { train: [], eval: [] }; // points sorted by step, one per step
+    const store = { train: [], validation: [], eval: [] }; // points sorted by step, one per step
 
     let es = null;
     let finished = false; // final status seen; no more listening
@@ -621,18 +622,8 @@
         const gcols = cols.filter((c) => c.group === g);
         perGroup[g] = gcols.length === 0 ? [] : store[g].filter((p) => gcols.some((c) => isNum(p[c.key])));
       }
-      // Merge the two sorted step lists.
-      const xs = [];
-      const a = perGroup.train;
-      const b = perGroup.eval;
-      let i = 0;
-      let j = 0;
-      while (i < a.length || j < b.length) {
-        const x = j >= b.length || (i < a.length && a[i].step <= b[j].step) ? a[i].step : b[j].step;
-        if (xs.length === 0 || xs[xs.length - 1] !== x) xs.push(x);
-        if (i < a.length && a[i].step === x) i++;
-        if (j < b.length && b[j].step === x) j++;
-      }
+      // The union of the groups' sorted step lists.
+      const xs = Array.from(new Set(GROUPS.flatMap((g) => perGroup[g].map((p) => p.step)))).sort((p, q) => p - q);
       const index = new Map();
       xs.forEach((x, k) => index.set(x, k));
       const data = [xs];
@@ -668,8 +659,8 @@
           // at the cursor: that step's value; cursor away: the latest value
           value: (u, v, si, idx) => fmtVal(idx == null ? lastValue(u.data[si]) : v),
         };
-        if (col.group === "eval") {
-          // eval points are sparse: always mark them
+        if (col.group !== "train") {
+          // evaluation points are sparse: always mark them
           s.points = { show: true, size: 6, width: 1.5, stroke, fill: "#ffffff" };
           if (multiKey) s.dash = [5, 4];
         }

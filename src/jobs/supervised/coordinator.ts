@@ -11,6 +11,7 @@ import { openData } from '../../data/load.js';
 import { BatchSchedule, planSteps } from '../../data/sharding.js';
 import { checkpointAfter, fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
 import { evaluateTestSet, type EvaluationSums } from '../../coordinator/evaluation.js';
+import type { EvalSplit } from '../../data/dataset.js';
 import { runSteps, type StepSource } from '../../coordinator/step-loop.js';
 import { stepTimes } from '../../coordinator/metrics.js';
 import { psSettings } from '../../spec/job-spec.js';
@@ -31,7 +32,8 @@ export interface ClassifierExtension {
 }
 
 /** A test-set evaluation during or at the end of training. */
-type Evaluation = Scores & { step: number };
+/** An evaluation in summary.json: its step, its scores, and `split: 'validation'` when it was data.validation's. */
+type Evaluation = { step: number; split?: 'validation' } & Record<string, number | string | undefined>;
 
 /** A metrics window's sums (absError: regression; metrics: the model module's; absent in checkpoints from before them). */
 interface Window {
@@ -75,12 +77,14 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   const evaluateAfter = (step: number) => evalEvery > 0 && (step + 1) % evalEvery === 0 && step + 1 < plan.totalSteps;
   const evaluations: Evaluation[] = kept?.evaluations ?? [];
   /** An evaluation's scores, kept for summary.json and logged as eval/* at its step. */
-  const recordEvaluation = (at: number, sums: EvaluationSums): Scores => {
+  const recordEvaluation = (at: number, sums: EvaluationSums, split: EvalSplit = 'test'): Scores => {
     const scores = testResult(sums, labels);
-    evaluations.push({ step: at, ...scores });
-    ctx.metrics.log({ ...scores } as Record<string, number>, at, 'eval');
+    evaluations.push({ step: at, ...scores, ...(split === 'validation' ? { split } : {}) });
+    ctx.metrics.log({ ...scores } as Record<string, number>, at, split === 'validation' ? 'validation' : 'eval');
     return scores;
   };
+  // The periodic evaluations read data.validation's split where the job holds one out, else the test split.
+  const periodic: { split: EvalSplit; size: number } = data.validation ? { split: 'validation', size: data.validation.size } : { split: 'test', size: data.test.size };
   let evalSeconds = 0;
   const fresh = (): Window => ({ loss: 0, correct: 0, absError: 0, count: 0 });
   let window = kept?.window ?? fresh();
@@ -112,8 +116,8 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
     }
     if (evaluateAfter(step)) {
       const e0 = performance.now();
-      const scores = recordEvaluation(step + 1, await evaluateTestSet(ctx, workers, data.test.size, true));
-      log.info({ step: step + 1, ...scores }, 'evaluated');
+      const scores = recordEvaluation(step + 1, await evaluateTestSet(ctx, workers, periodic.size, true, periodic.split), periodic.split);
+      log.info({ step: step + 1, split: periodic.split, ...scores }, 'evaluated');
       evalSeconds += (performance.now() - e0) / 1000;
     }
     await checkpointAfter(ctx, step, checkpointed);

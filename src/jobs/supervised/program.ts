@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { readSamples, type DataSplits } from '../../data/dataset.js';
+import { evalSplit, readSamples, type DataSplits, type EvalSplit } from '../../data/dataset.js';
 import { layoutOf, packTensors, readState, writeParams, writeState, type FlatLayout } from '../../tensor/flat.js';
 import { GradientOverlap } from '../../worker/overlap.js';
 import { countCorrect } from '../../tensor/loss.js';
@@ -136,17 +136,18 @@ export class SupervisedProgram implements StepProgram {
     return applied ? { lossSum, count: cmd.indices.length, ...times, counts } : { lossSum: 0, count: 0, ...times, counts: {}, skipped: true };
   }
 
-  async evaluate(indices: Int32Array, opts: { clean?: boolean } = {}): Promise<EvalResult> {
-    const { model, data, passMaker, objective } = this.d;
+  async evaluate(indices: Int32Array, opts: { clean?: boolean; split?: EvalSplit } = {}): Promise<EvalResult> {
+    const { model, passMaker, objective } = this.d;
+    const samples = evalSplit(this.d.data, opts.split);
     writeParams(model, this.layout, this.d.params); // they may have been refreshed since the last step
     let lossSum = 0;
     const counts: Counts = {};
-    const shape = data.test.featureShape;
+    const shape = samples.featureShape;
     const correctOn = (x: Float32Array, y: Int32Array) =>
       tf.tidy(() => countCorrect(model.predict(tf.tensor(x, [y.length, ...shape])) as tf.Tensor, tf.tensor1d(y, 'int32')));
     for (let a = 0; a < indices.length; a += EVAL_BATCH) {
       const part = indices.subarray(a, Math.min(indices.length, a + EVAL_BATCH));
-      const batch = await readSamples(data.test, part);
+      const batch = await readSamples(samples, part);
       const clean = tf.tidy(() => {
         const outputs = model.predict(tf.tensor(batch.x, [part.length, ...shape])) as tf.Tensor;
         const y = objective.labelTensor(batch.y, part.length);
