@@ -6,7 +6,8 @@
  */
 import { inMemory, subset, type DataSplits, type InMemorySplits, type SampleReader, type Samples } from './dataset.js';
 import { DataError } from '../util/errors.js';
-import { hashInts, Rng, Stream } from '../util/rng.js';
+import { hashInts, Stream } from '../util/rng.js';
+import { drawHeldOut } from './sources/table.js';
 
 /** `splits` with `fraction` of its training samples moved to a validation split. */
 export function withValidation(splits: InMemorySplits, fraction: number, seed: number): InMemorySplits;
@@ -15,19 +16,9 @@ export function withValidation(splits: DataSplits, fraction: number, seed: numbe
   const n = splits.train.size;
   const k = Math.round(n * fraction);
   if (k < 1 || k > n - 1) throw new DataError(`data.validation ${fraction}: ${n} training samples are too few to hold out a validation split`);
-  const { kept, held } = draw(n, k, seed);
+  // Its own stream: not the draw of a test split held out of the same file.
+  const { kept, held } = drawHeldOut(n, k, hashInts(seed, Stream.validation, n));
   return { ...splits, train: part(splits.train, kept), validation: part(splits.train, held) };
-}
-
-/** k of n indices drawn by the seed (its own stream: not the test split's draw), both parts in ascending order. */
-function draw(n: number, k: number, seed: number): { kept: Int32Array; held: Int32Array } {
-  const perm = Int32Array.from({ length: n }, (_, i) => i);
-  const rng = new Rng(hashInts(seed, Stream.validation, n));
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [perm[i], perm[j]] = [perm[j], perm[i]];
-  }
-  return { kept: perm.slice(k).sort(), held: perm.slice(0, k).sort() };
 }
 
 function part(s: Samples, indices: Int32Array): Samples {

@@ -63,14 +63,19 @@ export function classesOf(train: RawSplit, test: RawSplit | undefined): { classe
 export function heldOut(n: number, fraction: number, seed: number, what: string): { train: Int32Array; test: Int32Array } {
   const k = Math.round(n * fraction);
   if (k < 1 || k > n - 1) throw new DataError(`${what}: ${n} samples are too few to hold out testFraction ${fraction} for evaluation (give a test file)`);
+  const { kept, held } = drawHeldOut(n, k, hashInts(seed, Stream.split, n));
+  return { train: kept, test: held };
+}
+
+/** k of the indices 0…n−1 drawn by a generator seeded with `key`, and the others; both in ascending order. */
+export function drawHeldOut(n: number, k: number, key: number): { kept: Int32Array; held: Int32Array } {
   const perm = Int32Array.from({ length: n }, (_, i) => i);
-  const rng = new Rng(hashInts(seed, Stream.split, n));
+  const rng = new Rng(key);
   for (let i = n - 1; i > 0; i--) {
     const j = rng.int(i + 1);
     [perm[i], perm[j]] = [perm[j], perm[i]];
   }
-  const sorted = (a: Int32Array) => a.slice().sort();
-  return { train: sorted(perm.subarray(k)), test: sorted(perm.subarray(0, k)) };
+  return { kept: perm.slice(k).sort(), held: perm.slice(0, k).sort() };
 }
 
 /** Real-valued labels (train.loss mse): every label a finite number, `width` a row. */
