@@ -1,6 +1,7 @@
 /**
  * The classifier models a job file can name (supervised and adversarial
- * jobs' `model`): a zoo model (mlp, cnn) or a tfjs-layers topology.
+ * jobs' `model`): a zoo model (mlp, cnn, rnn, lstm, gru), a tfjs-layers
+ * topology, or a model module.
  */
 import { z } from 'zod';
 
@@ -32,6 +33,27 @@ const cnn = z
   })
   .strict();
 
+/**
+ * A recurrent classifier: `layers` stacked rnn (Elman), lstm or gru layers
+ * of `units` each (optionally bidirectional, the directions' outputs
+ * concatenated), the last one's final output into `dense` layers and the
+ * logits. It reads sequences [T, F]: images [H, W, C] as H rows of W·C
+ * values, vectors [F] as F steps of one value.
+ */
+const recurrent = <Z extends 'rnn' | 'lstm' | 'gru'>(zoo: Z) =>
+  z
+    .object({
+      zoo: z.literal(zoo),
+      units: positiveInt.default(128),
+      layers: positiveInt.max(8).default(1),
+      bidirectional: z.boolean().default(false),
+      dense: z.array(positiveInt).default([]),
+      activation: activation.default('relu'),
+      /** Dropout rate after the recurrent stack and after each dense layer; masks are seeded per sample. */
+      dropout: dropoutRate.default(0),
+    })
+    .strict();
+
 const topology = z
   .object({
     /** A tfjs-layers model topology (model.json's `modelTopology`, or a file path to it). */
@@ -48,6 +70,9 @@ const moduleModel = z
   })
   .strict();
 
-export const modelSchema = z.union([z.discriminatedUnion('zoo', [mlp, cnn]), topology, moduleModel]);
+export const modelSchema = z.union([z.discriminatedUnion('zoo', [mlp, cnn, recurrent('rnn'), recurrent('lstm'), recurrent('gru')]), topology, moduleModel]);
+
+/** The zoo's recurrent models. */
+export const RECURRENT_ZOO = ['rnn', 'lstm', 'gru'] as const;
 
 export type ModelSpec = z.infer<typeof modelSchema>;

@@ -47,7 +47,7 @@ export function checkClassifier(spec: JobSpec, issue: IssueReporter): void {
   if (train.loss === 'mse' && !['csv', 'npy', 'module'].includes(data.source)) issue(['train', 'loss'], `mse regresses on real-valued labels: data.source csv, npy or module (${data.source} has classes)`);
   if (train.loss === 'module' && !('module' in model)) issue(['train', 'loss'], 'module takes the loss from the model module (model.module), and this model has none');
   if (data.source === 'csv' && Array.isArray(data.label) && data.label.length > 1 && train.loss !== 'mse') issue(['data', 'label'], 'several label columns are regression targets: they need train.loss mse');
-  if ('zoo' in model && model.batchNorm === 'sync' && psSettings(cluster)?.staleness !== undefined) {
+  if ('batchNorm' in model && model.batchNorm === 'sync' && psSettings(cluster)?.staleness !== undefined) {
     issue(['model', 'batchNorm'], 'sync needs every worker on the same step, and cluster.ps.staleness lets them drift apart: use batchNorm local, or drop staleness');
   }
   if ('zoo' in model && model.zoo === 'cnn' && (data.source === 'csv' || data.source === 'synthetic')) {

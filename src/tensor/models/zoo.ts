@@ -9,6 +9,7 @@ import type { ModelSpec } from '../../spec/model.js';
 import { hashInts, Stream } from '../../util/rng.js';
 import { SeededDropout } from '../layers/seeded-dropout.js';
 import { SyncBatchNormalization } from '../layers/sync-batch-norm.js';
+import { seededOrthogonal } from '../layers/orthogonal.js';
 import { fitsShape, type ModelShape } from './shape.js';
 import { fromModule } from './user-model.js';
 
@@ -26,7 +27,7 @@ export async function buildModel(spec: ModelSpec, shape: ModelShape, seed: numbe
   });
   let salt = 0;
   const dropout = (rate: number) => new SeededDropout({ rate, salt: salt++ });
-  const bn = spec.batchNorm;
+  const bn = 'batchNorm' in spec ? spec.batchNorm : 'none';
   // A weight layer, then (with batch-norm) the normalization and the
   // activation as layers of their own; a bias before batch-norm would be
   // cancelled by it, and Adam would chase its rounding noise.
@@ -35,7 +36,14 @@ export async function buildModel(spec: ModelSpec, shape: ModelShape, seed: numbe
       ? [make({ activation: spec.activation, useBias: true })]
       : [make({ useBias: false }), new SyncBatchNormalization({ sync: bn === 'sync' }), tfl.layers.activation({ activation: spec.activation })];
   const layers: tfl.layers.Layer[] = [];
-  if (spec.zoo === 'mlp') {
+  if (spec.zoo === 'rnn' || spec.zoo === 'lstm' || spec.zoo === 'gru') {
+    layers.push(...recurrentStack(spec, shape.inputShape, () => hashInts(seed, Stream.init, n++) % 2147483647));
+    if (spec.dropout > 0) layers.push(dropout(spec.dropout));
+    for (const units of spec.dense) {
+      layers.push(tfl.layers.dense({ units, activation: spec.activation, ...init() }));
+      if (spec.dropout > 0) layers.push(dropout(spec.dropout));
+    }
+  } else if (spec.zoo === 'mlp') {
     // Flatten needs rank ≥ 3 (images); vectors go straight into the first dense layer.
     const flat = shape.inputShape.length > 1;
     if (flat) layers.push(tfl.layers.flatten({ inputShape: shape.inputShape }));
@@ -80,4 +88,36 @@ async function fromTopology(topology: string | Record<string, unknown>, shape: M
     throw new JobSpecError('model', [{ path: 'model.topology', message: `output shape [${output}] does not fit ${shape.classes} classes (the model must output logits)` }]);
   }
   return model;
+}
+
+type RecurrentSpec = Extract<ModelSpec, { zoo: 'rnn' | 'lstm' | 'gru' }>;
+
+/**
+ * The recurrent layers of an rnn, lstm or gru model, reading the input as a
+ * sequence [T, F]: images [H, W, C] as H rows of W·C values, vectors [F] as
+ * F steps of one value. Every layer but the last returns its whole sequence
+ * (the next one reads it); the last, its final output. Initialisers are
+ * seeded (the input kernel Glorot-uniform, the recurrent kernel
+ * orthogonal), so every build of the spec has the same weights.
+ */
+function recurrentStack(spec: RecurrentSpec, inputShape: number[], nextSeed: () => number): tfl.layers.Layer[] {
+  const out: tfl.layers.Layer[] = [];
+  let sequence: number[];
+  if (inputShape.length === 1) sequence = [inputShape[0], 1];
+  else if (inputShape.length === 2) sequence = inputShape;
+  else if (inputShape.length === 3) sequence = [inputShape[0], inputShape[1] * inputShape[2]];
+  else throw new JobSpecError('model', [{ path: 'model.zoo', message: `${spec.zoo} reads sequences [T, F] (or images [H, W, C] as H rows), got input shape [${inputShape}]` }]);
+  out.push(tfl.layers.reshape({ targetShape: sequence, inputShape }));
+  const make = { rnn: tfl.layers.simpleRNN, lstm: tfl.layers.lstm, gru: tfl.layers.gru }[spec.zoo];
+  for (let i = 0; i < spec.layers; i++) {
+    const args = {
+      units: spec.units,
+      returnSequences: i < spec.layers - 1,
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: nextSeed() }),
+      recurrentInitializer: seededOrthogonal(nextSeed()),
+      biasInitializer: tfl.initializers.zeros(),
+    };
+    out.push(spec.bidirectional ? tfl.layers.bidirectional({ layer: make(args) as tfl.RNN, mergeMode: 'concat' }) : make(args));
+  }
+  return out;
 }
