@@ -1,7 +1,7 @@
 /** The models the compute benchmark trains, with their forward FLOPs per sample (training ≈ 3×). */
 import * as tfl from '@tensorflow/tfjs-layers';
 
-export type BenchModelName = 'mlp' | 'cnn';
+export type BenchModelName = 'mlp' | 'cnn' | 'lstm';
 
 export interface BenchModel {
   model: tfl.LayersModel;
@@ -18,6 +18,13 @@ export function benchModel(name: BenchModelName): BenchModel {
       layers: [tfl.layers.dense({ inputShape: [784], units: 256, activation: 'relu' }), tfl.layers.dense({ units: 256, activation: 'relu' }), tfl.layers.dense({ units: 10 })],
     });
     return { model, batch: 128, inputShape: [784], classes: 10, flopsPerSample: 2 * (784 * 256 + 256 * 256 + 256 * 10) };
+  }
+  if (name === 'lstm') {
+    // configs/fashion-mnist-lstm.yaml's model: an LSTM of 128 units over 28 rows of 28 values, dense 10; batch 64
+    const units = 128;
+    const model = tfl.sequential({ layers: [tfl.layers.lstm({ inputShape: [28, 28], units }), tfl.layers.dense({ units: 10 })] });
+    // Each step: the four gates' input and recurrent products (the elementwise work is left out).
+    return { model, batch: 64, inputShape: [28, 28], classes: 10, flopsPerSample: 28 * 2 * 4 * units * (28 + units) + 2 * units * 10 };
   }
   // Fashion-MNIST CNN: conv3x3x32, pool, conv3x3x64, pool, dense 128, dense 10; batch 64
   const model = tfl.sequential({

@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- compute`: training-step time and achieved GFLOP/s of the
- * MLP 784-256-256-10 (batch 128) and the Fashion-MNIST CNN (batch 64) on the
+ * MLP 784-256-256-10 (batch 128), the Fashion-MNIST CNN (batch 64) and the
+ * LSTM of configs/fashion-mnist-lstm.yaml (batch 64) on the
  * cpu backend, plain tfjs wasm and dtrain's wasm, each in a fresh process,
  * with the ratios; then the 1-worker `dtrain run` step time against the plain
  * loop on the same backend (orchestration overhead). FLOPs: 3 × forward.
@@ -41,9 +42,9 @@ function dtrainStepMs(steps: number): number {
 export async function benchCompute(): Promise<void> {
   console.log('training step (forward + backward + SGD), each backend in a fresh process; FLOPs = 3 × forward');
   console.log('model                       cpu                       tfjs wasm                 dtrain wasm           dtrain/tfjs wasm  dtrain/cpu');
-  for (const [model, label, steps] of [['mlp', 'MLP 784-256-256-10, b128', 60], ['cnn', 'CNN fashion-mnist, b64', 10]] as const) {
+  for (const [model, label, steps] of [['mlp', 'MLP 784-256-256-10, b128', 60], ['cnn', 'CNN fashion-mnist, b64', 10], ['lstm', 'LSTM-128 on 28 rows, b64', 10]] as const) {
     // The cpu backend needs no warm-up to speak of, and its CNN step takes half a minute.
-    const cpu = model === 'cnn' ? measure('cpu', model, 1, 0) : measure('cpu', model, 5, 1);
+    const cpu = model === 'mlp' ? measure('cpu', model, 5, 1) : measure('cpu', model, 1, 0);
     const plain = median(3, () => measure('wasm-plain', model, steps), msOf);
     const ours = median(3, () => measure('wasm-dtrain', model, steps), msOf);
     console.log(`${label.padEnd(26)} ${fmt(cpu)}    ${fmt(plain)}    ${fmt(ours)}    ${ratio(ours, plain).padStart(12)}  ${ratio(ours, cpu).padStart(10)}`);
