@@ -1,5 +1,7 @@
 /** The models the compute benchmark trains, with their forward FLOPs per sample (training ≈ 3×). */
 import * as tfl from '@tensorflow/tfjs-layers';
+// tfjs-layers' orthogonal initializer (an LSTM's default) needs chained tensor methods: dtrain's stands in for it.
+import '../src/tensor/layers/orthogonal.js';
 
 export type BenchModelName = 'mlp' | 'cnn' | 'lstm';
 

@@ -66,6 +66,15 @@ describe('recurrent zoo models', () => {
     await expect(model({ zoo: 'lstm', units: 4 }, [2, 2, 2, 2], 2)).rejects.toThrow(/model\.zoo|sequences \[T, F\]/);
   });
 
+  it("tfjs-layers' default recurrent initializer works in a user's own LSTM (it needed chained tensor methods) and is orthogonal", () => {
+    const m = tfl.sequential({ layers: [tfl.layers.lstm({ inputShape: [3, 2], units: 4 }), tfl.layers.dense({ units: 2 })] });
+    const recurrent = m.layers[0].getWeights()[1]; // [units, 4·units]: its rows orthonormal
+    const values = recurrent.dataSync() as Float32Array;
+    gram(values, 4, 16).forEach((row, i) => row.forEach((v, j) => expect(Math.abs(v - (i === j ? 1 : 0))).toBeLessThan(1e-5)));
+    const cell = (m.getConfig() as unknown as { layers: { config: { recurrentInitializer: { className: string } } }[] }).layers[0].config;
+    expect(cell.recurrentInitializer.className).toBe('Orthogonal');
+  });
+
   it('a saved lstm loads back (its initializer too) and predicts the same', async () => {
     const m = await model({ zoo: 'lstm', units: 6, layers: 2, bidirectional: true, dense: [5] }, [7, 4], 3);
     const x = tf.randomUniform([2, 7, 4], 0, 1, 'float32', 3);

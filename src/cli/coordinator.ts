@@ -44,7 +44,10 @@ succeeded | failed | cancelled, published on dtrain.jobs.<id>.events;
 progress on dtrain.jobs.<id>.progress; request/reply on dtrain.api.submit,
 status, list and cancel. Start workers with --serve so that they stay for
 the next job. A coordinator restarted after a crash resumes the job it was
-running from its latest checkpoint, then runs the queued jobs.
+running from its latest checkpoint, then runs the queued jobs. Service mode
+always serves Prometheus metrics (on 9464 unless --metrics-port says
+otherwise): each job's steps, and dtrain_jobs{state}, dtrain_queue_depth;
+--dashboard P adds the dashboard with every job in the store.
 
 Failures (one job): a worker or shard lost mid-job (exited, or silent for
 cluster.heartbeatTimeoutMs) ends the session; the others join again and the
@@ -62,7 +65,7 @@ Service mode on a NATS server that is not on loopback needs --user and
 Examples:
   dtrain coordinator configs/fashion-mnist-mlp.yaml --bind tcp://0.0.0.0:5555 --key cluster.key
   dtrain coordinator --resume runs/fashion-mnist-mlp --bind tcp://0.0.0.0:5555 --key cluster.key
-  dtrain coordinator --nats nats://127.0.0.1:4222 --bind tcp://127.0.0.1:5555 --state-dir /var/lib/dtrain
+  dtrain coordinator --nats nats://127.0.0.1:4222 --bind tcp://127.0.0.1:5555 --state-dir /var/lib/dtrain --dashboard 8080
 Exit codes: 0 the job succeeded (service mode: stopped by a signal), 1 it
 failed, 2 bad flags, job file or key file, or no key (or NATS credentials)
 where one is needed, 130 interrupted.`,

@@ -1,10 +1,12 @@
 /**
- * A seeded orthogonal initializer for recurrent kernels, computed in plain
+ * The orthogonal initializer for recurrent kernels, computed in plain
  * JavaScript: a matrix of seeded standard normals, orthonormalised by
  * modified Gram-Schmidt along its shorter side. The same seed gives the same
- * values on every backend and in every process. (tfjs-layers' own
- * orthogonal initializer needs tfjs-core's chained tensor methods, which
- * this project does not register, and warns on any matrix over 2000 values.)
+ * values on every backend and in every process. It replaces tfjs-layers'
+ * own (same class name, same config), which calls tfjs-core's chained tensor
+ * methods that this project does not register ("rMat.flatten is not a
+ * function": any LSTM or GRU with the default recurrent initializer failed
+ * to build) and warns on any matrix over 2000 values.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -41,12 +43,19 @@ export function orthogonalMatrix(rows: number, cols: number, seed: number, gain 
 export type LayersInitializer = ReturnType<typeof tfl.initializers.glorotUniform>;
 const InitializerBase = Object.getPrototypeOf(tfl.initializers.zeros().constructor) as abstract new () => LayersInitializer;
 
-export class SeededOrthogonal extends InitializerBase {
-  static readonly className = 'SeededOrthogonal';
-  private readonly seed: number;
+/**
+ * Registered under tfjs-layers' own class name, so that it also serves
+ * every layer that asks for `orthogonal` (an LSTM's or GRU's default
+ * recurrent initializer, in a user's topology or model module) and saved
+ * models name the standard initializer. Without a seed it draws one from
+ * Math.random (which a model module's build seeds from the job seed).
+ */
+export class Orthogonal extends InitializerBase {
+  static readonly className = 'Orthogonal';
+  private readonly seed: number | undefined;
   private readonly gain: number;
 
-  constructor(args: { seed: number; gain?: number }) {
+  constructor(args: { seed?: number; gain?: number } = {}) {
     super();
     this.seed = args.seed;
     this.gain = args.gain ?? 1;
@@ -56,17 +65,18 @@ export class SeededOrthogonal extends InitializerBase {
     if (shape.length < 2) throw new Error(`an orthogonal initializer needs a matrix, got shape [${shape}]`);
     const cols = shape[shape.length - 1];
     const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    return tf.tensor(orthogonalMatrix(rows, cols, this.seed, this.gain), shape, dtype ?? 'float32');
+    const seed = this.seed ?? Math.floor(Math.random() * 2147483647);
+    return tf.tensor(orthogonalMatrix(rows, cols, seed, this.gain), shape, dtype ?? 'float32');
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { seed: this.seed, gain: this.gain };
+    return { gain: this.gain, ...(this.seed === undefined ? {} : { seed: this.seed }) };
   }
 }
 
-tf.serialization.registerClass(SeededOrthogonal as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+tf.serialization.registerClass(Orthogonal as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
 
 /** A seeded orthogonal initializer, as tfjs-layers' arguments take one. */
 export function seededOrthogonal(seed: number): LayersInitializer {
-  return new SeededOrthogonal({ seed });
+  return new Orthogonal({ seed });
 }

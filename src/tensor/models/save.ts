@@ -10,6 +10,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { layoutOf, readAllParams, readState, stateLength, writeAllParams, writeState } from '../flat.js';
 import { standardizeTopology } from './standard-topology.js';
+// Loading a model builds its layers: an LSTM or GRU needs dtrain's orthogonal initializer registered first.
+import '../layers/orthogonal.js';
 
 const WEIGHTS_FILE = 'weights.bin';
 
