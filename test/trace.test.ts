@@ -87,13 +87,21 @@ describe('the timeline recorder', () => {
     const b = new SpanBuffer();
     const t = performance.now();
     b.add('data', t, t + 2);
-    const [lane, start, dur] = b.take();
+    const [lane, start, dur] = b.take().spans;
     expect(LANES[lane]).toBe('data');
     expect(Math.abs(start - (performance.timeOrigin + t))).toBeLessThan(1e-3);
     expect(dur).toBeCloseTo(2, 6);
     for (let i = 0; i < 300; i++) b.addEpoch('all-reduce', i, i + 1);
     expect(b.dropped).toBe(300 - 256);
-    expect(b.take().length).toBe(3 * 256);
-    expect(b.take()).toEqual([]);
+    const taken = b.take();
+    expect(taken.spans.length).toBe(3 * 256);
+    expect(taken.spansDropped).toBe(44);
+    expect(b.take()).toEqual({ spans: [] });
+    // What a worker left out counts in the file's dropped spans.
+    const recorder = new TraceRecorder('job-d');
+    recorder.step(0, [{ rank: 0, count: 1, computeMs: 1, commMs: 1, spans: taken.spans, spansDropped: taken.spansDropped }]);
+    const file = join(tmp.dir, 'd.json');
+    recorder.write(file);
+    expect(read(file).otherData.dropped).toBe(44);
   });
 });

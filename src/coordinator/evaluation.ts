@@ -46,7 +46,7 @@ export async function evaluateTestSet(ctx: Pick<JobContext, 'control' | 'progres
     );
     const answers = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'evalDone')));
     checkAgreement(workers, answers.map((a) => a.header.paramsCrc), 'at the evaluation');
-    answers.forEach((a, i) => reports.push({ rank: workers[i].rank, host: workers[i].host, ...(a.header.spans ? { spans: a.header.spans } : {}) }));
+    answers.forEach((a, i) => reports.push({ rank: workers[i].rank, host: workers[i].host, ...(a.header.spans ? { spans: a.header.spans, spansDropped: a.header.spansDropped ?? 0 } : {}) }));
     for (const { header: h } of answers) {
       if (h.id !== r) throw new Error(`evaluation round ${r}: a worker answered round ${h.id}`);
       sums.lossSum += h.lossSum;

@@ -21,8 +21,9 @@ export interface StepReport {
   reduceBytes?: number;
   /** Messages the worker dropped as malformed this session (cumulative). */
   dropped?: number;
-  /** The worker's timeline since its last report (train.trace). */
+  /** The worker's timeline since its last report (train.trace), and how many spans it left out. */
   spans?: FlatSpans;
+  spansDropped?: number;
 }
 
 /** A worker's answer to one round of an evaluation. */
@@ -30,6 +31,7 @@ export interface EvalReport {
   rank: number;
   host?: string;
   spans?: FlatSpans;
+  spansDropped?: number;
 }
 
 export interface JobObserver {

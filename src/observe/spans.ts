@@ -41,9 +41,9 @@ export class SpanBuffer {
     this.spans.push(LANES.indexOf(lane), start, Math.max(0, end - start));
   }
 
-  /** The spans since the last take, and a fresh buffer. */
-  take(): FlatSpans {
-    const out = this.spans;
+  /** The spans since the last take (and how many were left out), and a fresh buffer. */
+  take(): { spans: FlatSpans; spansDropped?: number } {
+    const out = { spans: this.spans, ...(this.dropped > 0 ? { spansDropped: this.dropped } : {}) };
     this.spans = [];
     this.dropped = 0;
     return out;

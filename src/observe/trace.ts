@@ -9,7 +9,8 @@
  * Off the hot path: the workers' spans arrive with their step reports and
  * are kept here as numbers; the JSON is written once, when the session
  * ends. A resumed run keeps the earlier sessions' events. At most
- * MAX_EVENTS are kept: later ones are counted in `otherData.dropped`.
+ * MAX_EVENTS are kept: later ones are counted in `otherData.dropped`, with
+ * those a worker left out (more than MAX_SPANS between two reports).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { LANES, type FlatSpans, type Lane } from './spans.js';
@@ -59,8 +60,9 @@ export class TraceRecorder implements JobObserver {
   }
 
   /** A worker's spans, on its process's lanes. */
-  private worker(r: { rank: number; host?: string; spans?: FlatSpans }): void {
+  private worker(r: { rank: number; host?: string; spans?: FlatSpans; spansDropped?: number }): void {
     if (r.host !== undefined) this.hosts.set(r.rank, r.host);
+    this.dropped += r.spansDropped ?? 0;
     const s = r.spans ?? [];
     for (let i = 0; i + 2 < s.length; i += 3) this.add(r.rank + 1, s[i], s[i + 1], s[i + 2]);
   }

@@ -43,11 +43,11 @@ export const headerSchemas = {
   join: z.object({ role: z.enum(['worker', 'ps']).default('worker'), host: z.string(), pid: int, endpoint: z.string() }),
   ready: z.object({ rank: nonneg, backend: z.string(), backendReason: z.string(), paramCount: nonneg }),
   // counts: the job type's own sums over the worker's samples (e.g. correct)
-  stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, computeMs: finite, commMs: finite, counts: z.record(finite), skipped: z.boolean().optional(), spans,
+  stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, computeMs: finite, commMs: finite, counts: z.record(finite), skipped: z.boolean().optional(), spans, spansDropped: nonneg.optional(),
     // the step's collectives: waiting for peers, exchanging, bytes summed; messages the worker dropped so far this session
     waitMs: finite.optional(), reduceMs: finite.optional(), reduceBytes: nonneg.optional(), dropped: nonneg.optional() }),
   // paramsCrc: CRC-32 of the worker's flat parameters, which every replica must hold alike
-  evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, counts: z.record(finite), paramsCrc: nonneg.optional(), spans }),
+  evalDone: z.object({ id: nonneg, lossSum: finite, count: nonneg, counts: z.record(finite), paramsCrc: nonneg.optional(), spans, spansDropped: nonneg.optional() }),
   agreed: z.object({ paramsCrc: nonneg }),
   // params: + the flat parameters, the state, the optimizer states the worker applies itself (ring; a GAN's per network)
   params: z.object({ rank: nonneg, optimizers: z.array(optimizerMeta) }),

@@ -167,9 +167,9 @@ interface Built {
   spans?: SpanBuffer;
 }
 
-/** A report's `spans` field: the timeline since the last report, when the job keeps one. */
-function spansOf(b: Built): { spans?: FlatSpans } {
-  return b.spans ? { spans: b.spans.take() } : {};
+/** A report's `spans` field: the timeline since the last report, when the job keeps one (and how many spans it left out). */
+function spansOf(b: Built): { spans?: FlatSpans; spansDropped?: number } {
+  return b.spans ? b.spans.take() : {};
 }
 
 async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<Built> {
