@@ -49,7 +49,7 @@ const cases: Case[] = [
   { name: 'not YAML', yaml: 'name: [unclosed\n  - x: {', expect: [/not valid YAML or JSON/] },
   { name: 'a --set override with a bad value', args: ['--set', 'train.optimizer.lr=-1'], expect: [/train\.optimizer\.lr/] },
   { name: 'a job file that does not exist', args: ['__missing__'], expect: [/cannot read the job file \(ENOENT\)/] },
-  { name: 'unknown model zoo entry', edit: ['zoo: mlp', 'zoo: rnn'], expect: [/model\.zoo: must be one of "mlp", "cnn"/] },
+  { name: 'unknown model zoo entry', edit: ['zoo: mlp', 'zoo: perceptron'], expect: [/model\.zoo: must be one of "mlp", "cnn", "rnn", "lstm", "gru"/] },
   { name: 'a list instead of a mapping', yaml: '- name: x\n', expect: [/a job must be a mapping/] },
   { name: 'batch larger than the data set', edit: ['batchSize: 20', 'batchSize: 500'], expect: [/train\.batchSize: larger than the data set \(200 samples\)/] },
   { name: 'unknown backend', edit: ['backend: cpu', 'backend: webgpu'], expect: [/cluster\.backend: must be one of "auto", "cpu", "wasm", "tensorflow", got "webgpu"/] },
