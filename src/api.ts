@@ -57,7 +57,7 @@ export async function run(job: string | Record<string, unknown>, options: RunOpt
   await requireLocalBackend(spec);
   if (options.signal?.aborted) throw new JobCancelledError('aborted before it started');
   const output = openJobOutput(spec, { out: options.out, overwrite: options.overwrite, progress: false, ...(options.logLevel ? { logLevel: options.logLevel } : {}) });
-  output.progress.listener = options.onProgress;
+  if (options.onProgress) output.progress.listen(options.onProgress);
   const interrupted: { err?: JobCancelledError } = {};
   const key = options.insecure ? undefined : generateKey();
   const summary = await runRecovering(spec, output, (a) => runWithLocalWorkers(spec, output, jobTypeOf(spec).run, a, interrupted, key, options.signal), undefined, interrupted);

@@ -44,11 +44,10 @@ export async function startWatchServers(flags: WatchFlags, spec: JobSpec, output
       view = board.add(new JobView(spec.name, spec.name, spec.type, output.outDir));
       const served = await serveDashboard(board, flags.dashboard, flags.dashboardHost);
       closers.push(served.close);
-      const heard = output.progress.listener;
-      output.progress.listener = (e) => {
-        heard?.(e);
-        if (e.kind === 'note') view?.note(e.text);
-      };
+      const shown = view;
+      output.progress.listen((e) => {
+        if (e.kind === 'note') shown.note(e.text);
+      });
       say(output, 'dashboard', `${served.url}jobs/${encodeURIComponent(spec.name)}`);
     }
     output.observer = new Observers([metrics, view]);

@@ -40,8 +40,8 @@ export class Progress {
   /** (time, done) of the updates since the first, oldest first, within the rate window. */
   private points: { t: number; done: number }[] = [];
   private seen = 0;
-  /** Hears every update, count and note, drawn or not. */
-  listener: ((e: ProgressEvent) => void) | undefined;
+  /** Hear every update, count and note, drawn or not (the service's feed, the dashboard, a library caller). */
+  private readonly listeners = new Set<(e: ProgressEvent) => void>();
 
   constructor(
     private readonly out: ProgressOut | undefined,
@@ -49,15 +49,25 @@ export class Progress {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Adds a listener; returns what removes it. */
+  listen(l: (e: ProgressEvent) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  private tell(e: ProgressEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
   update(u: ProgressUpdate): void {
-    this.listener?.({ kind: 'step', ...u });
+    this.tell({ kind: 'step', ...u });
     const losses = u.losses ? Object.entries(u.losses).map(([name, v]) => `${name} loss ${v.toFixed(4)}`) : [`loss ${u.loss.toFixed(4)}`];
     this.draw(u.step, u.total, `${u.unit ?? 'step'} ${u.step}/${u.total}  ${losses.join('  ')}  ${Math.round(u.samplesPerSecond)} samples/s`);
   }
 
   /** Progress through `total` items of other work than training steps, e.g. test samples being attacked. */
   count(done: number, total: number, what: string, perSecond: number): void {
-    this.listener?.({ kind: 'count', done, total, what, perSecond });
+    this.tell({ kind: 'count', done, total, what, perSecond });
     this.draw(done, total, `${done}/${total} ${what}  ${Math.round(perSecond)}/s`);
   }
 
@@ -98,7 +108,7 @@ export class Progress {
 
   /** Prints a line above the bar. */
   note(line: string): void {
-    this.listener?.({ kind: 'note', text: line });
+    this.tell({ kind: 'note', text: line });
     if (!this.out) return;
     if (this.drawn && this.out.isTTY) this.out.write('\r\x1b[2K');
     this.out.write(`${line}\n`);

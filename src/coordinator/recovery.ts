@@ -117,14 +117,11 @@ export async function runRecovering(
 function timeToFirstStep(output: JobOutputs, r: Recovery | undefined): void {
   if (!r) return;
   const lostAt = performance.now();
-  // Whoever listened before (the service's progress feed, the dashboard) goes on hearing everything.
-  const before = output.progress.listener;
-  output.progress.listener = (e) => {
-    before?.(e);
+  const stop = output.progress.listen((e) => {
     if (e.kind !== 'step') return;
     r.seconds = Math.round(performance.now() - lostAt) / 1000;
-    output.progress.listener = before;
-  };
+    stop();
+  });
 }
 
 

@@ -80,7 +80,7 @@ export class RunningJob {
     mkdirSync(outDir, { recursive: true });
     const log = makeLogger({ file: join(outDir, 'log.jsonl'), base: { pid: process.pid, role: 'coordinator', job: r.id } });
     const progress = new Progress(ctx.terminal ? process.stderr : undefined, r.id);
-    progress.listener = (e) => this.feed.push(e);
+    progress.listen((e) => this.feed.push(e));
     const watch = ctx.watch?.started(r, progress);
     let summary: Record<string, unknown> | undefined;
     try {

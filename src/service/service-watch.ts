@@ -66,11 +66,9 @@ export class ServiceWatch {
     if (!this.board) return { observer: this.metrics };
     const view = this.board.get(r.id) ?? this.board.add(new JobView(r.id, r.name, typeOf(r), this.jobDir(r.id)));
     view.setStatus('running');
-    const heard = progress.listener;
-    progress.listener = (e) => {
-      heard?.(e);
+    progress.listen((e) => {
       if (e.kind === 'note') view.note(e.text);
-    };
+    });
     return { observer: new Observers([this.metrics, view]), metrics: view };
   }
 
