@@ -21,7 +21,7 @@ import { jobOutput } from '../service/job-runner.js';
 import type { JobStore } from '../service/job-store.js';
 import { serveMetrics } from '../observe/prometheus.js';
 import { serveDashboard } from '../observe/dashboard.js';
-import type { WatchFlags } from './watch-servers.js';
+import { startAll, type WatchFlags } from './watch-servers.js';
 
 /** Service mode's metrics port when --metrics-port is not given (OpenTelemetry's Prometheus exporter's). */
 export const DEFAULT_SERVICE_METRICS_PORT = 9464;
@@ -101,31 +101,29 @@ export async function serviceCommand(flags: ServiceFlags, key: ClusterKey | unde
  * dashboard with --dashboard.
  */
 async function serveWatch(watch: ServiceWatch, flags: ServiceFlags, say: (line: string) => void): Promise<{ close(): Promise<void> }> {
-  const closers: (() => Promise<void>)[] = [];
-  const close = async () => {
-    await Promise.all(closers.map((c) => c()));
-  };
-  try {
-    let metrics;
-    try {
-      metrics = await serveMetrics(watch.metrics.registry, flags.metricsPort ?? DEFAULT_SERVICE_METRICS_PORT, flags.metricsHost);
-    } catch (err) {
-      if (flags.metricsPort !== undefined || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw new UsageError(`cannot serve metrics on port ${flags.metricsPort ?? DEFAULT_SERVICE_METRICS_PORT}: ${errorMessage(err)}`, { cause: err });
-      metrics = await serveMetrics(watch.metrics.registry, 0, flags.metricsHost);
-      say(`port ${DEFAULT_SERVICE_METRICS_PORT} is taken: metrics on another (--metrics-port P chooses)`);
-    }
-    closers.push(metrics.close);
-    say(`metrics: ${metrics.url}`);
-    if (watch.board && flags.dashboard !== undefined) {
-      const served = await serveDashboard(watch.board, flags.dashboard, flags.dashboardHost);
-      closers.push(served.close);
-      say(`dashboard: ${served.url}`);
-    }
-    return { close };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+  const board = watch.board;
+  const close = await startAll([
+    async () => {
+      let metrics;
+      try {
+        metrics = await serveMetrics(watch.metrics.registry, flags.metricsPort ?? DEFAULT_SERVICE_METRICS_PORT, flags.metricsHost);
+      } catch (err) {
+        if (flags.metricsPort !== undefined || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw new UsageError(`cannot serve metrics on port ${flags.metricsPort ?? DEFAULT_SERVICE_METRICS_PORT}: ${errorMessage(err)}`, { cause: err });
+        metrics = await serveMetrics(watch.metrics.registry, 0, flags.metricsHost);
+        say(`port ${DEFAULT_SERVICE_METRICS_PORT} is taken: metrics on another (--metrics-port P chooses)`);
+      }
+      say(`metrics: ${metrics.url}`);
+      return metrics;
+    },
+    board &&
+      flags.dashboard !== undefined &&
+      (async () => {
+        const served = await serveDashboard(board, flags.dashboard!, flags.dashboardHost);
+        say(`dashboard: ${served.url}`);
+        return served;
+      }),
+  ]);
+  return { close };
 }
 
 /** --data-root, each resolved; without one, the folder of the Debian datasets. */

@@ -26,40 +26,50 @@ export interface WatchServers {
 
 /** Starts the servers the flags ask for, and makes `output` feed them (output.observer, output.metrics); their URLs go to the progress notes. */
 export async function startWatchServers(flags: WatchFlags, spec: JobSpec, output: JobOutput): Promise<WatchServers> {
-  const closers: (() => Promise<void>)[] = [];
+  const metrics = flags.metricsPort === undefined ? undefined : new JobMetrics();
+  const view = flags.dashboard === undefined ? undefined : new JobView(spec.name, spec.name, spec.type, output.outDir);
+  // The notes go to the dashboard from the first (its own URL) on.
+  if (view) output.progress.listen((e) => e.kind === 'note' && view.note(e.text));
+  const close = await startAll([
+    metrics &&
+      (async () => {
+        const served = await serveMetrics(metrics.registry, flags.metricsPort!, flags.metricsHost);
+        say(output, 'metrics', served.url);
+        return served;
+      }),
+    view &&
+      (async () => {
+        const board = new Dashboard();
+        board.add(view);
+        const served = await serveDashboard(board, flags.dashboard!, flags.dashboardHost);
+        say(output, 'dashboard', `${served.url}jobs/${encodeURIComponent(spec.name)}`);
+        return served;
+      }),
+  ]);
+  if (view) output.metrics = view;
+  output.observer = new Observers([metrics, view]);
+  return {
+    finish: (err) => view?.setStatus(statusOf(err), err === undefined ? undefined : errorMessage(err)),
+    close,
+  };
+}
+
+/**
+ * Starts servers one after another; if one cannot start, those started are
+ * closed before the error goes on. Resolves to what closes them all.
+ */
+export async function startAll(starts: (false | undefined | (() => Promise<{ close(): Promise<void> }>))[]): Promise<() => Promise<void>> {
+  const started: { close(): Promise<void> }[] = [];
   const close = async () => {
-    await Promise.all(closers.map((c) => c()));
+    await Promise.all(started.map((s) => s.close()));
   };
   try {
-    let metrics: JobMetrics | undefined;
-    if (flags.metricsPort !== undefined) {
-      metrics = new JobMetrics();
-      const served = await serveMetrics(metrics.registry, flags.metricsPort, flags.metricsHost);
-      closers.push(served.close);
-      say(output, 'metrics', served.url);
-    }
-    let view: JobView | undefined;
-    if (flags.dashboard !== undefined) {
-      const board = new Dashboard();
-      view = board.add(new JobView(spec.name, spec.name, spec.type, output.outDir));
-      const served = await serveDashboard(board, flags.dashboard, flags.dashboardHost);
-      closers.push(served.close);
-      const shown = view;
-      output.progress.listen((e) => {
-        if (e.kind === 'note') shown.note(e.text);
-      });
-      say(output, 'dashboard', `${served.url}jobs/${encodeURIComponent(spec.name)}`);
-    }
-    output.observer = new Observers([metrics, view]);
-    if (view) output.metrics = view;
-    return {
-      finish: (err) => view?.setStatus(statusOf(err), err === undefined ? undefined : errorMessage(err)),
-      close,
-    };
+    for (const start of starts) if (start) started.push(await start());
   } catch (err) {
     await close();
     throw err;
   }
+  return close;
 }
 
 function statusOf(err: unknown): JobStatus {
