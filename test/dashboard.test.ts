@@ -14,7 +14,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killStarted, startCli, tempDir, waitForOutput, writeJob } from './helpers/cli.js';
-import { withDeadline } from './helpers/fake-peer.js';
+import { until, withDeadline } from './helpers/fake-peer.js';
+import { joinedSoFar, summaryOf } from './helpers/runs.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -26,28 +27,6 @@ afterAll(() => {
   killStarted();
   tmp.cleanup();
 });
-
-/** Polls `read` until it gives a value, or throws after `ms`. */
-async function until<T>(what: string, read: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  for (const deadline = Date.now() + ms; ; ) {
-    const v = await read();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** The pid of each worker rank, from the run's log (the coordinator logs every member that joins). */
-function workerPids(logFile: string): Map<number, number> {
-  const pids = new Map<number, number>();
-  if (!existsSync(logFile)) return pids;
-  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
-    if (!line.includes('joined')) continue;
-    const l = JSON.parse(line) as { role?: string; rank?: number; memberPid?: number };
-    if (l.role === 'worker' && l.rank !== undefined && l.memberPid !== undefined) pids.set(l.rank, l.memberPid);
-  }
-  return pids;
-}
 
 const pin = (pid: number, cpu: number) => expect(spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)]).status).toBe(0);
 
@@ -66,10 +45,9 @@ describe.skipIf(!hasChromium || !hasTaskset)(`the dashboard in headless Chromium
     const run = startCli(['run', writeJob(tmp.dir, 'dash.json', job), '--out', out, '--dashboard', '0']);
     const page0 = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)jobs\/dash-job/.exec(await waitForOutput(run.child, /dashboard: http:\/\/127\.0\.0\.1:\d+\/jobs\/dash-job/))!;
     const base = page0[1];
-    const pids = await until('both workers joined', () => {
-      const p = workerPids(join(out, 'log.jsonl'));
-      return p.size === 2 ? p : undefined;
-    });
+    // The coordinator logs every member that joins, with its pid.
+    await until(() => joinedSoFar(out, 'worker').length === 2, 'both workers joined', 30_000);
+    const pids = new Map(joinedSoFar(out, 'worker').map((w) => [w.rank, w.memberPid]));
     // Worker 1 shares core 1 with two busy loops (a third of the core, whatever the browser takes);
     // worker 0 and the coordinator have core 0.
     for (let i = 0; i < 2; i++) {
@@ -116,7 +94,7 @@ describe.skipIf(!hasChromium || !hasTaskset)(`the dashboard in headless Chromium
     run.child.kill('SIGINT');
     const r = await withDeadline(run.done, 60_000, 'the run after SIGINT');
     expect(r.code, r.stderr).toBe(130);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { status: string; stragglers?: { rank: number; ratio: number; sinceStep: number }[] };
+    const summary = summaryOf<{ status: string; stragglers?: { rank: number; ratio: number; sinceStep: number }[] }>(out);
     expect(summary.status).toBe('cancelled');
     expect(summary.stragglers?.map((s) => s.rank)).toContain(1);
     expect(summary.stragglers?.every((s) => s.rank === 1 && s.ratio >= 1.25)).toBe(true);

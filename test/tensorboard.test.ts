@@ -14,36 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
 import { crc32c, readEvents } from './helpers/tfevents-read.js';
 import { readPng } from './helpers/png-read.js';
-
-interface TraceEvent {
-  name: string;
-  ph: string;
-  pid: number;
-  tid?: number;
-  ts?: number;
-  dur?: number;
-  args?: { name?: string };
-}
-
-/** trace.json, checked against the trace event format's rules for the events it holds; its complete (X) events by process. */
-function readTrace(file: string): { names: Map<number, string>; spans: Map<number, TraceEvent[]> } {
-  const trace = JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: TraceEvent[]; displayTimeUnit: string };
-  expect(trace.displayTimeUnit).toBe('ms');
-  const names = new Map<number, string>();
-  const spans = new Map<number, TraceEvent[]>();
-  for (const e of trace.traceEvents) {
-    expect(['X', 'M']).toContain(e.ph);
-    expect(Number.isInteger(e.pid)).toBe(true);
-    if (e.ph === 'M') {
-      if (e.name === 'process_name') names.set(e.pid, e.args!.name!);
-      continue;
-    }
-    for (const k of ['ts', 'dur', 'tid'] as const) expect(Number.isInteger(e[k]), `${k} of ${JSON.stringify(e)}`).toBe(true);
-    expect(e.dur).toBeGreaterThanOrEqual(0);
-    spans.set(e.pid, [...(spans.get(e.pid) ?? []), e]);
-  }
-  return { names, spans };
-}
+import { readTrace } from './helpers/trace-read.js';
 
 const tmp = tempDir();
 afterAll(() => {

@@ -4,26 +4,16 @@
  * recorder keeps the earlier file's events; past the cap, spans are counted,
  * not kept; an unreadable earlier file starts afresh.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LANES, SpanBuffer } from '../src/observe/spans.js';
 import { MAX_EVENTS, TraceRecorder } from '../src/observe/trace.js';
 import { tempDir } from './helpers/cli.js';
+import { readTraceFile } from './helpers/trace-read.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-
-interface Ev {
-  name: string;
-  ph: string;
-  pid: number;
-  tid?: number;
-  ts?: number;
-  dur?: number;
-  args?: { name?: string };
-}
-const read = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: Ev[]; otherData: { dropped: number; job: string } };
 
 describe('the timeline recorder', () => {
   it('spans of the workers and the coordinator, in microseconds, on named lanes', () => {
@@ -36,7 +26,7 @@ describe('the timeline recorder', () => {
     t.span('scheduling', 999, 999.5);
     const file = join(tmp.dir, 'a.json');
     t.write(file);
-    const { traceEvents, otherData } = read(file);
+    const { traceEvents, otherData } = readTraceFile(file);
     expect(otherData).toMatchObject({ job: 'job-a', dropped: 0 });
     const x = traceEvents.filter((e) => e.ph === 'X');
     expect(x).toEqual([
@@ -63,14 +53,14 @@ describe('the timeline recorder', () => {
     const second = new TraceRecorder('job-b', file);
     second.span('evaluation', 20, 21);
     second.write(file);
-    expect(read(file).traceEvents.filter((e) => e.ph === 'X').map((e) => [e.name, e.ts])).toEqual([
+    expect(readTraceFile(file).traceEvents.filter((e) => e.ph === 'X').map((e) => [e.name, e.ts])).toEqual([
       ['checkpoint', 10_000],
       ['evaluation', 20_000],
     ]);
     writeFileSync(file, '{"traceEvents": [');
     const third = new TraceRecorder('job-b', file);
     third.write(file);
-    expect(read(file).traceEvents.filter((e) => e.ph === 'X')).toEqual([]);
+    expect(readTraceFile(file).traceEvents.filter((e) => e.ph === 'X')).toEqual([]);
   });
 
   it('past MAX_EVENTS spans are counted, not kept', () => {
@@ -78,7 +68,7 @@ describe('the timeline recorder', () => {
     for (let i = 0; i < MAX_EVENTS + 5; i++) t.span('scheduling', i, i + 0.5);
     const file = join(tmp.dir, 'c.json');
     t.write(file);
-    const { traceEvents, otherData } = read(file);
+    const { traceEvents, otherData } = readTraceFile(file);
     expect(traceEvents.filter((e) => e.ph === 'X').length).toBe(MAX_EVENTS);
     expect(otherData.dropped).toBe(5);
   });
@@ -102,6 +92,6 @@ describe('the timeline recorder', () => {
     recorder.step(0, [{ rank: 0, count: 1, computeMs: 1, commMs: 1, spans: taken.spans, spansDropped: taken.spansDropped }]);
     const file = join(tmp.dir, 'd.json');
     recorder.write(file);
-    expect(read(file).otherData.dropped).toBe(44);
+    expect(readTraceFile(file).otherData.dropped).toBe(44);
   });
 });

@@ -160,10 +160,12 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   const loop = control.run();
   // A session after an earlier one of this run (a recovery, a resume) starts TensorBoard's session at its step.
   const tensorboard = new TensorBoardSink(join(o.outDir, 'tensorboard'), o.resume?.step ?? (hasFiles(join(o.outDir, 'tensorboard')) ? 0 : undefined));
+  // A resumed run's metrics so far, read once from its checkpoint: metrics.jsonl starts with them, the plots draw them.
+  const earlier = o.resume ? checkpointMetrics(o.resume.dir) : '';
   const metrics = new MetricsHub([
-    new JsonlSink(join(o.outDir, 'metrics.jsonl'), o.resume ? checkpointMetrics(o.resume.dir) : ''),
+    new JsonlSink(join(o.outDir, 'metrics.jsonl'), earlier),
     tensorboard,
-    new PlotSink(join(o.outDir, PLOTS), o.resume ? checkpointMetrics(o.resume.dir) : ''),
+    new PlotSink(join(o.outDir, PLOTS), earlier),
     ...(o.metrics ? [o.metrics] : []),
   ]);
   // The run folder of a fresh run has no trace.json (a run is never written over): one there is an earlier session's.

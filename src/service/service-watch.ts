@@ -56,20 +56,25 @@ export class ServiceWatch {
     if (!this.board) return;
     for (const r of (await this.records()).sort((a, b) => a.seq - b.seq)) {
       if (this.board.wasEvicted(r.id)) continue;
-      const view = this.board.get(r.id) ?? this.board.add(new JobView(r.id, r.name, typeOf(r), this.jobDir(r.id), r.state as JobStatus));
-      if (view.status !== r.state && !(view.status === 'running' && r.state === 'running')) view.setStatus(r.state as JobStatus, r.reason);
+      const view = this.viewOf(this.board, r);
+      if (view.status !== r.state) view.setStatus(r.state as JobStatus, r.reason);
     }
   }
 
   /** A job starts: its page on the dashboard goes live, and its steps count in the metrics. */
   started(r: JobRecord, progress: Progress): JobWatch {
     if (!this.board) return { observer: this.metrics };
-    const view = this.board.get(r.id) ?? this.board.add(new JobView(r.id, r.name, typeOf(r), this.jobDir(r.id)));
+    const view = this.viewOf(this.board, r);
     view.setStatus('running');
     progress.listen((e) => {
       if (e.kind === 'note') view.note(e.text);
     });
     return { observer: new Observers([this.metrics, view]), metrics: view };
+  }
+
+  /** The job's view on the dashboard, made (in the record's state) when it has none. */
+  private viewOf(board: Dashboard, r: JobRecord): JobView {
+    return board.get(r.id) ?? board.add(new JobView(r.id, r.name, typeOf(r), this.jobDir(r.id), r.state as JobStatus));
   }
 
   /** A job ended: its state on the dashboard. */
