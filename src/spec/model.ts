@@ -1,6 +1,7 @@
 /**
  * The classifier models a job file can name (supervised and adversarial
- * jobs' `model`): a zoo model (mlp, cnn, rnn, lstm, gru), a tfjs-layers
+ * jobs' `model`): a zoo model (mlp, cnn, rnn, lstm, gru, transformer,
+ * vit), a tfjs-layers
  * topology, or a model module.
  */
 import { z } from 'zod';
@@ -54,6 +55,40 @@ const recurrent = <Z extends 'rnn' | 'lstm' | 'gru'>(zoo: Z) =>
     })
     .strict();
 
+/**
+ * A transformer encoder classifier (src/tensor/models/transformer.ts):
+ * `layers` pre-norm blocks of multi-head self-attention (`heads` heads over
+ * `dModel` features) and a feed-forward of `ff` units; the tokens' mean
+ * into the logits. `transformer` reads sequences [T, F] like the recurrent
+ * models; `vit` cuts images into `patch`×`patch` patches.
+ */
+const transformerKeys = (positions: 'sincos' | 'learned') => ({
+  dModel: positiveInt.default(64),
+  heads: positiveInt.default(4),
+  layers: positiveInt.max(24).default(2),
+  /** Units of each block's feed-forward hidden layer. */
+  ff: positiveInt.default(128),
+  /** Positions added to the tokens: the fixed sin/cos table, or a learned [T, dModel] weight. */
+  positions: z.enum(['sincos', 'learned']).default(positions),
+  /** Each token attends only to itself and earlier ones (the classifier still reads the tokens' mean). */
+  causal: z.boolean().default(false),
+  /** The feed-forward's activation. */
+  activation: activation.default('relu'),
+  /** Dropout rate after attention and feed-forward (before each residual add); masks are seeded per sample. */
+  dropout: dropoutRate.default(0),
+});
+
+const transformer = z.object({ zoo: z.literal('transformer'), ...transformerKeys('sincos') }).strict();
+
+const vit = z
+  .object({
+    zoo: z.literal('vit'),
+    ...transformerKeys('learned'),
+    /** Side of the square patches an image is cut into; it must divide the image's height and width. */
+    patch: positiveInt.default(7),
+  })
+  .strict();
+
 const topology = z
   .object({
     /** A tfjs-layers model topology (model.json's `modelTopology`, or a file path to it). */
@@ -70,7 +105,7 @@ const moduleModel = z
   })
   .strict();
 
-export const modelSchema = z.union([z.discriminatedUnion('zoo', [mlp, cnn, recurrent('rnn'), recurrent('lstm'), recurrent('gru')]), topology, moduleModel]);
+export const modelSchema = z.union([z.discriminatedUnion('zoo', [mlp, cnn, recurrent('rnn'), recurrent('lstm'), recurrent('gru'), transformer, vit]), topology, moduleModel]);
 
 /** The zoo's recurrent models. */
 export const RECURRENT_ZOO = ['rnn', 'lstm', 'gru'] as const;

@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../util/errors.js';
 import { registerWasmTrainingKernels } from './kernels/wasm.js';
+import { registerTileGradient } from './kernels/tile-gradient.js';
 
 export type BackendRequest = 'auto' | 'cpu' | 'wasm' | 'tensorflow';
 
@@ -36,6 +37,8 @@ export async function activate(name: string): Promise<boolean> {
   // (dtrain logs which backend it chose and why).
   tf.enableProdMode();
   if (name === 'wasm') registerWasmTrainingKernels();
+  // Every process that trains computes Tile's gradient the same, fast way (a loaded tfjs-node registers tfjs-core's again).
+  registerTileGradient();
   try {
     const ok = await tf.setBackend(name);
     await tf.ready();

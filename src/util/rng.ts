@@ -73,7 +73,7 @@ export class Rng {
 }
 
 /** Purposes, so that streams for different uses never collide. */
-export const Stream = { shuffle: 1, dropout: 2, init: 3, synthetic: 4, noise: 5, attack: 6, split: 7, validation: 8 } as const;
+export const Stream = { shuffle: 1, dropout: 2, init: 3, synthetic: 4, noise: 5, attack: 6, split: 7, validation: 8, reparameterisation: 9, sequences: 10 } as const;
 
 /** The permutation of [0, n) used for epoch `epoch` of a job seeded `seed`. */
 export function epochPermutation(seed: number, epoch: number, n: number): Int32Array {

@@ -10,8 +10,12 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { layoutOf, readAllParams, readState, stateLength, writeAllParams, writeState } from '../flat.js';
 import { standardizeTopology } from './standard-topology.js';
-// Loading a model builds its layers: an LSTM or GRU needs dtrain's orthogonal initializer registered first.
+// Loading a model builds its layers: an LSTM or GRU needs dtrain's orthogonal initializer registered first, a transformer its attention and position layers.
 import '../layers/orthogonal.js';
+import '../layers/layer-norm.js';
+import '../layers/patches.js';
+import '../layers/positions.js';
+import '../layers/self-attention.js';
 
 const WEIGHTS_FILE = 'weights.bin';
 

@@ -7,10 +7,13 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { JobSpecError } from '../../util/errors.js';
 import type { ModelSpec } from '../../spec/model.js';
 import { hashInts, Stream } from '../../util/rng.js';
+// Models train with dtrain's Tile gradient, in workers and in any process that builds one.
+import '../kernels/tile-gradient.js';
 import { SeededDropout } from '../layers/seeded-dropout.js';
 import { SyncBatchNormalization } from '../layers/sync-batch-norm.js';
 import { seededOrthogonal } from '../layers/orthogonal.js';
 import { fitsShape, type ModelShape } from './shape.js';
+import { asSequence, buildTransformer } from './transformer.js';
 import { fromModule } from './user-model.js';
 
 type Activation = 'relu' | 'tanh' | 'sigmoid' | 'elu' | 'selu' | 'linear';
@@ -35,6 +38,7 @@ export async function buildModel(spec: ModelSpec, shape: ModelShape, seed: numbe
     bn === 'none'
       ? [make({ activation: spec.activation, useBias: true })]
       : [make({ useBias: false }), new SyncBatchNormalization({ sync: bn === 'sync' }), tfl.layers.activation({ activation: spec.activation })];
+  if (spec.zoo === 'transformer' || spec.zoo === 'vit') return buildTransformer(spec, shape, () => hashInts(seed, Stream.init, n++) % 2147483647);
   const layers: tfl.layers.Layer[] = [];
   if (spec.zoo === 'rnn' || spec.zoo === 'lstm' || spec.zoo === 'gru') {
     layers.push(...recurrentStack(spec, shape.inputShape, () => hashInts(seed, Stream.init, n++) % 2147483647));
@@ -102,11 +106,7 @@ type RecurrentSpec = Extract<ModelSpec, { zoo: 'rnn' | 'lstm' | 'gru' }>;
  */
 function recurrentStack(spec: RecurrentSpec, inputShape: number[], nextSeed: () => number): tfl.layers.Layer[] {
   const out: tfl.layers.Layer[] = [];
-  let sequence: number[];
-  if (inputShape.length === 1) sequence = [inputShape[0], 1];
-  else if (inputShape.length === 2) sequence = inputShape;
-  else if (inputShape.length === 3) sequence = [inputShape[0], inputShape[1] * inputShape[2]];
-  else throw new JobSpecError('model', [{ path: 'model.zoo', message: `${spec.zoo} reads sequences [T, F] (or images [H, W, C] as H rows), got input shape [${inputShape}]` }]);
+  const sequence = asSequence(inputShape);
   out.push(tfl.layers.reshape({ targetShape: sequence, inputShape }));
   const make = { rnn: tfl.layers.simpleRNN, lstm: tfl.layers.lstm, gru: tfl.layers.gru }[spec.zoo];
   for (let i = 0; i < spec.layers; i++) {
