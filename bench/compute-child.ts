@@ -15,7 +15,7 @@ const [variant, modelName, stepsArg, warmupArg] = process.argv.slice(2) as ['cpu
 tf.enableProdMode();
 if (variant === 'wasm-dtrain') registerWasmTrainingKernels();
 await tf.setBackend(variant === 'cpu' ? 'cpu' : 'wasm');
-const { model, batch, inputShape, classes, flopsPerSample } = benchModel(modelName);
+const { model, batch, inputShape, classes, flopsPerSample } = benchModel(modelName, variant === 'wasm-dtrain');
 const x = tf.randomUniform([batch, ...inputShape]);
 const y = tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32'), classes);
 const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);

@@ -1,7 +1,9 @@
 /**
  * `npm run bench -- compute`: training-step time and achieved GFLOP/s of the
  * MLP 784-256-256-10 (batch 128), the Fashion-MNIST CNN (batch 64) and the
- * LSTM of configs/fashion-mnist-lstm.yaml (batch 64) on the
+ * LSTM of configs/fashion-mnist-lstm.yaml (batch 64) and the ViT of
+ * configs/fashion-mnist-vit.yaml (batch 64; plain tfjs with tfjs-layers'
+ * own layer norm) on the
  * cpu backend, plain tfjs wasm and dtrain's wasm, each in a fresh process,
  * with the ratios; then the 1-worker `dtrain run` step time against the plain
  * loop on the same backend (orchestration overhead). FLOPs: 3 × forward.
@@ -42,7 +44,7 @@ function dtrainStepMs(steps: number): number {
 export async function benchCompute(): Promise<void> {
   console.log('training step (forward + backward + SGD), each backend in a fresh process; FLOPs = 3 × forward');
   console.log('model                       cpu                       tfjs wasm                 dtrain wasm           dtrain/tfjs wasm  dtrain/cpu');
-  for (const [model, label, steps] of [['mlp', 'MLP 784-256-256-10, b128', 60], ['cnn', 'CNN fashion-mnist, b64', 10], ['lstm', 'LSTM-128 on 28 rows, b64', 10]] as const) {
+  for (const [model, label, steps] of [['mlp', 'MLP 784-256-256-10, b128', 60], ['cnn', 'CNN fashion-mnist, b64', 10], ['lstm', 'LSTM-128 on 28 rows, b64', 10], ['vit', 'ViT 16×64, 2 blocks, b64', 10]] as const) {
     // The cpu backend needs no warm-up to speak of, and its CNN step takes half a minute.
     const cpu = model === 'mlp' ? measure('cpu', model, 5, 1) : measure('cpu', model, 1, 0);
     const plain = median(3, () => measure('wasm-plain', model, steps), msOf);
