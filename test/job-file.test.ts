@@ -71,7 +71,7 @@ const cases: Case[] = [
   { name: 'a linear generator output for images', yaml: 'name: g\ntype: gan\ndata: { source: fashion-mnist }\ngenerator: { zoo: mlp }\ndiscriminator: { zoo: dcgan }\n', expect: [/generator\.output: must be tanh for image data/] },
   { name: 'a classifier score for 2-D points', yaml: 'name: g\ntype: gan\ndata: { source: synthetic, kind: ring8 }\ngenerator: { zoo: mlp }\ndiscriminator: { zoo: mlp }\ngan: { classifier: runs/x/model }\n', expect: [/gan\.classifier: scores generated images/] },
   { name: 'unknown key in a dcgan network', yaml: 'name: g\ntype: gan\ndata: { source: fashion-mnist }\ngenerator: { zoo: dcgan, hidden: [8] }\ndiscriminator: { zoo: dcgan }\n', expect: [/generator\.hidden: unknown key/] },
-  { name: 'unknown job type', edit: ['seed: 1', 'seed: 1\ntype: rl'], expect: [/type: must be one of "supervised", "adversarial", "gan"/] },
+  { name: 'unknown job type', edit: ['seed: 1', 'seed: 1\ntype: rl'], expect: [/type: must be one of "supervised", "adversarial", "gan", "vae", "seq2seq"/] },
   { name: 'an adversarial loss with no term', edit: ['seed: 1', 'seed: 1\ntype: adversarial\nadversarial: { cleanWeight: 0, advWeight: 0 }'], expect: [/adversarial\.advWeight: cleanWeight and advWeight are both 0/] },
   { name: 'an unknown attack', edit: ['seed: 1', 'seed: 1\ntype: adversarial\nadversarial: { attack: cw }'], expect: [/adversarial\.attack: must be one of "pgd", "fgsm", got "cw"/] },
   { name: 'an adversarial section in a supervised job', edit: ['seed: 1', 'seed: 1\nadversarial: { epsilon: 0.1 }'], expect: [/adversarial: unknown key/] },

@@ -29,7 +29,7 @@ function files(dir: string): string[] {
 
 describe('the registry', () => {
   it('knows each type by the literal its schema requires', () => {
-    expect(JOB_TYPES.map((t) => t.name)).toEqual(['supervised', 'adversarial', 'gan']);
+    expect(JOB_TYPES.map((t) => t.name)).toEqual(['supervised', 'adversarial', 'gan', 'vae', 'seq2seq']);
     for (const t of JOB_TYPES) expect((t.schema.shape as { type: z.ZodLiteral<string> }).type.value).toBe(t.name);
     expect(jobTypeOf({ type: 'gan', name: 'x' })).toBe(JOB_TYPES[2]);
   });
@@ -41,8 +41,8 @@ describe('the registry', () => {
   });
 
   it('refuses an unknown type, naming the ones it knows', () => {
-    expect(() => parseJobSpec({ ...common, type: 'vae' }, 'job')).toThrow(/type: must be one of "supervised", "adversarial", "gan"/);
-    expect(() => jobTypeOf({ type: 'vae', name: 'x' })).toThrow(JobSpecError);
+    expect(() => parseJobSpec({ ...common, type: 'rl' }, 'job')).toThrow(/type: must be one of "supervised", "adversarial", "gan", "vae", "seq2seq"/);
+    expect(() => jobTypeOf({ type: 'rl', name: 'x' })).toThrow(JobSpecError);
   });
 
   it("runs the common checks, then the type's own", () => {

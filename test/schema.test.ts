@@ -92,7 +92,7 @@ describe('dtrain schema job', () => {
     ['a wrong type', { ...blobs, train: { ...blobs.train, epochs: 'three' } }, /train\.epochs: expected number, got string/],
     ['a value out of range', { ...blobs, cluster: { ...blobs.cluster, workers: 0 } }, /cluster\.workers/],
     ['an unknown data.source', { ...blobs, data: { source: 'parquet', path: 'x.parquet' } }, /data\.source/],
-    ['an unknown job type', { ...blobs, type: 'vae' }, /type: must be one of/],
+    ['an unknown job type', { ...blobs, type: 'rl' }, /type: must be one of/],
     ["a section of another type's", { ...blobs, generator: { zoo: 'mlp' } }, /generator: unknown key/],
   ];
   for (const [what, job, dtrainSays] of refused) {

@@ -53,10 +53,16 @@ function describe(r: JobStatus): string {
   if (p?.kind === 'count') lines.push(`  ${p.done}/${p.total} ${p.what}`);
   // The latest note when nothing has moved since (waiting for workers, a recovery).
   if (r.note?.kind === 'note' && (!p || r.note.at >= p.at)) lines.push(`  ${r.note.text}`);
-  const s = r.summary as { eval?: { accuracy: number; loss: number } | null; steps?: number; stoppedAtStep?: number; totalSteps?: number; wallSeconds?: number } | undefined;
+  const s = r.summary as { eval?: Record<string, unknown> | null; steps?: number; stoppedAtStep?: number; totalSteps?: number; wallSeconds?: number } | undefined;
   const steps = s?.stoppedAtStep === undefined ? `${s?.steps ?? 0} steps` : `stopped after step ${s.stoppedAtStep} of ${s.totalSteps}`;
-  if (s) lines.push(`  ${steps} in ${formatDuration(s.wallSeconds ?? NaN)}${s.eval ? `, eval accuracy ${(100 * s.eval.accuracy).toFixed(2)}%, loss ${s.eval.loss.toFixed(4)}` : ''}`);
+  if (s) lines.push(`  ${steps} in ${formatDuration(s.wallSeconds ?? NaN)}${s.eval ? `, ${evalScores(s.eval)}` : ''}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A job's test scores, whatever its type reports: shares (accuracy, exact match) as percentages. */
+function evalScores(scores: Record<string, unknown>): string {
+  const numbers = Object.entries(scores).filter((e): e is [string, number] => typeof e[1] === 'number');
+  return `eval ${numbers.map(([k, v]) => (/accuracy|match/i.test(k) ? `${k} ${(100 * v).toFixed(2)}%` : `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`)).join(', ')}`;
 }
 
 function table(jobs: JobBrief[]): string {

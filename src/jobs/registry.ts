@@ -11,12 +11,14 @@ import { JobSpecError } from '../util/errors.js';
 import { adversarial } from './adversarial/index.js';
 import { gan } from './gan/index.js';
 import type { JobType } from './job-type.js';
+import { seq2seq } from './seq2seq/index.js';
 import { supervised } from './supervised/index.js';
+import { vae } from './vae/index.js';
 import { countWeights } from '../tensor/models/weight-count.js';
 import { initBackend } from '../tensor/backend.js';
 import { FRAME_SLACK } from '../wire/zmq-transport.js';
 
-export const JOB_TYPES: readonly JobType[] = [supervised, adversarial, gan];
+export const JOB_TYPES: readonly JobType[] = [supervised, adversarial, gan, vae, seq2seq];
 
 /** The type of a job file that names none. */
 export const DEFAULT_JOB_TYPE = supervised.name;
