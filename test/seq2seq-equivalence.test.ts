@@ -5,7 +5,8 @@
  * single-process loop of test/helpers/seq2seq-reference.ts: weights within
  * 1e-5 relative after 10 steps, on cpu and on wasm, for a GRU with additive
  * attention and a bidirectional LSTM with dot attention. The comparison can
- * fail: the reference without its gradient clipping differs.
+ * fail: the reference without its gradient clipping differs, and so do
+ * workers that average their shards' mean gradients.
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
@@ -46,20 +47,27 @@ const job = (model: Record<string, unknown>): Seq2seqJob =>
     ),
   );
 
-/** N step programs in this process; each update waits for all N gradients, sums them, and applies the rule to its own replica. */
-async function distributed(spec: Seq2seqJob, n: number): Promise<Float32Array[]> {
+/**
+ * N step programs in this process; each update waits for all N gradients, sums them, and applies the rule to its own replica.
+ * `meanOfMeans`: the mistake of averaging each shard's mean gradient instead of summing the shards (the shards are uneven).
+ */
+async function distributed(spec: Seq2seqJob, n: number, meanOfMeans = false): Promise<Float32Array[]> {
   let waiting: { grads: Float32Array; apply: () => boolean; done: (applied: boolean) => void }[] = [];
-  const programs = Array.from({ length: n }, () => {
+  const shardSizes = new Array<number>(n).fill(0);
+  const programs = Array.from({ length: n }, (_, rank) => {
     const model = buildSeq2seq(spec);
     const params = readAllParams([model]);
     const grads = new Float32Array(params.length);
     const local = new LocalUpdate({ optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm });
     const update = (u: UpdateArgs) =>
       new Promise<boolean>((done) => {
-        waiting.push({ grads, apply: () => local.apply(params, grads, u), done });
-        if (waiting.length < n) return;
+        waiting[rank] = { grads, apply: () => local.apply(params, grads, u), done };
+        if (waiting.filter(Boolean).length < n) return;
         const total = new Float32Array(grads.length);
-        for (const w of waiting) w.grads.forEach((g, i) => (total[i] += g));
+        waiting.forEach((w, r) => {
+          const weight = meanOfMeans ? u.globalBatch / n / Math.max(1, shardSizes[r]) : 1;
+          w.grads.forEach((g, i) => (total[i] += g * weight));
+        });
         const all = waiting;
         waiting = [];
         for (const w of all) {
@@ -76,6 +84,7 @@ async function distributed(spec: Seq2seqJob, n: number): Promise<Float32Array[]>
     await Promise.all(
       programs.map(({ program }, r) => {
         const [a, b] = shardBounds(batch.length, r, n);
+        shardSizes[r] = b - a;
         return program.train({ step, epoch: 0, lr: spec.train.optimizer.lr, globalBatch: batch.length, indices: batch.slice(a, b), offset: a });
       }),
     );
@@ -111,6 +120,11 @@ describe('seq2seq steps: 3 workers equal one process', () => {
 
       it('the comparison can fail: without its gradient clipping the reference differs', () => {
         expect(relativeDiff(seq2seqReference(spec, { noClip: true }), reference)).toBeGreaterThan(100 * TOLERANCE);
+      });
+
+      it('the comparison can fail: workers that average their shards\' mean gradients (shards of 3, 4 and 4) differ', async () => {
+        const replicas = await distributed(spec, 3, true);
+        expect(relativeDiff(replicas[0], reference)).toBeGreaterThan(100 * TOLERANCE);
       });
     });
   }

@@ -16,7 +16,7 @@ const CONFIG = new URL('../configs/seq2seq-attention.yaml', import.meta.url).pat
 const base = { name: 's2s', type: 'seq2seq' };
 
 /** A job with `section`'s keys replaced by `keys`. */
-const withKeys = (section: 'data' | 'model' | 'eval' | 'train', keys: Record<string, unknown>) => ({ ...base, [section]: keys });
+const withKeys = (section: 'data' | 'model' | 'eval' | 'train' | 'cluster', keys: Record<string, unknown>) => ({ ...base, [section]: keys });
 
 const parse = (job: unknown) => parseJobSpec(job, 's2s.yaml');
 
@@ -49,6 +49,7 @@ describe('a seq2seq job file', () => {
     ['an unknown attention', withKeys('model', { attention: 'general' }), /model\.attention: must be one of "additive", "dot", got "general"/],
     ['attention units of 0', withKeys('model', { attentionUnits: 0 }), /model\.attentionUnits/],
     ['attention units for dot attention', withKeys('model', { attention: 'dot', attentionUnits: 16 }), /model\.attentionUnits: applies only to attention additive \(model\.attention is dot\)/],
+    ['gradient sums overlapped with the backward pass', withKeys('cluster', { overlap: true }), /cluster\.overlap: seq2seq jobs sum their gradients after the backward pass/],
     ['a classifier zoo key', withKeys('model', { zoo: 'lstm' }), /model\.zoo: unknown key/],
     ['a beam of width 0', withKeys('eval', { beamWidth: 0 }), /eval\.beamWidth/],
     ['a beam wider than 64', withKeys('eval', { beamWidth: 65 }), /eval\.beamWidth/],

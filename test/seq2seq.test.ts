@@ -217,7 +217,7 @@ describe('decoding', () => {
     }
   });
 
-  it('scores are the teacher-forced log-probabilities of the outputs, and the beam finds one at least as likely as greedy decoding', () => {
+  it('scores are the teacher-forced log-probabilities of the outputs (beam search and greedy decoding)', () => {
     const { layer, pairs } = setup({ maxLength: 6 });
     const sources = encodeSources(pairs, 6, layer.tokens);
     const greedy = greedyDecode(layer, sources, pairs.length).hypotheses;
@@ -225,8 +225,8 @@ describe('decoding', () => {
     pairs.forEach((p, i) => {
       expect(scoreOf(layer, p.source, greedy[i])).toBeCloseTo(greedy[i].score, 4);
       expect(scoreOf(layer, p.source, beam[i])).toBeCloseTo(beam[i].score, 4);
-      expect(beam[i].score).toBeGreaterThanOrEqual(greedy[i].score - 1e-5);
     });
+    // (Beam ≥ greedy is no invariant: the greedy prefix can leave the beam. The next test checks optimality where it holds.)
     // The comparison can fail: another output of the same source scores differently.
     const other = { tokens: [...greedy[0].tokens, 0], ended: true, score: 0 };
     expect(Math.abs(scoreOf(layer, pairs[0].source, other) - greedy[0].score)).toBeGreaterThan(1e-3);

@@ -28,8 +28,8 @@ export interface Seq2seqDeps extends Pick<ProgramDeps, 'params' | 'grads' | 'upd
   model: LayersModel;
 }
 
-/** Test pairs decoded at once: the beam's rows are this many times the width. */
-const EVAL_BATCH = 250;
+/** Beam rows decoded at once (test pairs × beam width): bounds the decoder's memory whatever the width. */
+const EVAL_ROWS = 1000;
 
 export class Seq2seqProgram implements StepProgram {
   private readonly layout: FlatLayout;
@@ -78,8 +78,9 @@ export class Seq2seqProgram implements StepProgram {
     const { maxLength } = spec.data;
     let lossSum = 0;
     const counts: Counts = {};
-    for (let a = 0; a < indices.length; a += EVAL_BATCH) {
-      const part = indices.subarray(a, Math.min(indices.length, a + EVAL_BATCH));
+    const slice = Math.max(1, Math.floor(EVAL_ROWS / spec.eval.beamWidth));
+    for (let a = 0; a < indices.length; a += slice) {
+      const part = indices.subarray(a, Math.min(indices.length, a + slice));
       const pairs = pairsAt(spec.data, spec.seed, 'test', part);
       lossSum += tf.tidy(() => this.lossOf(encodeBatch(pairs, maxLength, layer.tokens), false).dataSync()[0]);
       const sources = encodeSources(pairs, maxLength, layer.tokens);

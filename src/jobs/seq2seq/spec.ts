@@ -92,4 +92,5 @@ export function checkSeq2seq(job: JobSpec, issue: IssueReporter): void {
   if (train.batchSize > data.train) issue(['train', 'batchSize'], `larger than the training set (data.train: ${data.train} pairs)`);
   if (ev.pictures > data.test) issue(['eval', 'pictures'], `more than the test set (data.test: ${data.test} pairs)`);
   if (model.attentionUnits !== undefined && model.attention !== 'additive') issue(['model', 'attentionUnits'], `applies only to attention additive (model.attention is ${model.attention})`);
+  if (job.cluster.overlap) issue(['cluster', 'overlap'], 'seq2seq jobs sum their gradients after the backward pass: drop cluster.overlap');
 }

@@ -20,7 +20,10 @@ export class PositionEmbedding extends tfl.layers.Layer {
   static readonly className = 'PositionEmbedding';
   readonly kind: PositionKind;
   readonly seed: number;
-  private table: LayerVariable | tf.Tensor | undefined;
+  /** The learned table; the sin/cos one is made in each call (a kept tensor would outlive the model's dispose). */
+  private table: LayerVariable | undefined;
+  private steps = 0;
+  private features = 0;
 
   constructor(args: PositionArgs) {
     super({ name: args.name });
@@ -32,18 +35,18 @@ export class PositionEmbedding extends tfl.layers.Layer {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
     const [t, d] = [shape[1], shape[2]];
     if (shape.length !== 3 || t === null || d === null) throw new Error(`${this.name}: positions need a fixed [steps, features], got [${shape}]`);
-    this.table =
-      this.kind === 'learned'
-        ? this.addWeight('positions', [t, d], 'float32', tfl.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: this.seed }))
-        : tf.keep(tf.tensor2d(sinusoids(t, d), [t, d]));
+    [this.steps, this.features] = [t, d];
+    if (this.kind === 'learned') this.table = this.addWeight('positions', [t, d], 'float32', tfl.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: this.seed }));
     this.built = true;
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    const table = this.table;
-    if (table === undefined) throw new Error(`${this.name}: called before it was built`);
-    return tf.add(x, table instanceof tf.Tensor ? table : table.read());
+    if (this.kind === 'learned') {
+      if (this.table === undefined) throw new Error(`${this.name}: called before it was built`);
+      return tf.add(x, this.table.read());
+    }
+    return tf.tidy(() => tf.add(x, tf.tensor2d(sinusoids(this.steps, this.features), [this.steps, this.features])));
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
