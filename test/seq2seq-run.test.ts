@@ -28,7 +28,7 @@ const job = {
   seed: 2,
   data: { task: 'reverse', vocab: 6, minLength: 2, maxLength: 5, train: 300, test: 45 },
   model: { cell: 'gru', units: 16, embedding: 8, attention: 'additive' },
-  train: { batchSize: 30, maxSteps: 6, optimizer: { name: 'adam', lr: 0.01 }, clipNorm: 1, logEvery: 3, checkpoint: { every: 3 } },
+  train: { batchSize: 30, maxSteps: 6, optimizer: { name: 'adam', lr: 0.01 }, clipNorm: 1, logEvery: 3, evalEvery: 3, checkpoint: { every: 3 } },
   eval: { beamWidth: 3, pictures: 3 },
   cluster: { workers: 2 },
 };
@@ -48,6 +48,9 @@ describe('dtrain run of a seq2seq job', () => {
     }
     expect(summary.eval.loss).toBeGreaterThan(0);
     expect(summary.seq2seq.examples).toHaveLength(3);
+    // train.evalEvery 3: the test set decoded after step 3 too; the last evaluation is summary.json's eval.
+    expect(summary.evaluations.map((e: { step: number }) => e.step)).toEqual([3, 6]);
+    expect(summary.evaluations[1]).toMatchObject({ exactMatch: summary.eval.exactMatch, greedyExactMatch: summary.eval.greedy.exactMatch });
     // The layout: 8 + 3 panels · (16 + 5 · 16 + 8) wide, 8 + 2 · 16 + 16 + 6 · 16 + 8 high.
     const png = readPng(readFileSync(join(out, 'attention.png')));
     expect([png.width, png.height, png.channels]).toEqual([320, 160, 3]);

@@ -29,7 +29,7 @@ const job = {
   data: { source: 'fashion-mnist', path: FASHION_MNIST, limit: 400, testLimit: 150 },
   model: { zoo: 'mlp', hidden: [32] },
   vae: { latent: 4, samples: 16, reconstructions: 10 },
-  train: { batchSize: 40, maxSteps: 10, logEvery: 5, clipNorm: 50, checkpoint: { every: 4, epochEnd: false, keep: 5 } },
+  train: { batchSize: 40, maxSteps: 10, logEvery: 5, evalEvery: 5, clipNorm: 50, checkpoint: { every: 4, epochEnd: false, keep: 5 } },
   cluster: { workers: 2, backend: 'wasm' },
 };
 
@@ -68,6 +68,11 @@ describe.skipIf(!existsSync(FASHION_MNIST))('vae jobs through dtrain run', () =>
     expect(s.eval.kl).toBeGreaterThan(0);
     // β = 1: the loss is the negative ELBO.
     expect(s.eval.loss).toBeCloseTo(-s.eval.elbo, 3);
+    // train.evalEvery 5: the test ELBO after step 5 too, the curve's first point; the last is eval's.
+    const evaluations = (s as unknown as { evaluations: { step: number; elbo: number }[] }).evaluations;
+    expect(evaluations.map((e) => e.step)).toEqual([5, 10]);
+    expect(evaluations[1].elbo).toBe(s.eval.elbo);
+    expect(evaluations[0].elbo).not.toBe(s.eval.elbo);
     expect(stderr).toMatch(/eval ELBO -\d+\.\d\d nats \(reconstruction \d+\.\d\d, KL \d+\.\d\d\) a test sample/);
     expect(stderr).toMatch(/wrote .*summary\.json, encoder\/, decoder\/, samples\.png, reconstructions\.png,/);
   });

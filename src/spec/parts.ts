@@ -49,3 +49,12 @@ export const optimizerSchema = z.discriminatedUnion('name', [
     .strict(),
 ]);
 
+
+/**
+ * Evaluate every this many steps (default: at every epoch's end; 0: only
+ * at the end), for a validation curve: eval/* (or validation/*) in the
+ * metrics, TensorBoard, plots and dashboard, `evaluations` in
+ * summary.json. The model alone: an adversarial job's attacks run in the
+ * final evaluation only.
+ */
+export const evalEvery = z.number().int().min(0).optional();

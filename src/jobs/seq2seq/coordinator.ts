@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { Evaluations, type Evaluation } from '../../coordinator/periodic-evaluation.js';
 import { evaluateTestSet } from '../../coordinator/evaluation.js';
 import { checkpointAfter, fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
 import { savePicture, stepTimes } from '../../coordinator/metrics.js';
@@ -54,7 +55,17 @@ export async function runSeq2seqJob(ctx: JobContext, spec: Seq2seqJob): Promise<
   ctx.log.info({ steps: plan.totalSteps, stepsPerEpoch: plan.stepsPerEpoch, workers: workers.length, shards: shards.length, backend }, 'training a seq2seq network');
   const lr = (step: number) => lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
   // The metric window and the last logged figures: a checkpoint keeps them, so a resumed run logs what an undisturbed one does.
-  const kept = ctx.resume?.loop as { window: Window; last: Scores } | undefined;
+  const kept = ctx.resume?.loop as { window: Window; last: Scores; evaluations?: Evaluation[] } | undefined;
+  // Decoding the test set every train.evalEvery steps (default each epoch's end): exact-match and token-accuracy curves.
+  const evaluations = new Evaluations(ctx, workers, {
+    every: spec.train.evalEvery,
+    stepsPerEpoch: plan.stepsPerEpoch,
+    totalSteps: plan.totalSteps,
+    periodic: { split: 'test', size: spec.data.test },
+    score: (sums) => evalScores(sums, spec.eval.beamWidth),
+    logged: ({ greedy, beamWidth: _width, ...beam }) => ({ ...beam, greedyExactMatch: greedy.exactMatch, greedyTokenAccuracy: greedy.tokenAccuracy }),
+    kept: kept?.evaluations,
+  });
   const fresh = (): Window => ({ loss: 0, tokens: 0, count: 0 });
   let window = kept?.window ?? fresh();
   let last: Scores = kept?.last ?? { loss: NaN, tokenLoss: NaN };
@@ -65,7 +76,7 @@ export async function runSeq2seqJob(ctx: JobContext, spec: Seq2seqJob): Promise<
       return { header: { step, epoch: schedule.epochOf(step), lr: lr(step), globalBatch: batch.length }, batch };
     },
   };
-  const checkpointed = { workers, shards, networks: { model }, loop: () => ({ window, last }) };
+  const checkpointed = { workers, shards, networks: { model }, loop: () => ({ window, last, evaluations: evaluations.list }) };
   const t0 = performance.now();
   ctx.checkpoints.start(plan.totalSteps, plan.stepsPerEpoch);
   const samples = await runSteps(ctx, workers, source, ps?.staleness, async (step, done, rate) => {
@@ -77,15 +88,14 @@ export async function runSeq2seqJob(ctx: JobContext, spec: Seq2seqJob): Promise<
       ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), ...last, samplesPerSecond: rate, ...stepTimes(done.map((d) => d.header)) } as Record<string, number>, step + 1);
       window = fresh();
     }
+    await evaluations.after(step);
     await checkpointAfter(ctx, step, checkpointed);
-  }, ctx.resume?.step);
+  }, ctx.resume?.step, evaluations.due);
   ctx.checkpoints.finish();
-  const trainSeconds = (performance.now() - t0) / 1000;
+  const trainSeconds = (performance.now() - t0) / 1000 - evaluations.seconds;
   ctx.progress.done();
   ctx.progress.note(`decoding ${spec.data.test} test pairs: greedy, and beam search of width ${spec.eval.beamWidth}`);
-  const scores = evalScores(await evaluateTestSet(ctx, workers, spec.data.test), spec.eval.beamWidth);
-  const { greedy, beamWidth: _width, ...beam } = scores;
-  ctx.metrics.log({ ...beam, greedyExactMatch: greedy.exactMatch, greedyTokenAccuracy: greedy.tokenAccuracy }, plan.totalSteps, 'eval');
+  const scores = evaluations.record(plan.totalSteps, await evaluateTestSet(ctx, workers, spec.data.test));
   ctx.log.info(scores, 'evaluated');
   await fetchAgreed(ctx, workers, [model]);
   await saveModel(model, join(ctx.outDir, 'model'));
@@ -99,7 +109,7 @@ export async function runSeq2seqJob(ctx: JobContext, spec: Seq2seqJob): Promise<
     train: last,
     // summary.json's eval holds greedy decoding's scores as an object beside beam search's figures.
     eval: scores as unknown as Scores,
-    sections: { seq2seq: { task: spec.data.task, ...(examples.length > 0 ? { picture: 'attention.png' } : {}), examples } },
+    sections: { evaluations: evaluations.list, seq2seq: { task: spec.data.task, ...(examples.length > 0 ? { picture: 'attention.png' } : {}), examples } },
   };
 }
 

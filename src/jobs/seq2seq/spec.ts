@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { jobCommon, trainSchema, type IssueReporter, type JobSpec } from '../../spec/job-spec.js';
-import { positiveInt } from '../../spec/parts.js';
+import { evalEvery, positiveInt } from '../../spec/parts.js';
 
 /** Symbols are drawn as one character each in the attention picture: 0–9, then A–Z. */
 export const MAX_VOCAB = 36;
@@ -70,7 +70,7 @@ export const seq2seqJobSchema = z
     type: z.literal('seq2seq'),
     data: sequenceDataSchema.default({}),
     model: seq2seqModelSchema.default({}),
-    train: trainSchema.default({}),
+    train: trainSchema.extend({ evalEvery }).default({}),
     eval: seq2seqEvalSchema.default({}),
   })
   .strict();

@@ -11,7 +11,7 @@ import { openData } from '../../data/load.js';
 import { BatchSchedule, planSteps } from '../../data/sharding.js';
 import { checkpointAfter, fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
 import { evaluateTestSet, type EvaluationSums } from '../../coordinator/evaluation.js';
-import type { EvalSplit } from '../../data/dataset.js';
+import { Evaluations, type Evaluation } from '../../coordinator/periodic-evaluation.js';
 import { runSteps, type StepSource } from '../../coordinator/step-loop.js';
 import { stepTimes } from '../../coordinator/metrics.js';
 import { psSettings } from '../../spec/job-spec.js';
@@ -30,10 +30,6 @@ export interface ClassifierExtension {
   /** Its summary.json sections, from the evaluation's sums and the trained model (which it may draw). */
   sections(ctx: JobContext, e: { sums: EvaluationSums; model: LayersModel; data: DataSplits }): Record<string, unknown>;
 }
-
-/** A test-set evaluation during or at the end of training. */
-/** An evaluation in summary.json: its step, its scores, and `split: 'validation'` when it was data.validation's. */
-type Evaluation = { step: number; split?: 'validation' } & Record<string, number | string | undefined>;
 
 /** A metrics window's sums (absError: regression; metrics: the model module's; absent in checkpoints from before them). */
 interface Window {
@@ -72,20 +68,16 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   const lr = (step: number) => lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
   // The metric window and the last logged figures: a checkpoint keeps them, so a resumed run logs what an undisturbed one does.
   const kept = ctx.resume?.loop as { window: Window; last: Scores; evaluations?: Evaluation[] } | undefined;
-  // Periodic evaluations (train.evalEvery, default every epoch): a barrier after the step, the model alone.
-  const evalEvery = spec.train.evalEvery ?? plan.stepsPerEpoch;
-  const evaluateAfter = (step: number) => evalEvery > 0 && (step + 1) % evalEvery === 0 && step + 1 < plan.totalSteps;
-  const evaluations: Evaluation[] = kept?.evaluations ?? [];
-  /** An evaluation's scores, kept for summary.json and logged as eval/* at its step. */
-  const recordEvaluation = (at: number, sums: EvaluationSums, split: EvalSplit = 'test'): Scores => {
-    const scores = testResult(sums, labels);
-    evaluations.push({ step: at, ...scores, ...(split === 'validation' ? { split } : {}) });
-    ctx.metrics.log({ ...scores } as Record<string, number>, at, split === 'validation' ? 'validation' : 'eval');
-    return scores;
-  };
-  // The periodic evaluations read data.validation's split where the job holds one out, else the test split.
-  const periodic: { split: EvalSplit; size: number } = data.validation ? { split: 'validation', size: data.validation.size } : { split: 'test', size: data.test.size };
-  let evalSeconds = 0;
+  // Periodic evaluations (train.evalEvery, default every epoch): a barrier after the step, the model alone,
+  // on data.validation's split where the job holds one out, else the test split.
+  const evaluations = new Evaluations(ctx, workers, {
+    every: spec.train.evalEvery,
+    stepsPerEpoch: plan.stepsPerEpoch,
+    totalSteps: plan.totalSteps,
+    periodic: data.validation ? { split: 'validation', size: data.validation.size } : { split: 'test', size: data.test.size },
+    score: (sums) => testResult(sums, labels),
+    kept: kept?.evaluations,
+  });
   const fresh = (): Window => ({ loss: 0, correct: 0, absError: 0, count: 0 });
   let window = kept?.window ?? fresh();
   let last: Scores = kept?.last ?? { loss: NaN, ...(labels === 'values' ? { meanAbsoluteError: NaN } : { accuracy: NaN }) };
@@ -97,7 +89,7 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
     },
   };
   const t0 = performance.now();
-  const checkpointed = { workers, shards, networks: { model }, loop: () => ({ window, last, evaluations }) };
+  const checkpointed = { workers, shards, networks: { model }, loop: () => ({ window, last, evaluations: evaluations.list }) };
   ctx.checkpoints.start(plan.totalSteps, plan.stepsPerEpoch);
   const samples = await runSteps(ctx, workers, source, ps?.staleness, async (step, done, rate) => {
     for (const d of done) {
@@ -114,23 +106,18 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
       ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), ...last, samplesPerSecond: rate, ...stepTimes(done.map((d) => d.header)) }, step + 1);
       window = fresh();
     }
-    if (evaluateAfter(step)) {
-      const e0 = performance.now();
-      const scores = recordEvaluation(step + 1, await evaluateTestSet(ctx, workers, periodic.size, true, periodic.split), periodic.split);
-      log.info({ step: step + 1, split: periodic.split, ...scores }, 'evaluated');
-      evalSeconds += (performance.now() - e0) / 1000;
-    }
+    await evaluations.after(step);
     await checkpointAfter(ctx, step, checkpointed);
-  }, ctx.resume?.step, evaluateAfter);
+  }, ctx.resume?.step, evaluations.due);
   ctx.checkpoints.finish();
-  const trainSeconds = (performance.now() - t0) / 1000 - evalSeconds;
+  const trainSeconds = (performance.now() - t0) / 1000 - evaluations.seconds;
   ctx.progress.done();
   const note = extension?.evaluationNote?.(data.test.size);
   if (note) ctx.progress.note(note);
   const sums = await evaluateTestSet(ctx, workers, data.test.size);
-  const final = recordEvaluation(plan.totalSteps, sums);
+  const final = evaluations.record(plan.totalSteps, sums);
   await fetchAgreed(ctx, workers, [model]);
   await saveModel(model, join(ctx.outDir, 'model'));
   const sections = extension?.sections(ctx, { sums, model, data });
-  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: final, sections: { evaluations, ...sections } };
+  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: final, sections: { evaluations: evaluations.list, ...sections } };
 }

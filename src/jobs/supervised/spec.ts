@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { readTopology } from '../../spec/job-file.js';
 import { jobCommon, psSettings, trainSchema, type IssueReporter, type JobSpec } from '../../spec/job-spec.js';
 import { modelSchema } from '../../spec/model.js';
+import { evalEvery } from '../../spec/parts.js';
 
 /** The keys of a job that trains one classifier; adversarial jobs add theirs. */
 export const classifierKeys = {
@@ -19,13 +20,8 @@ export const classifierKeys = {
        * npy or module); module: the model module's `loss` export.
        */
       loss: z.enum(['softmax-cross-entropy', 'sigmoid-cross-entropy', 'mse', 'module']).default('softmax-cross-entropy'),
-      /**
-       * Evaluate on the test split every this many steps (default: at every
-       * epoch's end; 0: only at the end), for a validation curve: eval/* in
-       * TensorBoard, `evaluations` in summary.json. The model alone: an
-       * adversarial job's attacks run in the final evaluation only.
-       */
-      evalEvery: z.number().int().min(0).optional(),
+      /** Evaluate on the held-out split every this many steps (parts.ts). */
+      evalEvery,
     })
     .default({}),
 };

@@ -14,6 +14,7 @@
 import { join } from 'node:path';
 import { readSamples, type DataSplits } from '../../data/dataset.js';
 import { BatchSchedule, planSteps } from '../../data/sharding.js';
+import { Evaluations, type Evaluation } from '../../coordinator/periodic-evaluation.js';
 import { evaluateTestSet, type EvaluationSums } from '../../coordinator/evaluation.js';
 import { checkpointAfter, fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
 import { savePicture, stepTimes } from '../../coordinator/metrics.js';
@@ -80,11 +81,20 @@ export async function runVaeJob(ctx: JobContext, spec: VaeJob): Promise<JobResul
     },
   };
   // The metric window and the last logged figures: a checkpoint keeps them, so a resumed run logs what an undisturbed one does.
-  const kept = ctx.resume?.loop as { window: Sums; last: Scores } | undefined;
+  const kept = ctx.resume?.loop as { window: Sums; last: Scores; evaluations?: Evaluation[] } | undefined;
+  // The test ELBO every train.evalEvery steps (default each epoch's end), as a curve.
+  const evaluations = new Evaluations(ctx, workers, {
+    every: spec.train.evalEvery,
+    stepsPerEpoch: plan.stepsPerEpoch,
+    totalSteps: plan.totalSteps,
+    periodic: { split: 'test', size: data.test.size },
+    score: (sums) => vaeScores(sumsOf(sums)),
+    kept: kept?.evaluations,
+  });
   const fresh = (): Sums => ({ loss: 0, reconstruction: 0, kl: 0, count: 0 });
   let window = kept?.window ?? fresh();
   let last: Scores = kept?.last ?? { loss: NaN };
-  const checkpointed = { workers, shards, networks: { ...networks }, loop: () => ({ window, last }) };
+  const checkpointed = { workers, shards, networks: { ...networks }, loop: () => ({ window, last, evaluations: evaluations.list }) };
   const t0 = performance.now();
   ctx.checkpoints.start(plan.totalSteps, plan.stepsPerEpoch);
   const samples = await runSteps(ctx, workers, source, ps?.staleness, async (step, done, rate) => {
@@ -98,20 +108,20 @@ export async function runVaeJob(ctx: JobContext, spec: VaeJob): Promise<JobResul
       ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), ...(last as Record<string, number>), samplesPerSecond: rate, ...stepTimes(done.map((d) => d.header)) }, step + 1);
       window = fresh();
     }
+    await evaluations.after(step);
     await checkpointAfter(ctx, step, checkpointed);
-  }, ctx.resume?.step);
+  }, ctx.resume?.step, evaluations.due);
   ctx.checkpoints.finish();
-  const trainSeconds = (performance.now() - t0) / 1000;
+  const trainSeconds = (performance.now() - t0) / 1000 - evaluations.seconds;
   ctx.progress.done();
-  const final = vaeScores(sumsOf(await evaluateTestSet(ctx, workers, data.test.size)));
-  ctx.metrics.log({ ...(final as Record<string, number>) }, plan.totalSteps, 'eval');
+  const final = evaluations.record(plan.totalSteps, await evaluateTestSet(ctx, workers, data.test.size));
   ctx.log.info({ ...final }, 'vae evaluated');
   await fetchAgreed(ctx, workers, list);
   await saveModel(networks.encoder, join(ctx.outDir, 'encoder'));
   await saveModel(networks.decoder, join(ctx.outDir, 'decoder'));
   const pictures = await drawPictures(ctx, spec, networks, data, plan.totalSteps);
   const section: VaeSection = { latent: spec.vae.latent, beta: spec.vae.beta, pictures };
-  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: final, sections: { vae: section } };
+  return { backend, steps: plan.totalSteps, epochs: plan.totalSteps / plan.stepsPerEpoch, samples, trainSeconds, train: last, eval: final, sections: { evaluations: evaluations.list, vae: section } };
 }
 
 /** On image data: DIR/samples.png and DIR/reconstructions.png (of the first test images), also to TensorBoard at `step`. */

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { jobCommon, trainSchema, type IssueReporter, type JobSpec } from '../../spec/job-spec.js';
-import { activation, optimizerSchema, positiveInt } from '../../spec/parts.js';
+import { activation, evalEvery, optimizerSchema, positiveInt } from '../../spec/parts.js';
 
 const mlpNetworks = z
   .object({
@@ -71,7 +71,7 @@ export const vaeJobSchema = z
     type: z.literal('vae'),
     model: vaeModelSchema.default({ zoo: 'mlp' }),
     vae: vaeSchema.default({}),
-    train: trainSchema.extend({ optimizer: optimizerSchema.default({ name: 'adam', lr: 0.001 }) }).default({}),
+    train: trainSchema.extend({ optimizer: optimizerSchema.default({ name: 'adam', lr: 0.001 }), evalEvery }).default({}),
   })
   .strict();
 
@@ -91,7 +91,7 @@ export function checkVae(job: JobSpec, issue: IssueReporter): void {
   if (data.source === 'synthetic') {
     issue(['data', 'source'], 'vae jobs model every value as a Bernoulli probability in [0, 1], and synthetic points are unbounded: use fashion-mnist, images, or csv, npy or module data with values in [0, 1]');
   }
-  if (data.validation !== undefined) issue(['data', 'validation'], 'vae jobs evaluate on the test split only, at the end: drop data.validation');
+  if (data.validation !== undefined) issue(['data', 'validation'], 'vae jobs evaluate on the test split only (train.evalEvery and at the end): drop data.validation');
   if (spec.cluster.overlap) issue(['cluster', 'overlap'], 'vae jobs sum their gradients after the backward pass: drop cluster.overlap');
   if (model.zoo !== 'conv') return;
   if (data.source === 'csv' || data.source === 'synthetic') issue(['model', 'zoo'], `conv needs image data (fashion-mnist, images, or npy/module samples of shape [H, W, C]); ${data.source} samples are vectors: use mlp`);
