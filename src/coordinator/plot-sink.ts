@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { encodePng } from '../image/png.js';
 import { lineChart, type Series } from '../image/line-chart.js';
 import type { Metrics, MetricsGroup, MetricsSink } from './metrics.js';
+import { bounded } from '../observe/series.js';
 
 export const PLOTS = 'plots';
 
@@ -20,7 +21,6 @@ const NOT_PLOTTED = new Set(['step', 'epoch', 'iteration', 'lr', 'computeMs', 'c
 
 const RENDER_EVERY_MS = 30_000;
 /** Points kept per curve. */
-const MAX_POINTS = 4000;
 
 /** A chart: its file, title, y label, and the (group, figure) pairs it draws. */
 interface Figure {
@@ -59,8 +59,8 @@ export class PlotSink implements MetricsSink {
       let list = this.points.get(id);
       if (!list) this.points.set(id, (list = []));
       list.push([step, v]);
-      // Past MAX_POINTS every other point goes: the curve keeps its shape, memory and drawing stay bounded.
-      if (list.length > MAX_POINTS) this.points.set(id, list.filter((_, i) => i % 2 === 1 || i === list.length - 1));
+      // Memory and drawing stay bounded (series.ts).
+      this.points.set(id, bounded(list));
     }
     if (group !== 'train' && Date.now() - this.rendered >= RENDER_EVERY_MS) this.render();
   }

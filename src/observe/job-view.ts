@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Metrics, MetricsGroup, MetricsSink, Picture } from '../coordinator/metrics.js';
 import type { JobObserver, StepReport } from './observer.js';
 import type { StragglerSummary } from './stragglers.js';
+import { bounded } from './series.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const FINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -36,8 +37,6 @@ export interface PictureEntry {
 export type ViewEvent = 'metrics' | 'workers' | 'status' | 'picture' | 'stragglers' | 'note';
 export type Listener = (event: ViewEvent, data: unknown) => void;
 
-/** Points kept per group; past it every other one is dropped (the curve keeps its shape at half the resolution). */
-export const MAX_POINTS = 4000;
 const WORKER_WINDOW = 20;
 const NOTES = 50;
 /** Step-rate events (workers, status) go out at most this often. */
@@ -90,7 +89,7 @@ export class JobView implements JobObserver, MetricsSink {
     for (const [k, v] of Object.entries(metrics)) if (typeof v === 'number' && Number.isFinite(v)) point[k] = v;
     const list = this.series[group];
     list.push(point);
-    if (list.length > MAX_POINTS) this.series[group] = list.filter((_, i) => i % 2 === 1 || i === list.length - 1);
+    this.series[group] = bounded(list);
     if (group === 'train') {
       if (point.samplesPerSecond !== undefined) this.samplesPerSecond = point.samplesPerSecond;
       if (point.epoch !== undefined) this.epoch = point.epoch;

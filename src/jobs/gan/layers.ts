@@ -1,20 +1,13 @@
 /** Layer pieces both GAN zoos (MLP and DCGAN) use. */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { hashInts, Stream } from '../../util/rng.js';
 import { SyncBatchNormalization } from '../../tensor/layers/sync-batch-norm.js';
+import { initSeeds, seededInit, type InitFactory } from '../../tensor/models/seeded-init.js';
 
-type Initializer = ReturnType<typeof tfl.initializers.zeros>;
-
-/** Kernel and bias initialisers, a distinct reproducible seed for each call. */
-export type InitFactory = () => { kernelInitializer: Initializer; biasInitializer: Initializer };
+export type { InitFactory };
 
 /** Glorot-uniform kernels seeded from (job seed, layer number), zero biases; one counter for both networks. */
-export function seededInit(seed: number): InitFactory {
-  let n = 0;
-  return () => ({
-    kernelInitializer: tfl.initializers.glorotUniform({ seed: hashInts(seed, Stream.init, 1000 + n++) % 2147483647 }),
-    biasInitializer: tfl.initializers.zeros(),
-  });
+export function ganInit(seed: number): InitFactory {
+  return seededInit(initSeeds(seed, 1000));
 }
 
 /** LeakyReLU(0.2) for leakyRelu, else a plain activation layer. */

@@ -6,7 +6,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { DiscriminatorSpec, GeneratorSpec } from './spec.js';
 import { dcganDiscriminator, dcganGenerator } from './dcgan.js';
-import { activationLayer, normLayers, seededInit, type InitFactory } from './layers.js';
+import { activationLayer, ganInit, normLayers, type InitFactory } from './layers.js';
 
 export interface GanModels {
   generator: tfl.LayersModel;
@@ -14,7 +14,7 @@ export interface GanModels {
 }
 
 export function buildGan(g: GeneratorSpec, d: DiscriminatorSpec, latentDim: number, sampleShape: number[], seed: number): GanModels {
-  const init = seededInit(seed);
+  const init = ganInit(seed);
   const generator = g.zoo === 'dcgan' ? dcganGenerator(g, latentDim, sampleShape, init) : mlpGenerator(g, latentDim, sampleShape, init);
   const discriminator = d.zoo === 'dcgan' ? dcganDiscriminator(d, sampleShape, init) : mlpDiscriminator(d, sampleShape, init);
   return { generator, discriminator };

@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
 import { seededOrthogonal } from '../../tensor/layers/orthogonal.js';
-import { hashInts, Stream } from '../../util/rng.js';
+import { initSeeds } from '../../tensor/models/seeded-init.js';
 import { attend, memoryOf, type AdditiveWeights, type AttentionKind, type Memory } from './attention.js';
 import { targetSteps } from './batch.js';
 import { cellStep, gatesOf, keepWhere, zeroState, type CellKind, type CellState } from './cells.js';
@@ -94,8 +94,7 @@ export class Seq2seqAttention extends layers.Layer {
     const c = this.config;
     const g = gatesOf(c.cell);
     const H = this.width;
-    let n = 0;
-    const seed = () => hashInts(c.seed, Stream.init, n++) % 2147483647;
+    const seed = initSeeds(c.seed);
     const glorot = () => tfl.initializers.glorotUniform({ seed: seed() });
     const add = (name: string, shape: number[], init: ReturnType<typeof glorot>) => (this.w[name] = this.addWeight(name, shape, 'float32', init));
     const bias = (name: string, size: number) => add(name, [size], tfl.initializers.zeros());

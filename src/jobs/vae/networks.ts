@@ -6,7 +6,7 @@
  * Bernoulli likelihood applies the sigmoid).
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { hashInts, Stream } from '../../util/rng.js';
+import { initSeeds, seededInit, type InitFactory } from '../../tensor/models/seeded-init.js';
 import { JobSpecError } from '../../util/errors.js';
 import { convShapeProblem, type VaeModelSpec } from './spec.js';
 
@@ -19,18 +19,11 @@ type MlpSpec = Extract<VaeModelSpec, { zoo: 'mlp' }>;
 type ConvSpec = Extract<VaeModelSpec, { zoo: 'conv' }>;
 type Activation = MlpSpec['activation'];
 
-/** Glorot-uniform kernels with a distinct seed per layer (from the job seed), zero biases. */
-function seededInit(seed: number) {
-  let n = 0;
-  return () => ({
-    kernelInitializer: tfl.initializers.glorotUniform({ seed: hashInts(seed, Stream.init, 2000 + n++) % 2147483647 }),
-    biasInitializer: tfl.initializers.zeros(),
-  });
-}
-type Init = ReturnType<typeof seededInit>;
+type Init = InitFactory;
 
 export function buildVae(model: VaeModelSpec, latent: number, sampleShape: number[], seed: number): VaeNetworks {
-  const init = seededInit(seed);
+  // Glorot-uniform kernels with a distinct seed per layer (from the job seed), zero biases.
+  const init = seededInit(initSeeds(seed, 2000));
   return model.zoo === 'conv' ? convVae(model, latent, sampleShape, init) : mlpVae(model, latent, sampleShape, init);
 }
 

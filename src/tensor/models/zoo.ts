@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { JobSpecError } from '../../util/errors.js';
 import type { ModelSpec } from '../../spec/model.js';
-import { hashInts, Stream } from '../../util/rng.js';
+import { initSeeds, seededInit } from './seeded-init.js';
 // Models train with dtrain's Tile gradient, in workers and in any process that builds one.
 import '../kernels/tile-gradient.js';
 import { SeededDropout } from '../layers/seeded-dropout.js';
@@ -22,12 +22,9 @@ type Activation = 'relu' | 'tanh' | 'sigmoid' | 'elu' | 'selu' | 'linear';
 export async function buildModel(spec: ModelSpec, shape: ModelShape, seed: number): Promise<tfl.LayersModel> {
   if ('topology' in spec) return fromTopology(spec.topology, shape);
   if ('module' in spec) return fromModule(spec, shape, seed);
-  let n = 0;
   // A distinct, reproducible seed for every initialised layer.
-  const init = () => ({
-    kernelInitializer: tfl.initializers.glorotUniform({ seed: hashInts(seed, Stream.init, n++) % 2147483647 }),
-    biasInitializer: tfl.initializers.zeros(),
-  });
+  const nextSeed = initSeeds(seed);
+  const init = seededInit(nextSeed);
   let salt = 0;
   const dropout = (rate: number) => new SeededDropout({ rate, salt: salt++ });
   const bn = 'batchNorm' in spec ? spec.batchNorm : 'none';
@@ -38,10 +35,10 @@ export async function buildModel(spec: ModelSpec, shape: ModelShape, seed: numbe
     bn === 'none'
       ? [make({ activation: spec.activation, useBias: true })]
       : [make({ useBias: false }), new SyncBatchNormalization({ sync: bn === 'sync' }), tfl.layers.activation({ activation: spec.activation })];
-  if (spec.zoo === 'transformer' || spec.zoo === 'vit') return buildTransformer(spec, shape, () => hashInts(seed, Stream.init, n++) % 2147483647);
+  if (spec.zoo === 'transformer' || spec.zoo === 'vit') return buildTransformer(spec, shape, nextSeed);
   const layers: tfl.layers.Layer[] = [];
   if (spec.zoo === 'rnn' || spec.zoo === 'lstm' || spec.zoo === 'gru') {
-    layers.push(...recurrentStack(spec, shape.inputShape, () => hashInts(seed, Stream.init, n++) % 2147483647));
+    layers.push(...recurrentStack(spec, shape.inputShape, nextSeed));
     if (spec.dropout > 0) layers.push(dropout(spec.dropout));
     for (const units of spec.dense) {
       layers.push(tfl.layers.dense({ units, activation: spec.activation, ...init() }));
