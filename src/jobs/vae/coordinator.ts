@@ -13,17 +13,14 @@
  */
 import { join } from 'node:path';
 import { readSamples, type DataSplits } from '../../data/dataset.js';
-import { BatchSchedule, planSteps } from '../../data/sharding.js';
-import { Evaluations, type Evaluation } from '../../coordinator/periodic-evaluation.js';
+import { trainEpochs } from '../../coordinator/epoch-loop.js';
 import { evaluateTestSet, type EvaluationSums } from '../../coordinator/evaluation.js';
-import { checkpointAfter, fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
-import { savePicture, stepTimes } from '../../coordinator/metrics.js';
-import { runSteps, type StepSource } from '../../coordinator/step-loop.js';
+import { fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
+import { savePicture } from '../../coordinator/metrics.js';
 import { psSettings } from '../../spec/job-spec.js';
 import { initBackend } from '../../tensor/backend.js';
 import { readAllParams } from '../../tensor/flat.js';
 import { saveModel } from '../../tensor/models/save.js';
-import { lrAt } from '../../tensor/schedule.js';
 import { loadVaeData } from './data.js';
 import { buildVae, type VaeNetworks } from './networks.js';
 import { pictured, reconstructionsPicture, samplesPicture } from './pictures.js';
@@ -69,51 +66,20 @@ export async function runVaeJob(ctx: JobContext, spec: VaeJob): Promise<JobResul
   const rule = { optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm };
   const collective = await startShards(ctx, shards, readAllParams(list), rule, ps?.staleness, resumed.shards);
   const backend = await startWorkers(ctx, workers, list, collective, resumed.workers, resumed.replicaStates);
-  const plan = planSteps(data.train.size, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);
-  const schedule = new BatchSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);
-  ctx.log.info({ steps: plan.totalSteps, stepsPerEpoch: plan.stepsPerEpoch, workers: workers.length, shards: shards.length, backend, latent: spec.vae.latent, beta: spec.vae.beta }, 'training a vae');
-  const lr = (step: number) => lrAt(spec.train.optimizer.lr, spec.train.lrDecay, step, plan.totalSteps);
-  const source: StepSource = {
-    totalSteps: plan.totalSteps,
-    command: (step) => {
-      const batch = schedule.batch(step);
-      return { header: { step, epoch: schedule.epochOf(step), lr: lr(step), globalBatch: batch.length }, batch };
-    },
-  };
-  // The metric window and the last logged figures: a checkpoint keeps them, so a resumed run logs what an undisturbed one does.
-  const kept = ctx.resume?.loop as { window: Sums; last: Scores; evaluations?: Evaluation[] } | undefined;
   // The test ELBO every train.evalEvery steps (default each epoch's end), as a curve.
-  const evaluations = new Evaluations(ctx, workers, {
-    every: spec.train.evalEvery,
-    stepsPerEpoch: plan.stepsPerEpoch,
-    totalSteps: plan.totalSteps,
-    periodic: { split: 'test', size: data.test.size },
-    score: (sums) => vaeScores(sumsOf(sums)),
-    kept: kept?.evaluations,
+  const { plan, samples, trainSeconds, last, evaluations } = await trainEpochs(ctx, {
+    seed: spec.seed,
+    trainSize: data.train.size,
+    train: spec.train,
+    workers,
+    shards,
+    staleness: ps?.staleness,
+    networks: { ...networks },
+    trainScores: (sums) => vaeScores(sumsOf(sums)),
+    initialScores: { loss: NaN },
+    evaluation: { periodic: { split: 'test', size: data.test.size }, score: (sums) => vaeScores(sumsOf(sums)) },
+    logged: { backend, latent: spec.vae.latent, beta: spec.vae.beta },
   });
-  const fresh = (): Sums => ({ loss: 0, reconstruction: 0, kl: 0, count: 0 });
-  let window = kept?.window ?? fresh();
-  let last: Scores = kept?.last ?? { loss: NaN };
-  const checkpointed = { workers, shards, networks: { ...networks }, loop: () => ({ window, last, evaluations: evaluations.list }) };
-  const t0 = performance.now();
-  ctx.checkpoints.start(plan.totalSteps, plan.stepsPerEpoch);
-  const samples = await runSteps(ctx, workers, source, ps?.staleness, async (step, done, rate) => {
-    for (const { header: h } of done) {
-      window = { loss: window.loss + h.lossSum, reconstruction: window.reconstruction + (h.counts.reconstruction ?? 0), kl: window.kl + (h.counts.kl ?? 0), count: window.count + h.count };
-    }
-    ctx.progress.update({ step: step + 1, total: plan.totalSteps, loss: window.loss / window.count, samplesPerSecond: rate });
-    // (A window of skipped steps only, train.onNonFinite skip-step, has no figures to log.)
-    if (((step + 1) % spec.train.logEvery === 0 || step + 1 === plan.totalSteps) && window.count > 0) {
-      last = vaeScores(window);
-      ctx.metrics.log({ epoch: schedule.epochOf(step), lr: lr(step), ...(last as Record<string, number>), samplesPerSecond: rate, ...stepTimes(done.map((d) => d.header)) }, step + 1);
-      window = fresh();
-    }
-    await evaluations.after(step);
-    await checkpointAfter(ctx, step, checkpointed);
-  }, ctx.resume?.step, evaluations.due);
-  ctx.checkpoints.finish();
-  const trainSeconds = (performance.now() - t0) / 1000 - evaluations.seconds;
-  ctx.progress.done();
   const final = evaluations.record(plan.totalSteps, await evaluateTestSet(ctx, workers, data.test.size));
   ctx.log.info({ ...final }, 'vae evaluated');
   await fetchAgreed(ctx, workers, list);
