@@ -25,6 +25,7 @@ Examples:
   dtrain run configs/synthetic-blobs-mlp.yaml              # seconds, no data files
   dtrain run configs/fashion-mnist-mlp.yaml --workers 2    # 0.89 test accuracy in about a minute
   dtrain run configs/fashion-mnist-mlp.yaml --workers 3 --strategy ps --ps-shards 2 --staleness 2
+  dtrain run configs/seq2seq-attention.yaml               # GRU + attention reverses digit strings, about 40 s
   dtrain run job.yaml --set train.optimizer.lr=0.01 --set train.epochs=3 --out runs/try
   dtrain run --resume runs/fashion-mnist-mlp                # after Ctrl-C, a crash or kill -9
   dtrain run configs/fashion-mnist-mlp.yaml --dashboard 8080 --metrics-port 9464   # watch it live
@@ -32,7 +33,9 @@ Examples:
 Writes DIR/summary.json, DIR/model/ (tfjs LayersModel), DIR/metrics.jsonl, DIR/log.jsonl,
 DIR/plots/*.png, DIR/tensorboard/ (tensorboard --logdir), DIR/trace.json (Perfetto) and
 DIR/checkpoints/ (train.checkpoint: every epoch end and 10 minutes, the newest 2 kept);
-GAN jobs write DIR/generator/, DIR/discriminator/ and DIR/samples/ instead of DIR/model/.
+GAN jobs write DIR/generator/, DIR/discriminator/ and DIR/samples/ instead of DIR/model/;
+VAE jobs DIR/encoder/, DIR/decoder/, DIR/samples.png and DIR/reconstructions.png; seq2seq
+jobs add DIR/attention.png.
 Exit codes: 0 done, 1 the job failed, 2 invalid job file or flags, 130 interrupted.`,
     )
     .action(async (job: string | undefined, flags) => exit(await runCommand(job, flags)));
