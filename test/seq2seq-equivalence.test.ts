@@ -11,16 +11,16 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchSchedule, planSteps, shardBounds } from '../src/data/sharding.js';
+import { shardBounds } from '../src/data/sharding.js';
 import { parseJobSpec } from '../src/jobs/registry.js';
 import { buildSeq2seq } from '../src/jobs/seq2seq/model.js';
 import { Seq2seqProgram } from '../src/jobs/seq2seq/program.js';
 import { asSeq2seq, type Seq2seqJob } from '../src/jobs/seq2seq/spec.js';
 import { initBackend } from '../src/tensor/backend.js';
 import { readAllParams } from '../src/tensor/flat.js';
-import { LocalUpdate } from '../src/worker/reducers/local-update.js';
 import type { UpdateArgs } from '../src/worker/reducers/reducer.js';
 import { TOLERANCE } from './helpers/dtrain-run.js';
+import { ringUpdates, trainShards } from './helpers/simulated-ring.js';
 import { relativeDiff } from './helpers/reference.js';
 import { seq2seqReference } from './helpers/seq2seq-reference.js';
 
@@ -52,45 +52,20 @@ const job = (model: Record<string, unknown>): Seq2seqJob =>
  * `meanOfMeans`: the mistake of averaging each shard's mean gradient instead of summing the shards (the shards are uneven).
  */
 async function distributed(spec: Seq2seqJob, n: number, meanOfMeans = false): Promise<Float32Array[]> {
-  let waiting: { grads: Float32Array; apply: () => boolean; done: (applied: boolean) => void }[] = [];
-  const shardSizes = new Array<number>(n).fill(0);
-  const programs = Array.from({ length: n }, (_, rank) => {
+  const workers = Array.from({ length: n }, () => {
     const model = buildSeq2seq(spec);
     const params = readAllParams([model]);
-    const grads = new Float32Array(params.length);
-    const local = new LocalUpdate({ optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm });
-    const update = (u: UpdateArgs) =>
-      new Promise<boolean>((done) => {
-        waiting[rank] = { grads, apply: () => local.apply(params, grads, u), done };
-        if (waiting.filter(Boolean).length < n) return;
-        const total = new Float32Array(grads.length);
-        waiting.forEach((w, r) => {
-          const weight = meanOfMeans ? u.globalBatch / n / Math.max(1, shardSizes[r]) : 1;
-          w.grads.forEach((g, i) => (total[i] += g * weight));
-        });
-        const all = waiting;
-        waiting = [];
-        for (const w of all) {
-          w.grads.set(total);
-          w.done(w.apply());
-        }
-      });
-    return { program: new Seq2seqProgram({ spec, model, params, grads, update }), model };
+    return { model, params, grads: new Float32Array(params.length) };
   });
-  const plan = planSteps(spec.data.train, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);
-  const schedule = new BatchSchedule(spec.seed, spec.data.train, spec.train.batchSize, plan);
-  for (let step = 0; step < plan.totalSteps; step++) {
-    const batch = schedule.batch(step);
-    await Promise.all(
-      programs.map(({ program }, r) => {
-        const [a, b] = shardBounds(batch.length, r, n);
-        shardSizes[r] = b - a;
-        return program.train({ step, epoch: 0, lr: spec.train.optimizer.lr, globalBatch: batch.length, indices: batch.slice(a, b), offset: a });
-      }),
-    );
-  }
-  const params = programs.map(({ program }) => program.params());
-  for (const { model } of programs) model.dispose();
+  const shardSize = (r: number, u: UpdateArgs) => {
+    const [a, b] = shardBounds(u.globalBatch, r, n);
+    return b - a;
+  };
+  const updates = ringUpdates(workers, { optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm }, meanOfMeans ? (r, u) => u.globalBatch / n / Math.max(1, shardSize(r, u)) : undefined);
+  const programs = workers.map((w, r) => new Seq2seqProgram({ spec, model: w.model, params: w.params, grads: w.grads, update: updates[r] }));
+  await trainShards(programs, { seed: spec.seed, trainSize: spec.data.train, train: spec.train });
+  const params = programs.map((p) => p.params());
+  for (const { model } of workers) model.dispose();
   return params;
 }
 

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gather, type Dataset, type DataSplits } from '../src/data/dataset.js';
 import { loadData } from '../src/data/load.js';
-import { BatchSchedule, planSteps, shardBounds } from '../src/data/sharding.js';
+import { BatchSchedule, planSteps } from '../src/data/sharding.js';
 import { parseJobSpec } from '../src/jobs/registry.js';
 import { buildVae } from '../src/jobs/vae/networks.js';
 import { VaeProgram } from '../src/jobs/vae/program.js';
@@ -24,10 +24,9 @@ import type { VaeJob } from '../src/jobs/vae/spec.js';
 import { registerWasmTrainingKernels } from '../src/tensor/kernels/wasm.js';
 import { readAllParams } from '../src/tensor/flat.js';
 import { hashInts, Rng, Stream } from '../src/util/rng.js';
-import { LocalUpdate } from '../src/worker/reducers/local-update.js';
-import type { UpdateArgs } from '../src/worker/reducers/reducer.js';
 import { FASHION_MNIST } from './helpers/cli.js';
 import { TOLERANCE } from './helpers/dtrain-run.js';
+import { ringUpdates, trainShards } from './helpers/simulated-ring.js';
 import { flatWeights, relativeDiff, tfOptimizer } from './helpers/reference.js';
 
 afterAll(async () => {
@@ -106,37 +105,16 @@ function reference(spec: VaeJob, data: DataSplits): Float32Array {
  * `shardOffsets: false` gives every worker offset 0 (noise keyed by rank-local position).
  */
 async function distributed(spec: VaeJob, data: DataSplits, n: number, shardOffsets = true): Promise<Float32Array[]> {
-  let waiting: { grads: Float32Array; params: Float32Array; local: LocalUpdate; u: UpdateArgs; done: (ok: boolean) => void }[] = [];
-  const programs = Array.from({ length: n }, () => {
+  const workers = Array.from({ length: n }, () => {
     const networks = buildVae(spec.model, spec.vae.latent, data.train.featureShape, spec.seed);
     const params = readAllParams([networks.encoder, networks.decoder]);
-    const grads = new Float32Array(params.length);
-    const local = new LocalUpdate({ optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm });
-    const update = (u: UpdateArgs) =>
-      new Promise<boolean>((done) => {
-        waiting.push({ grads, params, local, u, done });
-        if (waiting.length < n) return;
-        const sum = new Float32Array(grads.length);
-        for (const w of waiting) w.grads.forEach((g, i) => (sum[i] += g));
-        const all = waiting;
-        waiting = [];
-        for (const w of all) w.done(w.local.apply(w.params, sum.slice(), w.u));
-      });
-    return { p: new VaeProgram({ spec, networks, data, params, grads, update }), networks };
+    return { networks, params, grads: new Float32Array(params.length) };
   });
-  const plan = planSteps(data.train.size, spec.train.batchSize, spec.train.epochs, spec.train.maxSteps);
-  const schedule = new BatchSchedule(spec.seed, data.train.size, spec.train.batchSize, plan);
-  for (let step = 0; step < plan.totalSteps; step++) {
-    const batch = schedule.batch(step);
-    await Promise.all(
-      programs.map(({ p }, r) => {
-        const [a, b] = shardBounds(batch.length, r, n);
-        return p.train({ step, epoch: 0, lr: spec.train.optimizer.lr, globalBatch: batch.length, indices: batch.slice(a, b), offset: shardOffsets ? a : 0 });
-      }),
-    );
-  }
-  const out = programs.map(({ p }) => p.params());
-  for (const { networks } of programs) [networks.encoder, networks.decoder].forEach((m) => m.dispose());
+  const updates = ringUpdates(workers, { optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm });
+  const programs = workers.map((w, r) => new VaeProgram({ spec, networks: w.networks, data, params: w.params, grads: w.grads, update: updates[r] }));
+  await trainShards(programs, { seed: spec.seed, trainSize: data.train.size, train: spec.train, offsets: shardOffsets });
+  const out = programs.map((p) => p.params());
+  for (const { networks } of workers) [networks.encoder, networks.decoder].forEach((m) => m.dispose());
   return out;
 }
 

@@ -11,8 +11,7 @@ import { BatchSchedule, planSteps, type StepPlan } from '../data/sharding.js';
 import type { LrDecaySpec } from '../spec/job-spec.js';
 import { lrAt } from '../tensor/schedule.js';
 import type { EvaluationSums } from './evaluation.js';
-import { checkpointAfter, type JobContext, type Scores } from './job-context.js';
-import type { MemberInfo, WorkerInfo } from './membership.js';
+import { checkpointAfter, type JobContext, type Scores, type StartedMembers } from './job-context.js';
 import { stepTimes } from './metrics.js';
 import { Evaluations, type Evaluation, type EvaluationPlan } from './periodic-evaluation.js';
 import { runSteps, type StepSource } from './step-loop.js';
@@ -21,10 +20,8 @@ export interface EpochLoop<S extends object> {
   seed: number;
   trainSize: number;
   train: { batchSize: number; epochs: number; maxSteps?: number; logEvery: number; evalEvery?: number; optimizer: { lr: number }; lrDecay: LrDecaySpec };
-  workers: WorkerInfo[];
-  shards: MemberInfo[];
-  /** Strategy ps's staleness (undefined: synchronous). */
-  staleness: number | undefined;
+  /** The started members (startTraining). */
+  members: StartedMembers;
   /** The coordinator's networks, by folder name, for the checkpoints. */
   networks: CheckpointNetworks;
   /** The job type's training figures of a window's sums (loss and counts over its samples). */
@@ -34,7 +31,7 @@ export interface EpochLoop<S extends object> {
   /** The evaluations' split and scores. */
   evaluation: Pick<EvaluationPlan<S>, 'periodic' | 'score' | 'logged'>;
   /** The job's 'training' log line: what it trains, beside the plan and the members. */
-  logged: Record<string, unknown>;
+  logged?: Record<string, unknown>;
   /** Turns a window a checkpoint from an older layout kept into sums (the supervised type's). */
   keptWindow?: (kept: unknown) => EvaluationSums;
 }
@@ -55,12 +52,13 @@ const empty = (): EvaluationSums => ({ lossSum: 0, count: 0, counts: {} });
 
 export async function trainEpochs<S extends object>(ctx: JobContext, o: EpochLoop<S>): Promise<EpochLoopResult<S>> {
   const { train } = o;
+  const { workers, shards, staleness } = o.members;
   const plan = planSteps(o.trainSize, train.batchSize, train.epochs, train.maxSteps);
   const schedule = new BatchSchedule(o.seed, o.trainSize, train.batchSize, plan);
-  ctx.log.info({ steps: plan.totalSteps, stepsPerEpoch: plan.stepsPerEpoch, workers: o.workers.length, shards: o.shards.length, ...o.logged }, 'training');
+  ctx.log.info({ steps: plan.totalSteps, stepsPerEpoch: plan.stepsPerEpoch, workers: workers.length, shards: shards.length, backend: o.members.backend, ...o.logged }, 'training');
   const lr = (step: number) => lrAt(train.optimizer.lr, train.lrDecay, step, plan.totalSteps);
   const kept = ctx.resume?.loop as { window: unknown; last: Scores; evaluations?: Evaluation[] } | undefined;
-  const evaluations = new Evaluations(ctx, o.workers, { ...o.evaluation, every: train.evalEvery, stepsPerEpoch: plan.stepsPerEpoch, totalSteps: plan.totalSteps, kept: kept?.evaluations });
+  const evaluations = new Evaluations(ctx, workers, { ...o.evaluation, every: train.evalEvery, stepsPerEpoch: plan.stepsPerEpoch, totalSteps: plan.totalSteps, kept: kept?.evaluations });
   let window = kept ? (o.keptWindow?.(kept.window) ?? (kept.window as EvaluationSums)) : empty();
   let last = kept?.last ?? o.initialScores;
   const source: StepSource = {
@@ -70,10 +68,10 @@ export async function trainEpochs<S extends object>(ctx: JobContext, o: EpochLoo
       return { header: { step, epoch: schedule.epochOf(step), lr: lr(step), globalBatch: batch.length }, batch };
     },
   };
-  const checkpointed = { workers: o.workers, shards: o.shards, networks: o.networks, loop: () => ({ window, last, evaluations: evaluations.list }) };
+  const checkpointed = { workers, shards, networks: o.networks, loop: () => ({ window, last, evaluations: evaluations.list }) };
   const t0 = performance.now();
   ctx.checkpoints.start(plan.totalSteps, plan.stepsPerEpoch);
-  const samples = await runSteps(ctx, o.workers, source, o.staleness, async (step, done, rate) => {
+  const samples = await runSteps(ctx, workers, source, staleness, async (step, done, rate) => {
     for (const { header: h } of done) {
       window.lossSum += h.lossSum;
       window.count += h.count;

@@ -266,6 +266,33 @@ export async function checkpointAfter(ctx: JobContext, step: number, parts: Chec
   }
 }
 
+/** The members a training job runs on, once they are started. */
+export interface StartedMembers {
+  workers: WorkerInfo[];
+  shards: MemberInfo[];
+  /** The workers' compute backend. */
+  backend: string;
+  /** Strategy ps's staleness (undefined: synchronous). */
+  staleness: number | undefined;
+}
+
+/**
+ * The start of a job whose networks train under the job's gradient
+ * strategy: the networks resumed from the checkpoint if there is one, the
+ * members waited for, then the ps shards (strategy ps) and the workers
+ * started with the networks' values (`networks` in flat-buffer order) and
+ * the checkpoint's optimizer states, `rule` applied wherever they live.
+ */
+export async function startTraining(ctx: JobContext, networks: Record<string, LayersModel>, rule: UpdateRule): Promise<StartedMembers> {
+  const ps = psSettings(ctx.spec.cluster);
+  const resumed = await restoreCheckpoint(ctx, networks, ps !== undefined);
+  const { workers, shards } = await waitForMembers(ctx);
+  const list = Object.values(networks);
+  const collective = await startShards(ctx, shards, readAllParams(list), rule, ps?.staleness, resumed.shards);
+  const backend = await startWorkers(ctx, workers, list, collective, resumed.workers, resumed.replicaStates);
+  return { workers, shards, backend, staleness: ps?.staleness };
+}
+
 /**
  * Resuming: the checkpoint's networks into the freshly built `networks`
  * (values and batch-norm state), and the optimizer states for where this

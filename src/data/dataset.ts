@@ -139,16 +139,20 @@ export function head(ds: Dataset, n: number | undefined): Dataset {
 /** The same samples mapped linearly from the range [0, 1] to [lo, hi]. */
 export function rescaled(s: Samples, lo: number, hi: number): Samples {
   if (inMemory(s)) return { ...s, scale: s.scale * (hi - lo), shift: (s.shift ?? 0) * (hi - lo) + lo };
+  return mapReads(s, (b) => {
+    const x = new Float32Array(b.x.length);
+    for (let i = 0; i < x.length; i++) x[i] = b.x[i] * (hi - lo) + lo;
+    return { x, y: b.y };
+  });
+}
+
+/** A reader of the same samples whose every batch read goes through `map` (given the batch and the indices read). */
+export function mapReads(s: SampleReader, map: (b: Batch, indices: Int32Array) => Batch): SampleReader {
   return {
     size: s.size,
     featureShape: s.featureShape,
     classes: s.classes,
     ...(s.labels ? { labels: s.labels } : {}),
-    read: async (indices) => {
-      const b = await s.read(indices);
-      const x = new Float32Array(b.x.length);
-      for (let i = 0; i < x.length; i++) x[i] = b.x[i] * (hi - lo) + lo;
-      return { x, y: b.y };
-    },
+    read: async (indices) => map(await s.read(indices), indices),
   };
 }

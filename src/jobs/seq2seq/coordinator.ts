@@ -11,11 +11,9 @@ import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { trainEpochs } from '../../coordinator/epoch-loop.js';
 import { evaluateTestSet } from '../../coordinator/evaluation.js';
-import { fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
+import { fetchAgreed, startTraining, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
 import { savePicture } from '../../coordinator/metrics.js';
-import { psSettings } from '../../spec/job-spec.js';
 import { initBackend } from '../../tensor/backend.js';
-import { readAllParams } from '../../tensor/flat.js';
 import { saveModel } from '../../tensor/models/save.js';
 import { attentionPicture } from './attention-picture.js';
 import { encodeSources } from './batch.js';
@@ -35,19 +33,14 @@ interface Example {
 export async function runSeq2seqJob(ctx: JobContext, spec: Seq2seqJob): Promise<JobResult> {
   await initBackend('cpu');
   const model = buildSeq2seq(spec);
-  const ps = psSettings(spec.cluster);
-  const resumed = await restoreCheckpoint(ctx, { model }, ps !== undefined);
-  const { workers, shards } = await waitForMembers(ctx);
-  const collective = await startShards(ctx, shards, readAllParams([model]), spec.train, ps?.staleness, resumed.shards);
-  const backend = await startWorkers(ctx, workers, [model], collective, resumed.workers, resumed.replicaStates);
+  const members = await startTraining(ctx, { model }, spec.train);
+  const { workers, backend } = members;
   // Decoding the test set every train.evalEvery steps (default each epoch's end): exact-match and token-accuracy curves.
   const { plan, samples, trainSeconds, last, evaluations } = await trainEpochs(ctx, {
     seed: spec.seed,
     trainSize: spec.data.train,
     train: spec.train,
-    workers,
-    shards,
-    staleness: ps?.staleness,
+    members,
     networks: { model },
     trainScores: (sums) => trainScores({ loss: sums.lossSum, tokens: sums.counts.tokens ?? 0, count: sums.count }),
     initialScores: { loss: NaN, tokenLoss: NaN },
@@ -56,7 +49,7 @@ export async function runSeq2seqJob(ctx: JobContext, spec: Seq2seqJob): Promise<
       score: (sums) => evalScores(sums, spec.eval.beamWidth),
       logged: ({ greedy, beamWidth: _width, ...beam }) => ({ ...beam, greedyExactMatch: greedy.exactMatch, greedyTokenAccuracy: greedy.tokenAccuracy }),
     },
-    logged: { backend, task: spec.data.task },
+    logged: { task: spec.data.task },
   });
   ctx.progress.note(`decoding ${spec.data.test} test pairs: greedy, and beam search of width ${spec.eval.beamWidth}`);
   const scores = evaluations.record(plan.totalSteps, await evaluateTestSet(ctx, workers, spec.data.test));

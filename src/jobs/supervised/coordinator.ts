@@ -8,12 +8,10 @@ import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { DataSplits, Labels } from '../../data/dataset.js';
 import { openData } from '../../data/load.js';
-import { fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
+import { fetchAgreed, startTraining, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
 import { evaluateTestSet, type EvaluationSums } from '../../coordinator/evaluation.js';
 import { trainEpochs } from '../../coordinator/epoch-loop.js';
-import { psSettings } from '../../spec/job-spec.js';
 import { initBackend } from '../../tensor/backend.js';
-import { readAllParams } from '../../tensor/flat.js';
 import { saveModel } from '../../tensor/models/save.js';
 import { labelsOf, METRIC_PREFIX } from '../../tensor/objective.js';
 import { buildJobModel } from './model.js';
@@ -58,21 +56,15 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
   const labels = labelsOf(spec.train.loss);
   const data = await openData(spec.data, spec.seed, labels);
   const model = await buildJobModel(spec, data);
-  const ps = psSettings(spec.cluster);
-  const resumed = await restoreCheckpoint(ctx, { model }, ps !== undefined);
-  const { workers, shards } = await waitForMembers(ctx);
-  const initial = readAllParams([model]);
-  const collective = await startShards(ctx, shards, initial, spec.train, ps?.staleness, resumed.shards);
-  const backend = await startWorkers(ctx, workers, [model], collective, resumed.workers, resumed.replicaStates);
+  const members = await startTraining(ctx, { model }, spec.train);
+  const { workers, backend } = members;
   // Periodic evaluations (train.evalEvery, default every epoch): the model alone, on data.validation's split
   // where the job holds one out, else the test split.
   const { plan, samples, trainSeconds, last, evaluations } = await trainEpochs(ctx, {
     seed: spec.seed,
     trainSize: data.train.size,
     train: spec.train,
-    workers,
-    shards,
-    staleness: ps?.staleness,
+    members,
     networks: { model },
     trainScores: (sums) => testResult(sums, labels),
     initialScores: { loss: NaN, ...(labels === 'values' ? { meanAbsoluteError: NaN } : { accuracy: NaN }) },
@@ -81,7 +73,6 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
       score: (sums) => testResult(sums, labels),
     },
     keptWindow: windowSums,
-    logged: { backend },
   });
   const note = extension?.evaluationNote?.(data.test.size);
   if (note) ctx.progress.note(note);

@@ -15,11 +15,9 @@ import { join } from 'node:path';
 import { readSamples, type DataSplits } from '../../data/dataset.js';
 import { trainEpochs } from '../../coordinator/epoch-loop.js';
 import { evaluateTestSet, type EvaluationSums } from '../../coordinator/evaluation.js';
-import { fetchAgreed, restoreCheckpoint, startShards, startWorkers, waitForMembers, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
+import { fetchAgreed, startTraining, type JobContext, type JobResult, type Scores } from '../../coordinator/job-context.js';
 import { savePicture } from '../../coordinator/metrics.js';
-import { psSettings } from '../../spec/job-spec.js';
 import { initBackend } from '../../tensor/backend.js';
-import { readAllParams } from '../../tensor/flat.js';
 import { saveModel } from '../../tensor/models/save.js';
 import { loadVaeData } from './data.js';
 import { buildVae, type VaeNetworks } from './networks.js';
@@ -59,30 +57,24 @@ export async function runVaeJob(ctx: JobContext, spec: VaeJob): Promise<JobResul
   await initBackend('cpu');
   const data = await loadVaeData(spec);
   const networks = buildVae(spec.model, spec.vae.latent, data.train.featureShape, spec.seed);
-  const list = [networks.encoder, networks.decoder];
-  const ps = psSettings(spec.cluster);
-  const resumed = await restoreCheckpoint(ctx, { ...networks }, ps !== undefined);
-  const { workers, shards } = await waitForMembers(ctx);
-  const rule = { optimizer: spec.train.optimizer, clipNorm: spec.train.clipNorm };
-  const collective = await startShards(ctx, shards, readAllParams(list), rule, ps?.staleness, resumed.shards);
-  const backend = await startWorkers(ctx, workers, list, collective, resumed.workers, resumed.replicaStates);
+  // Both networks in one flat buffer (encoder, decoder: VaeNetworks' order), under one optimizer.
+  const members = await startTraining(ctx, { ...networks }, spec.train);
+  const { workers, backend } = members;
   // The test ELBO every train.evalEvery steps (default each epoch's end), as a curve.
   const { plan, samples, trainSeconds, last, evaluations } = await trainEpochs(ctx, {
     seed: spec.seed,
     trainSize: data.train.size,
     train: spec.train,
-    workers,
-    shards,
-    staleness: ps?.staleness,
+    members,
     networks: { ...networks },
     trainScores: (sums) => vaeScores(sumsOf(sums)),
     initialScores: { loss: NaN },
     evaluation: { periodic: { split: 'test', size: data.test.size }, score: (sums) => vaeScores(sumsOf(sums)) },
-    logged: { backend, latent: spec.vae.latent, beta: spec.vae.beta },
+    logged: { latent: spec.vae.latent, beta: spec.vae.beta },
   });
   const final = evaluations.record(plan.totalSteps, await evaluateTestSet(ctx, workers, data.test.size));
   ctx.log.info({ ...final }, 'vae evaluated');
-  await fetchAgreed(ctx, workers, list);
+  await fetchAgreed(ctx, workers, [networks.encoder, networks.decoder]);
   await saveModel(networks.encoder, join(ctx.outDir, 'encoder'));
   await saveModel(networks.decoder, join(ctx.outDir, 'decoder'));
   const pictures = await drawPictures(ctx, spec, networks, data, plan.totalSteps);

@@ -5,7 +5,7 @@
  * a data module's samples as they are read. Every process calls it and gets
  * the same samples.
  */
-import { inMemory, type Dataset, type DataSplits, type Samples } from '../../data/dataset.js';
+import { inMemory, mapReads, type Dataset, type DataSplits, type Samples } from '../../data/dataset.js';
 import { openData } from '../../data/load.js';
 import { DataError } from '../../util/errors.js';
 import type { VaeJob } from './spec.js';
@@ -25,18 +25,11 @@ function inUnitRange(s: Samples, split: string, spec: VaeJob): Samples {
     checkDataset(s, split, spec);
     return s;
   }
-  return {
-    size: s.size,
-    featureShape: s.featureShape,
-    classes: s.classes,
-    ...(s.labels ? { labels: s.labels } : {}),
-    read: async (indices) => {
-      const b = await s.read(indices);
-      const bad = b.x.findIndex((v) => !(v >= 0 && v <= 1));
-      if (bad >= 0) throw outOfRange(b.x[bad], `the ${split} sample ${indices[Math.floor(bad / (b.x.length / indices.length))]}`, spec);
-      return b;
-    },
-  };
+  return mapReads(s, (b, indices) => {
+    const bad = b.x.findIndex((v) => !(v >= 0 && v <= 1));
+    if (bad >= 0) throw outOfRange(b.x[bad], `the ${split} sample ${indices[Math.floor(bad / (b.x.length / indices.length))]}`, spec);
+    return b;
+  });
 }
 
 /** Stored bytes scaled by at most 1/255 without a shift are in range by construction (Fashion-MNIST, images); other data is scanned. */
