@@ -22,8 +22,6 @@ export interface EpochLoop<S extends object> {
   train: { batchSize: number; epochs: number; maxSteps?: number; logEvery: number; evalEvery?: number; optimizer: { lr: number }; lrDecay: LrDecaySpec };
   /** The started members (startTraining). */
   members: StartedMembers;
-  /** The coordinator's networks, by folder name, for the checkpoints. */
-  networks: CheckpointNetworks;
   /** The job type's training figures of a window's sums (loss and counts over its samples). */
   trainScores: (sums: EvaluationSums) => Scores;
   /** The last figures before any window is logged. */
@@ -35,8 +33,6 @@ export interface EpochLoop<S extends object> {
   /** Turns a window a checkpoint from an older layout kept into sums (the supervised type's). */
   keptWindow?: (kept: unknown) => EvaluationSums;
 }
-
-type CheckpointNetworks = Parameters<typeof checkpointAfter>[2]['networks'];
 
 export interface EpochLoopResult<S extends object> {
   plan: StepPlan;
@@ -68,7 +64,7 @@ export async function trainEpochs<S extends object>(ctx: JobContext, o: EpochLoo
       return { header: { step, epoch: schedule.epochOf(step), lr: lr(step), globalBatch: batch.length }, batch };
     },
   };
-  const checkpointed = { workers, shards, networks: o.networks, loop: () => ({ window, last, evaluations: evaluations.list }) };
+  const checkpointed = { workers, shards, networks: o.members.networks, loop: () => ({ window, last, evaluations: evaluations.list }) };
   const t0 = performance.now();
   ctx.checkpoints.start(plan.totalSteps, plan.stepsPerEpoch);
   const samples = await runSteps(ctx, workers, source, staleness, async (step, done, rate) => {

@@ -274,6 +274,8 @@ export interface StartedMembers {
   backend: string;
   /** Strategy ps's staleness (undefined: synchronous). */
   staleness: number | undefined;
+  /** The coordinator's copies of the networks, by folder name, in flat-buffer order (what checkpoints save). */
+  networks: Record<string, LayersModel>;
 }
 
 /**
@@ -290,7 +292,7 @@ export async function startTraining(ctx: JobContext, networks: Record<string, La
   const list = Object.values(networks);
   const collective = await startShards(ctx, shards, readAllParams(list), rule, ps?.staleness, resumed.shards);
   const backend = await startWorkers(ctx, workers, list, collective, resumed.workers, resumed.replicaStates);
-  return { workers, shards, backend, staleness: ps?.staleness };
+  return { workers, shards, backend, staleness: ps?.staleness, networks };
 }
 
 /**

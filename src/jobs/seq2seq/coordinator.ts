@@ -41,7 +41,6 @@ export async function runSeq2seqJob(ctx: JobContext, spec: Seq2seqJob): Promise<
     trainSize: spec.data.train,
     train: spec.train,
     members,
-    networks: { model },
     trainScores: (sums) => trainScores({ loss: sums.lossSum, tokens: sums.counts.tokens ?? 0, count: sums.count }),
     initialScores: { loss: NaN, tokenLoss: NaN },
     evaluation: {

@@ -65,7 +65,6 @@ export async function runClassifierJob(ctx: JobContext, spec: SupervisedJob, ext
     trainSize: data.train.size,
     train: spec.train,
     members,
-    networks: { model },
     trainScores: (sums) => testResult(sums, labels),
     initialScores: { loss: NaN, ...(labels === 'values' ? { meanAbsoluteError: NaN } : { accuracy: NaN }) },
     evaluation: {

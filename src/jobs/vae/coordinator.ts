@@ -66,7 +66,6 @@ export async function runVaeJob(ctx: JobContext, spec: VaeJob): Promise<JobResul
     trainSize: data.train.size,
     train: spec.train,
     members,
-    networks: { ...networks },
     trainScores: (sums) => vaeScores(sumsOf(sums)),
     initialScores: { loss: NaN },
     evaluation: { periodic: { split: 'test', size: data.test.size }, score: (sums) => vaeScores(sumsOf(sums)) },
