@@ -55,6 +55,18 @@ export async function ringTime(n: number, bytes: number, chunkBytes: number, sec
   }
 }
 
+/** Seconds per all-reduce of `bytes` by `n` processes through shared memory (src/worker/host-sum.ts). */
+async function hostTime(n: number, bytes: number): Promise<number> {
+  const peers = Array.from({ length: n }, startPeer);
+  const name = `/dtrain-bench-${process.pid}-${n}-${bytes}`;
+  try {
+    const res = await Promise.all(peers.map((p, rank) => p.ask<{ seconds: number }>({ cmd: 'host', rank, size: n, name, bytes, iters: itersFor(bytes), warmup: 3 })));
+    return Math.max(...res.map((r) => r.seconds));
+  } finally {
+    stopAll(peers);
+  }
+}
+
 /** All-reduce through K summing shards, each in its own process: seconds per all-reduce. */
 async function psTime(n: number, k: number, bytes: number): Promise<number> {
   const shards = Array.from({ length: k }, startPeer);
@@ -116,9 +128,10 @@ export async function benchAllreduce(args: string[]): Promise<void> {
   };
   const ring = new Map<string, number>();
   for (const n of workers) for (const s of sizes) {
-    const t = await ringTime(n, s, chunkBytes);
+    const t = await hostTime(n, s);
     ring.set(`${n}/${s}`, t);
-    row('ring', n, s, t);
+    row('ring-shm', n, s, t);
+    row('ring-tcp', n, s, await ringTime(n, s, chunkBytes));
   }
   const mpi = openMpi();
   if (mpi) {

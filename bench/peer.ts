@@ -10,6 +10,8 @@ import { PsReducer } from '../src/worker/reducers/ps.js';
 import type { GradientReducer } from '../src/worker/reducers/reducer.js';
 import { RingReducer } from '../src/worker/reducers/ring.js';
 import type { ClusterKey } from '../src/wire/cluster-key.js';
+import { hostMemory } from '../src/worker/host-memory.js';
+import { HostSum } from '../src/worker/host-sum.js';
 import { Sealer, sealedChannel, workerId } from '../src/wire/frame-seal.js';
 
 /** How a bench ring's links are protected (bench/security.ts): in clear, sealed with a session key, or CURVE-encrypted. */
@@ -18,16 +20,19 @@ export type LinkSecurity = { mode: 'clear' } | { mode: 'sealed'; sessionKey: str
 export type PeerCommand =
   | { cmd: 'bind'; security?: LinkSecurity }
   | { cmd: 'ring'; rank: number; size: number; right: string; bytes: number; iters: number; warmup: number; chunkBytes: number; security?: LinkSecurity }
+  | { cmd: 'host'; rank: number; size: number; name: string; bytes: number; iters: number; warmup: number }
   | { cmd: 'psServe'; workers: number }
   | { cmd: 'psReduce'; rank: number; size: number; shards: string[]; bytes: number; iters: number; warmup: number }
   | { cmd: 'pull'; bytes: number; messages: number }
   | { cmd: 'push'; endpoint: string; bytes: number; messages: number; chunkBytes: number }
   | { cmd: 'exit' };
 
+/** The bench's shared-memory slots: as a worker's (src/worker/main.ts). */
+const HOST_SLOT_FLOATS = 1 << 20;
 const send = (m: unknown) => process.send!(m);
 
 /** Checks one all-reduce (every rank contributes rank+1), then times `iters` of them: seconds each. */
-async function timeAllReduce(r: GradientReducer, m: { rank: number; size: number; bytes: number; iters: number; warmup: number }): Promise<number> {
+async function timeAllReduce(r: Pick<GradientReducer, 'allReduce'>, m: { rank: number; size: number; bytes: number; iters: number; warmup: number }): Promise<number> {
   const buf = new Float32Array(m.bytes / 4);
   buf.fill(m.rank + 1);
   await r.allReduce(buf);
@@ -52,6 +57,15 @@ process.on('message', async (m: PeerCommand) => {
       if (sec.mode === 'sealed') link = sealedChannel(link, new Sealer(sec.sessionKey, workerId(m.rank)), { to: workerId((m.rank + 1) % m.size), from: workerId((m.rank - 1 + m.size) % m.size) }, (r) => { throw new Error(r); });
       const ring = new RingReducer({ rank: m.rank, size: m.size, link, chunkBytes: m.chunkBytes });
       send({ seconds: await timeAllReduce(ring, m) });
+    } else if (m.cmd === 'host') {
+      const memory = hostMemory();
+      if (!memory) throw new Error('the shared-memory addon is not built (npm run build)');
+      const host = new HostSum({ memory, name: m.name, rank: m.rank, size: m.size, slotFloats: Math.min(m.bytes / 4, HOST_SLOT_FLOATS), timeoutMs: 60_000, ended: () => false });
+      try {
+        send({ seconds: await timeAllReduce({ allReduce: async (buf) => void host.sum(buf) }, m) });
+      } finally {
+        host.close();
+      }
     } else if (m.cmd === 'psServe') {
       // A summing shard: the all-reduce path of the ps strategy (no parameters needed).
       const hub = await bindRouter('tcp://127.0.0.1:*');

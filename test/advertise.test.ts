@@ -23,7 +23,8 @@ describe('ring set-up', () => {
       data: { source: 'synthetic', kind: 'blobs', samples: 400, features: 4, classes: 3 },
       model: { zoo: 'mlp', hidden: [8] },
       train: { epochs: 1, batchSize: 20 },
-      cluster: { workers: 2, backend: 'cpu', heartbeatTimeoutMs: 2000, maxRestarts: 0 },
+      // transport tcp: on one machine the workers would sum through shared memory, and never use the ring's address
+      cluster: { workers: 2, backend: 'cpu', heartbeatTimeoutMs: 2000, maxRestarts: 0, transport: 'tcp' },
     };
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
     const coordinator = startCli(['coordinator', writeJob(tmp.dir, 'job.json', job), '--bind', endpoint, '--out', join(tmp.dir, 'out'), '--no-progress']);

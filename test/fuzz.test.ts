@@ -122,7 +122,7 @@ describe('fuzzing every socket type during a job', () => {
   });
 
   it("the ring sockets of a default (keyed, sealed) dtrain run: the job ends as an undisturbed run", async () => {
-    const file = writeJob(tmp.dir, 'ring.json', job('fuzz-ring', { workers: 2 }));
+    const file = writeJob(tmp.dir, 'ring.json', job('fuzz-ring', { workers: 2, transport: 'tcp' }));
     const ref = await runCli(['run', file, '--out', join(tmp.dir, 'ref-ring'), '--no-progress']);
     expect(ref.code, ref.stderr).toBe(0);
     const out = join(tmp.dir, 'fuzz-ring');

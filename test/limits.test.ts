@@ -49,7 +49,7 @@ describe('frame limits', () => {
   it("an idle worker's ring socket: a 256 MiB frame is refused unread, while a 12 MiB one (under the limit) is taken in; the job then runs", async () => {
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
     const out = join(tmp.dir, 'ring');
-    const coordinator = startCli(['coordinator', writeJob(tmp.dir, 'ring.json', job('ring-limit', { workers: 2 })), '--bind', endpoint, '--out', out, '--no-progress']);
+    const coordinator = startCli(['coordinator', writeJob(tmp.dir, 'ring.json', job('ring-limit', { workers: 2, transport: 'tcp' })), '--bind', endpoint, '--out', out, '--no-progress']);
     const first = startCli(['worker', '--connect', endpoint, '--log-file', join(tmp.dir, 'w0.jsonl')]);
     await until(() => joinedSoFar(out, 'worker').length === 1, 'the first worker', 30_000);
     const ring = joinedSoFar(out, 'worker')[0].endpoint;

@@ -106,7 +106,7 @@ describe('cluster.overlap: N workers still equal one process', () => {
     model: { zoo: 'mlp', hidden: [32, 16], activation: 'relu', dropout: 0.2 },
     train: { maxSteps: 24, epochs: 3, batchSize: 50, optimizer: { name: 'adam', lr: 0.003 }, clipNorm: 0.3 },
     // Buckets of 4 KiB: the 32 × 16 layer and the rest, and the first layer's kernel after the pass.
-    cluster: { backend: 'wasm', chunkBytes: 4096, overlap: true, overlapBytes: 4096 },
+    cluster: { backend: 'wasm', chunkBytes: 4096, overlap: true, overlapBytes: 4096, transport: 'tcp' },
   };
   for (const workers of [2, 3]) {
     it(`${workers} workers, Adam, clipping and dropout: within ${TOLERANCE}, and 2 workers bit for bit the run without overlap`, async () => {
@@ -133,7 +133,7 @@ describe.skipIf(!existsSync(FASHION_MNIST))('cluster.overlap with synchronized b
       data: { source: 'fashion-mnist', path: FASHION_MNIST, limit: 96, testLimit: 200 },
       model: { zoo: 'cnn', conv: [4, 8], kernelSize: 3, dense: [], batchNorm: 'sync' },
       train: { maxSteps: 21, epochs: 3, batchSize: 47, optimizer: { name: 'adam', lr: 0.003 }, clipNorm: 2 },
-      cluster: { backend: 'wasm', overlap: true, overlapBytes: 4096 },
+      cluster: { backend: 'wasm', overlap: true, overlapBytes: 4096, transport: 'tcp' },
     };
     const reference = flatWeights(await referenceTrain(parseJobSpec(job, 'overlap syncbn job'), { standardLayers: true }));
     const got = await dtrainRun(tmp.dir, job, ['--workers', '3'], 'overlap-syncbn-3');

@@ -32,7 +32,8 @@ const job = (strategy: 'ring' | 'ps', workers: number) => ({
   data: { source: 'synthetic', kind: 'blobs', samples: 2000, features: 4, classes: 3, noise: 1.5 },
   model: { zoo: 'mlp', hidden: [16] },
   train: { epochs: 6, batchSize: 50, optimizer: { name: 'adam', lr: 0.003 }, logEvery: 10 },
-  cluster: { workers, backend: 'cpu', strategy, ...(strategy === 'ps' ? { ps: { shards: 2 } } : {}) },
+  // transport tcp: the ring's sockets are what these tests attack (on one machine the sums would go through shared memory)
+  cluster: { workers, backend: 'cpu', strategy, transport: 'tcp', ...(strategy === 'ps' ? { ps: { shards: 2 } } : {}) },
 });
 
 async function makeKey(name: string): Promise<string> {

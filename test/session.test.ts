@@ -21,7 +21,7 @@ const spec: JobSpec = {
   seed: 3,
   type: 'supervised',
   data: { source: 'synthetic', kind: 'blobs', samples: 100, features: 2, classes: 3 },
-  cluster: { workers: 2, strategy: 'ring', backend: 'cpu', chunkBytes: 4096, compression: 'none', overlap: false, overlapBytes: 262144, heartbeatTimeoutMs: 5000, joinTimeoutMs: 60_000, maxRestarts: 0, minWorkers: 1, encrypt: false },
+  cluster: { workers: 2, strategy: 'ring', backend: 'cpu', chunkBytes: 4096, compression: 'none', transport: 'auto', overlap: false, overlapBytes: 262144, heartbeatTimeoutMs: 5000, joinTimeoutMs: 60_000, maxRestarts: 0, minWorkers: 1, encrypt: false },
   train: { epochs: 1, batchSize: 8, lrDecay: { kind: 'none' }, logEvery: 10, onNonFinite: 'fail', trace: false, checkpoint: { minutes: 0, epochEnd: false, keep: 0 } },
 };
 

@@ -4,6 +4,7 @@
  * and the workers with the initial parameters, fetching rank 0's values.
  * The message sequence these take part in is written down in session.ts.
  */
+import { randomBytes } from 'node:crypto';
 import type { JobObserver } from '../observe/observer.js';
 import { epochNow } from '../observe/spans.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -40,6 +41,8 @@ export interface JobContext {
   reached: { steps: number; backend?: string; skipped?: number };
   /** How this session's ring and ps links are protected (its key, when sealed, is this session's alone). */
   dataPlane: DataPlane;
+  /** Shared-memory objects this session named (the workers remove them; the session end makes sure). */
+  hostObjects?: string[];
   /** Hears every finished step, evaluation and span of the coordinator's work (timeline, stragglers, Prometheus, dashboard). */
   observer?: JobObserver;
 }
@@ -145,7 +148,8 @@ export async function startWorkers(
   // Resuming replicas that keep their own state (batch-norm local): each its own, by rank.
   const stateOf = (w: WorkerInfo) => (replicaStates?.length === workers.length ? replicaStates[w.rank] : readState(networks));
   const compression = ctx.spec.cluster.compression === 'none' ? {} : { compression: ctx.spec.cluster.compression };
-  const ring = (w: WorkerInfo): CollectiveSetup => ({ strategy: 'ring', right: workers[(w.rank + 1) % workers.length].endpoint, chunkBytes: ctx.spec.cluster.chunkBytes, ...compression });
+  const host = ps ? undefined : hostSum(ctx, workers);
+  const ring = (w: WorkerInfo): CollectiveSetup => ({ strategy: 'ring', right: workers[(w.rank + 1) % workers.length].endpoint, chunkBytes: ctx.spec.cluster.chunkBytes, ...compression, ...(host ? { host } : {}) });
   const resumed = packStates(optimizers);
   await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'start', rank: w.rank, size: workers.length, job, collective: ps ?? ring(w), dataPlane: ctx.dataPlane, optimizers: resumed.meta }, [initial, stateOf(w), resumed.data])));
   const ready = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'ready')));
@@ -156,6 +160,26 @@ export async function startWorkers(
   }
   ctx.reached.backend = backends.join('+');
   return ctx.reached.backend;
+}
+
+/**
+ * Where every worker shares one machine (the same machine id in their
+ * joins), the ring's sums go through a shared-memory object named here,
+ * fresh for each start; otherwise (or cluster.transport tcp, or
+ * compression, which only the ring does) over the ring's sockets.
+ */
+function hostSum(ctx: JobContext, workers: WorkerInfo[]): { name: string } | undefined {
+  const c = ctx.spec.cluster;
+  const machine = workers[0]?.machine;
+  const one = workers.length > 1 && machine !== undefined && workers.every((w) => w.machine === machine);
+  if (!one || c.transport !== 'auto' || c.compression !== 'none') {
+    if (workers.length > 1) ctx.log.info({ transport: c.transport, compression: c.compression, oneMachine: one }, 'gradient sums over the ring\'s TCP links');
+    return undefined;
+  }
+  const name = `/dtrain-${randomBytes(8).toString('hex')}`;
+  (ctx.hostObjects ??= []).push(name);
+  ctx.progress.note(`sums: shared memory (all ${workers.length} workers on one machine)`);
+  return { name };
 }
 
 /**

@@ -23,6 +23,8 @@ export interface MemberInfo {
   pid: number;
   /** A worker's ring socket, or a shard's server socket. */
   endpoint: string;
+  /** Which processes can share memory with it (a worker's join; absent where it cannot). */
+  machine?: string;
   lastSeen: number;
 }
 export type WorkerInfo = MemberInfo;
@@ -166,7 +168,7 @@ export class Membership {
       this.control.send(peer, { type: 'stop', reason: why }).catch(() => undefined);
       return true;
     }
-    const w: MemberInfo = { peer, role: h.role, rank: list.length, host: h.host, pid: h.pid, endpoint: h.endpoint, lastSeen: Date.now() };
+    const w: MemberInfo = { peer, role: h.role, rank: list.length, host: h.host, pid: h.pid, endpoint: h.endpoint, ...(h.machine ? { machine: h.machine } : {}), lastSeen: Date.now() };
     list.push(w);
     this.byPeer.set(peer, w);
     this.log.info({ role: w.role, rank: w.rank, host: w.host, memberPid: w.pid, endpoint: w.endpoint }, `${what} joined`);

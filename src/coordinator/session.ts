@@ -183,8 +183,9 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
   let error: unknown;
   const reached: JobContext['reached'] = { steps: o.resume?.step ?? 0 };
   let goesOn = false;
+  let ctx: JobContext | undefined;
   try {
-    const ctx: JobContext = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir, checkpoints, reached, dataPlane, ...(o.resume ? { resume: o.resume } : {}), observer };
+    ctx = { spec: o.spec, control, membership, metrics, progress: o.progress, log: o.log, outDir: o.outDir, checkpoints, reached, dataPlane, ...(o.resume ? { resume: o.resume } : {}), observer };
     result = await o.job(ctx);
   } catch (err) {
     error = control.failed ?? err; // the root cause, not the rejection it caused
@@ -210,6 +211,8 @@ export async function runSession(o: SessionOptions): Promise<Summary> {
     await new Promise((r) => setTimeout(r, error ? 100 : 300));
     control.close();
     await loop;
+    // The workers remove their shared-memory objects; one that was killed before it could is removed here.
+    for (const name of ctx?.hostObjects ?? []) rmSync(`/dev/shm${name}`, { force: true });
   }
   const summary = summarize(o, result, error, (performance.now() - started) / 1000, { ...reached, checkpoint: checkpoints.latest, stragglers: stragglers.summary() });
   if (!goesOn) writeFileSync(join(o.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

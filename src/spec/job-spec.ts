@@ -111,6 +111,13 @@ export const clusterSchema = z
      * the rounding.
      */
     compression: z.enum(['none', 'bf16', 'fp16']).default('none'),
+    /**
+     * Strategy ring: how the workers sum. auto (the default): through shared
+     * memory when every worker of the session is on one machine (and the
+     * native addon is built, scripts/build-native.mjs), else over the ring's
+     * TCP links; tcp: always the TCP ring. Compression always takes the ring.
+     */
+    transport: z.enum(['auto', 'tcp']).default('auto'),
     overlapBytes: z
       .number()
       .int()

@@ -15,7 +15,14 @@ const spans = z.array(finite).max(3 * MAX_SPANS).optional();
 
 /** How a worker's collectives reach the others: its ring neighbour, or the parameter-server shards. */
 const collective = z.discriminatedUnion('strategy', [
-  z.object({ strategy: z.literal('ring'), right: z.string(), chunkBytes: int.positive(), compression: z.enum(['bf16', 'fp16']).optional() }),
+  z.object({
+    strategy: z.literal('ring'),
+    right: z.string(),
+    chunkBytes: int.positive(),
+    compression: z.enum(['bf16', 'fp16']).optional(),
+    // every worker shares this machine: sums go through this shared-memory object (worker/host-sum.ts), not the ring's sockets
+    host: z.object({ name: z.string().regex(/^\/dtrain-[0-9a-f]{16}$/) }).optional(),
+  }),
   z.object({
     strategy: z.literal('ps'),
     shards: z.array(z.object({ endpoint: z.string(), offset: nonneg, length: nonneg })).min(1),
@@ -40,7 +47,8 @@ const optimizerMeta = z
 
 export const headerSchemas = {
   // worker or ps shard → coordinator; `endpoint` is the worker's ring socket or the shard's server socket
-  join: z.object({ role: z.enum(['worker', 'ps']).default('worker'), host: z.string(), pid: int, endpoint: z.string() }),
+  // machine: which processes can share memory with the worker (worker/host-memory.ts machineId); absent where it cannot
+  join: z.object({ role: z.enum(['worker', 'ps']).default('worker'), host: z.string(), pid: int, endpoint: z.string(), machine: z.string().max(300).optional() }),
   ready: z.object({ rank: nonneg, backend: z.string(), backendReason: z.string(), paramCount: nonneg }),
   // counts: the job type's own sums over the worker's samples (e.g. correct)
   stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, computeMs: finite, commMs: finite, counts: z.record(finite), skipped: z.boolean().optional(), spans, spansDropped: nonneg.optional(),

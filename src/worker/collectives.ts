@@ -9,6 +9,7 @@ import { CTL_DONE_SEQ, type CollectiveOp, type CollectiveReply, type CollectiveR
 import type { LocalUpdate } from './reducers/local-update.js';
 import type { UpdateArgs } from './reducers/reducer.js';
 import type { SpanBuffer } from '../observe/spans.js';
+import type { HostSum } from './host-sum.js';
 
 export interface SharedBuffers {
   grads: Float32Array;
@@ -26,6 +27,8 @@ export interface CollectivesOptions {
   buffers: SharedBuffers;
   /** Set when the strategy updates locally (reducers/make.ts: updatesLocally): sum, then this optimizer here. */
   local?: LocalUpdate;
+  /** Workers on one machine: every sum goes through shared memory on this thread, not through the comm thread. */
+  host?: HostSum;
   /** Hears the timeline of every collective (the wait for peers, the exchange) and of the local optimizer step. */
   spans?: SpanBuffer;
 }
@@ -51,31 +54,36 @@ export class Collectives {
 
   /** Whether sums can be started ahead of the update (ring: the comm thread sums while compute goes on). */
   get canStartEarly(): boolean {
-    return this.o.local !== undefined && this.o.size > 1;
+    return this.o.local !== undefined && this.o.size > 1 && !this.o.host;
   }
 
   /** Starts summing grads[offset, offset + length) over the workers and returns at once; `update(args, true)` waits for it. */
   startAllReduceRange(offset: number, length: number): void {
-    if (this.o.size > 1) this.outstanding.push(this.request({ op: 'allReduce', offset, length, compress: true }));
+    if (this.o.host) this.sumHere(this.o.buffers.grads.subarray(offset, offset + length));
+    else if (this.o.size > 1) this.outstanding.push(this.request({ op: 'allReduce', offset, length, compress: true }));
   }
 
   /** The shared gradient buffer ← its sum over all workers, blocking this thread. */
   allReduceSync(): void {
-    if (this.o.size > 1) this.block({ op: 'allReduce', compress: true });
+    if (this.o.host) this.sumHere(this.o.buffers.grads);
+    else if (this.o.size > 1) this.block({ op: 'allReduce', compress: true });
   }
 
   async allReduce(): Promise<void> {
-    if (this.o.size > 1) await this.exchange({ op: 'allReduce', compress: true });
+    if (this.o.host) this.sumHere(this.o.buffers.grads);
+    else if (this.o.size > 1) await this.exchange({ op: 'allReduce', compress: true });
   }
 
   /** grads[offset, offset + length) ← its sum over all workers (one network of several in the buffer). */
   async allReduceRange(offset: number, length: number): Promise<void> {
-    if (this.o.size > 1) await this.exchange({ op: 'allReduce', offset, length, compress: true });
+    if (this.o.host) this.sumHere(this.o.buffers.grads.subarray(offset, offset + length));
+    else if (this.o.size > 1) await this.exchange({ op: 'allReduce', offset, length, compress: true });
   }
 
   /** The sum of `values` over all workers, blocking this thread (batch-norm statistics inside a training pass). */
   sumStatsSync(values: Float32Array): Float32Array {
     if (this.o.size === 1) return values;
+    if (this.o.host) return this.sumHere(values.slice());
     this.stage(values);
     this.block({ op: 'sumStats', length: values.length });
     return this.o.buffers.stats.slice(0, values.length);
@@ -84,6 +92,7 @@ export class Collectives {
   /** Rank 0's `values` on every worker: a sum to which the others add zeros (exact). */
   async broadcastFromRank0(values: Float32Array): Promise<Float32Array> {
     if (this.o.size === 1 || values.length === 0) return values;
+    if (this.o.host) return this.sumHere(this.o.rank === 0 ? values.slice() : new Float32Array(values.length));
     this.stage(this.o.rank === 0 ? values : new Float32Array(values.length));
     await this.exchange({ op: 'sumStats', length: values.length });
     return this.o.buffers.stats.slice(0, values.length);
@@ -119,6 +128,19 @@ export class Collectives {
   /** Brings the shared parameters up to the job's current ones (local updates keep them current). */
   async refresh(): Promise<void> {
     if (!this.o.local) await this.exchange({ op: 'refresh' });
+  }
+
+  /** `buf` ← its sum over the workers, through shared memory, timed as the comm thread's sums are; returns it. */
+  private sumHere(buf: Float32Array): Float32Array {
+    const t = performance.now();
+    const waited = this.o.host!.sum(buf);
+    const end = performance.now();
+    this.times.waitMs = (this.times.waitMs ?? 0) + waited;
+    this.times.reduceMs += end - t - waited;
+    this.times.reduceBytes += buf.byteLength;
+    if (waited > 0) this.o.spans?.add('waiting for peers', t, t + waited);
+    this.o.spans?.add('all-reduce', t + waited, end);
+    return buf;
   }
 
   private stage(values: Float32Array): void {

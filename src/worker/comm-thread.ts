@@ -17,6 +17,7 @@ import { onRefused } from '../wire/zap.js';
 import { CTL_DONE_SEQ, CTL_ENDED, SESSION_ENDS, type SessionEnd, type CollectiveReply, type CollectiveRequest, type CollectivesSetup, type CommConfig, type FromComm, type ToComm } from './comm-protocol.js';
 import { repeatJoin } from '../wire/join.js';
 import { makeReducer } from './reducers/make.js';
+import { machineId } from './host-memory.js';
 import type { GradientReducer } from './reducers/reducer.js';
 
 if (!parentPort) throw new Error('comm-thread must run as a worker thread');
@@ -185,8 +186,9 @@ const giveUp: NodeJS.Timeout | undefined =
         post({ kind: 'fatal', message: `no coordinator at ${cfg.connect} for ${Math.round(cfg.giveUpMs! / 1000)} s: giving up (--coordinator-timeout)` });
       }, 500);
 
+const machine = machineId();
 // The join is repeated until the job starts: a coordinator that was not there
 // yet, was between two jobs (service mode) or restarted still hears it; it
 // ignores a repeated join from a member.
-const joinTimer: NodeJS.Timeout = repeatJoin(() => coordinator.send(encode({ type: 'join', role: 'worker', host: cfg.advertiseHost, pid: process.pid, endpoint: advertised })));
+const joinTimer: NodeJS.Timeout = repeatJoin(() => coordinator.send(encode({ type: 'join', role: 'worker', host: cfg.advertiseHost, pid: process.pid, endpoint: advertised, ...(machine ? { machine } : {}) })));
 coordinatorLoop().catch((err) => post({ kind: 'fatal', message: `coordinator link failed: ${errorMessage(err)}` }));

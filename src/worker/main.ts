@@ -17,6 +17,8 @@ import type { Message } from '../wire/messages.js';
 import { packStates, unpackStates, type PackedStates } from '../tensor/optimizers/index.js';
 import { CTL_ENDED, CTL_INTS, SESSION_ENDS, type CommConfig, type FromComm, type SessionEnd, type ToComm } from './comm-protocol.js';
 import { Collectives } from './collectives.js';
+import { hostMemory, hostMemoryMissing } from './host-memory.js';
+import { HostSum } from './host-sum.js';
 import { LocalUpdate } from './reducers/local-update.js';
 import { updatesLocally } from './reducers/make.js';
 import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
@@ -123,6 +125,7 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin>
     await new Promise((r) => setTimeout(r, 200)); // let the comm thread flush the report
     return 1;
   } finally {
+    built?.host?.close();
     toComm({ kind: 'shutdown' });
     await new Promise((r) => setTimeout(r, 50));
     await comm.terminate();
@@ -161,6 +164,8 @@ interface Built {
   optimizers: LocalUpdate[];
   /** The job's networks (disposed when the session ends). */
   models: LayersModel[];
+  /** The session's shared-memory sum (every worker on one machine), closed with the session. */
+  host?: HostSum;
   /** The control slots shared with the comm thread (CTL_ENDED says why a session ended). */
   ctl: Int32Array;
   /** The timeline since the last report (train.trace), sent with the next stepDone or evalDone. */
@@ -192,7 +197,10 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const local = updatesLocally(h.collective) ? new LocalUpdate(rule) : undefined;
   const ctl = new Int32Array(control);
   const spans = spec.train.trace ? new SpanBuffer() : undefined;
-  const collectives = new Collectives({ port: port1, ctl, size: h.size, rank: h.rank, buffers, local, ...(spans ? { spans } : {}) });
+  const host = hostSumOf(h, Math.max(initial.length, scratch), ctl, spec.cluster.heartbeatTimeoutMs);
+  if (host) log.info({ rank: h.rank, size: h.size }, 'sums go through shared memory: every worker is on this machine');
+  if (host && spec.cluster.overlap) log.info({}, 'cluster.overlap is off: shared-memory sums run on the compute thread (cluster.transport tcp keeps it)');
+  const collectives = new Collectives({ port: port1, ctl, size: h.size, rank: h.rank, buffers, local, ...(host ? { host } : {}), ...(spans ? { spans } : {}) });
   for (const model of models) attachStatsSum(model, (v) => collectives.sumStatsSync(v));
   // The coordinator's batch-norm moving statistics: a fresh model's, or a saved model's (dtrain attack).
   const state = m.tensors[1] as Float32Array;
@@ -212,7 +220,32 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   if (program.overlapping) log.info({ overlapBytes: spec.cluster.overlapBytes }, 'gradient sums start during the backward pass');
   const optimizers = [...(local ? [local] : []), ...(program.ownOptimizers ?? [])];
   if (h.optimizers.length > 0) resumeOptimizers(optimizers, h.optimizers, m.tensors[2] as Float32Array);
-  return { program, collectives, backend, optimizers, models, ctl, ...(spans ? { spans } : {}) };
+  return { program, collectives, backend, optimizers, models, ctl, ...(host ? { host } : {}), ...(spans ? { spans } : {}) };
+}
+
+/** Values per shared-memory slot at most: 4 MiB, so that 4 workers' two sets of slots take 32 MiB; longer sums go in pieces. */
+const HOST_SLOT_FLOATS = 1 << 20;
+
+/**
+ * The shared-memory sum the coordinator chose for a session whose workers
+ * share this machine; slots as long as the longest sum (`longest` values,
+ * the same on every worker), up to HOST_SLOT_FLOATS.
+ */
+function hostSumOf(h: Message<'start'>['header'], longest: number, ctl: Int32Array, heartbeatTimeoutMs: number): HostSum | undefined {
+  const c = h.collective;
+  if (c.strategy !== 'ring' || !c.host) return undefined;
+  const memory = hostMemory();
+  if (!memory) throw new Error(`the coordinator chose shared memory for this machine's workers, and it is not available here: ${hostMemoryMissing()}`);
+  return new HostSum({
+    memory,
+    name: c.host.name,
+    rank: h.rank,
+    size: h.size,
+    slotFloats: Math.min(HOST_SLOT_FLOATS, Math.max(1, longest)),
+    // A peer that is lost ends the session (ctl's word) well before this: it is the last resort.
+    timeoutMs: Math.max(60_000, 10 * heartbeatTimeoutMs),
+    ended: () => Atomics.load(ctl, CTL_ENDED) > 0,
+  });
 }
 
 /** A resumed job's optimizer states, from the `start` message, into this worker's optimizers. */
