@@ -1,7 +1,9 @@
 /**
  * `npm run bench -- allreduce [--strategy ps]`: all-reduce of 1, 4 and 16 MiB
- * float32 across 2 and 4 worker processes over ZeroMQ on this machine, by
- * the ring and, with --strategy ps, also through K = 1 and 2 parameter-server
+ * float32 across 2 and 4 worker processes on this machine: through shared
+ * memory (ring-shm, src/worker/host-sum.ts, what workers on one machine use),
+ * by the ring over ZeroMQ (ring-tcp, what workers on several machines use)
+ * and, with --strategy ps, also through K = 1 and 2 parameter-server
  * shard processes (the same table, one run). Baseline: raw ZeroMQ PUSH/PULL
  * between two processes moving the same bytes, measured in the same run.
  * Bus bandwidth = bytes · 2(N−1)/N / time (NCCL's definition), comparable
@@ -16,6 +18,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { LinkSecurity, PeerCommand } from './peer.js';
 import { openMpi } from './mpi.js';
+import { hostMemory, hostMemoryMissing } from '../src/worker/host-memory.js';
 
 const PEER = fileURLToPath(new URL('./peer.js', import.meta.url));
 const MiB = 1024 * 1024;
@@ -112,7 +115,7 @@ export async function benchAllreduce(args: string[]): Promise<void> {
   const sizes = [1, 4, 16].map((m) => m * MiB);
   const workers = [2, 4];
   if (!json) {
-    console.log(`all-reduce over ZeroMQ (tcp://127.0.0.1), float32, ring chunks of ${chunkBytes / MiB} MiB; baseline: raw ZeroMQ PUSH/PULL between two processes`);
+    console.log(`all-reduce of float32 between processes on this machine. ring-shm: through shared memory, as dtrain's workers on one machine sum (cluster.transport auto); ring-tcp: the ring over ZeroMQ (tcp://127.0.0.1, chunks of ${chunkBytes / MiB} MiB), as across machines. Baseline: raw ZeroMQ PUSH/PULL between two processes`);
     console.log('strategy  workers  size     time ms   busbw GB/s   raw zmq GB/s   busbw/raw');
   }
   const raw = new Map<number, number>();
@@ -126,25 +129,41 @@ export async function benchAllreduce(args: string[]): Promise<void> {
       `${name.padEnd(8)}  ${String(n).padStart(7)}  ${`${s / MiB} MiB`.padEnd(7)}  ${(t * 1000).toFixed(2).padStart(8)}   ${(busbw / 1e9).toFixed(2).padStart(10)}   ${(r / 1e9).toFixed(2).padStart(12)}   ${(busbw / r).toFixed(2).padStart(9)}`,
     );
   };
-  const ring = new Map<string, number>();
-  for (const n of workers) for (const s of sizes) {
-    const t = await hostTime(n, s);
-    ring.set(`${n}/${s}`, t);
-    row('ring-shm', n, s, t);
-    row('ring-tcp', n, s, await ringTime(n, s, chunkBytes));
-  }
+  const shm = new Map<string, number>();
+  const tcp = new Map<string, number>();
+  const host = hostMemory() !== undefined;
+  if (!host && !json) console.log(`(no ring-shm rows: ${hostMemoryMissing()})`);
+  for (const n of workers)
+    for (const s of sizes) {
+      if (host) {
+        shm.set(`${n}/${s}`, await hostTime(n, s));
+        row('ring-shm', n, s, shm.get(`${n}/${s}`)!);
+      }
+      tcp.set(`${n}/${s}`, await ringTime(n, s, chunkBytes));
+      row('ring-tcp', n, s, tcp.get(`${n}/${s}`)!);
+    }
   const mpi = openMpi();
   if (mpi) {
     try {
-      const against: string[] = [];
+      const against = { shmTcp: [] as string[], shmShm: [] as string[], tcpTcp: [] as string[] };
       for (const n of workers)
         for (const s of sizes) {
-          const tcp = mpi.time(n, s, itersFor(s), 'tcp');
-          row('mpi-tcp', n, s, tcp);
-          row('mpi-shm', n, s, mpi.time(n, s, itersFor(s), 'shm'));
-          against.push(`${n} workers, ${s / MiB} MiB: ${(tcp / ring.get(`${n}/${s}`)!).toFixed(2)}`);
+          const key = `${n}/${s}`;
+          const label = `${n} workers, ${s / MiB} MiB`;
+          const mpiTcp = mpi.time(n, s, itersFor(s), 'tcp');
+          const mpiShm = mpi.time(n, s, itersFor(s), 'shm');
+          row('mpi-tcp', n, s, mpiTcp);
+          row('mpi-shm', n, s, mpiShm);
+          // busbw ratios: same bytes, so the inverse ratio of the times
+          if (host) against.shmTcp.push(`${label}: ${(mpiTcp / shm.get(key)!).toFixed(2)}`);
+          if (host) against.shmShm.push(`${label}: ${(mpiShm / shm.get(key)!).toFixed(2)}`);
+          against.tcpTcp.push(`${label}: ${(mpiTcp / tcp.get(key)!).toFixed(2)}`);
         }
-      if (!json) console.log(`ring busbw / MPI-TCP busbw (≥ 1: the ring is as fast): ${against.join('; ')}`);
+      if (!json) {
+        if (host) console.log(`ring-shm busbw / MPI-TCP busbw (≥ 1: as fast): ${against.shmTcp.join('; ')}`);
+        if (host) console.log(`ring-shm busbw / MPI-shm busbw: ${against.shmShm.join('; ')}`);
+        console.log(`ring-tcp busbw / MPI-TCP busbw: ${against.tcpTcp.join('; ')}`);
+      }
     } finally {
       mpi.close();
     }
