@@ -50,6 +50,16 @@ static napi_value throw_errno(napi_env env, const char *what, const char *name) 
   return NULL;
 }
 
+/* The call's first n arguments into argv; 0 (a TypeError pending, naming `usage`) when fewer were given. */
+static int get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *usage) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
+  }
+  return 1;
+}
+
 static int read_name(napi_env env, napi_value v, char *out, size_t cap) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, out, cap, &len) != napi_ok || len == 0 || len >= cap - 1 || out[0] != '/') {
@@ -65,11 +75,9 @@ static void unmap(napi_env env, void *data, void *hint) {
 }
 
 static napi_value open_shared(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[256];
-  if (argc < 2 || !read_name(env, argv[0], name, sizeof name)) return NULL;
+  if (!get_args(env, info, 2, argv, "host-memory: open(name, bytes)") || !read_name(env, argv[0], name, sizeof name)) return NULL;
   int64_t bytes = 0;
   CHECK(napi_get_value_int64(env, argv[1], &bytes));
   if (bytes <= 0) {
@@ -108,11 +116,9 @@ static napi_value open_shared(napi_env env, napi_callback_info info) {
 }
 
 static napi_value unlink_shared(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[256];
-  if (argc < 1 || !read_name(env, argv[0], name, sizeof name)) return NULL;
+  if (!get_args(env, info, 1, argv, "host-memory: unlink(name)") || !read_name(env, argv[0], name, sizeof name)) return NULL;
   napi_value out;
   CHECK(napi_get_boolean(env, shm_unlink(name) == 0, &out));
   return out;
@@ -136,14 +142,8 @@ static int32_t *word_at(napi_env env, napi_value arr, napi_value idx) {
 }
 
 static napi_value futex_wait(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) {
-    napi_throw_type_error(env, NULL, "host-memory: wait(i32, index, value, ms)");
-    return NULL;
-  }
-  int32_t *word = word_at(env, argv[0], argv[1]);
+  int32_t *word = get_args(env, info, 4, argv, "host-memory: wait(i32, index, value, ms)") ? word_at(env, argv[0], argv[1]) : NULL;
   if (!word) return NULL;
   int32_t value = 0;
   double ms = 0;
@@ -161,14 +161,8 @@ static napi_value futex_wait(napi_env env, napi_callback_info info) {
 }
 
 static napi_value futex_wake(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "host-memory: wake(i32, index, count)");
-    return NULL;
-  }
-  int32_t *word = word_at(env, argv[0], argv[1]);
+  int32_t *word = get_args(env, info, 3, argv, "host-memory: wake(i32, index, count)") ? word_at(env, argv[0], argv[1]) : NULL;
   if (!word) return NULL;
   int32_t count = 0;
   CHECK(napi_get_value_int32(env, argv[2], &count));
@@ -190,11 +184,9 @@ static float *floats_of(napi_env env, napi_value arr, size_t *length) {
 }
 
 static napi_value add_into(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   size_t n = 0, m = 0;
-  float *dst = argc < 2 ? NULL : floats_of(env, argv[0], &n);
+  float *dst = get_args(env, info, 2, argv, "host-memory: add(dst, src)") ? floats_of(env, argv[0], &n) : NULL;
   if (!dst) return NULL;
   const float *src = floats_of(env, argv[1], &m);
   if (!src) return NULL;

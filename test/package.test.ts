@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hostMemory } from '../src/worker/host-memory.js';
 import { tempDir } from './helpers/cli.js';
 
 const run = promisify(execFile);
@@ -49,5 +50,10 @@ describe('the npm package', () => {
     const r = await run(dtrain, ['run', 'job.yaml', '--no-progress'], { cwd: elsewhere });
     expect(r.stdout + r.stderr).toMatch(/packaged: succeeded/);
     expect(readdirSync(join(elsewhere, 'runs', 'packaged'))).toContain('summary.json');
+    // Where this machine builds the shared-memory addon, the install built it too, and the two workers summed through it.
+    if (hostMemory()) {
+      expect(existsSync(join(prefix, 'lib', 'node_modules', 'dtrain', 'build', 'host-memory.node'))).toBe(true);
+      expect(readFileSync(join(elsewhere, 'runs', 'packaged', 'log.jsonl'), 'utf8')).toMatch(/sums go through shared memory/);
+    }
   });
 });
