@@ -129,6 +129,14 @@ describe.skipIf(!memory)('shared-memory all-reduce between processes', () => {
     expect(ring.some((v, i) => v !== plain[i])).toBe(true);
   });
 
+  it('workers that disagree on what they sum fail, naming the lengths, rather than add unrelated values', async () => {
+    const name = uniqueName();
+    const results = await Promise.all([0, 1].map((rank) => runChild({ name, rank, size: 2, slotFloats: 64, lengths: [40, rank === 0 ? 30 : 31], timeoutMs: 20_000 })));
+    expect(results[0].error).toMatch(/out of step: worker #1 sums 31 values where worker #0 sums 30/);
+    expect(results[1].error).toMatch(/out of step: worker #0 sums 30 values where worker #1 sums 31/);
+    expect(existsSync(`/dev/shm${name}`)).toBe(false);
+  });
+
   it('a peer that fails makes the others fail at once, not at their deadline', async () => {
     const name = uniqueName();
     const t0 = performance.now();

@@ -3,9 +3,9 @@
  * (host-memory.ts), run on the compute thread itself: no socket, no thread
  * hop. The same-host counterpart of MPI's shared-memory transport.
  *
- * The shared object holds a header (a barrier counter and an abort flag) and
- * two sets of N slots. A buffer longer than a slot goes in pieces; piece k
- * uses set k mod 2. For each piece, worker r:
+ * The shared object holds a header (a barrier counter, an abort flag, each
+ * worker's piece length) and two sets of N slots. A buffer longer than a
+ * slot goes in pieces; piece k uses set k mod 2. For each piece, worker r:
  *   1. copies its values into its slot;              barrier
  *   2. adds segment r of the other slots into its own slot's segment r, in
  *      the TCP ring's order (x_r + x_r+1 + … + x_r−1, ranks mod N), and
@@ -16,18 +16,20 @@
  * starts at worker r and gathers the others in turn): the transport does
  * not change a job's numbers. (A plain 0…N−1 order changed a 3-worker
  * synchronized batch-norm run by 1.6e-3 relative after 21 steps: the
- * variance from summed squares magnifies rounding.) Piece k+1 writes the other set, and piece k+2 (the
- * same set again) starts only after the barriers of piece k+1, which every
- * worker reaches after it has read piece k: one set never has readers and a
- * writer at once.
+ * variance from summed squares magnifies rounding.)
+ *
+ * Piece k+1 writes the other set, and piece k+2 (the same set again) starts
+ * only after the barriers of piece k+1, which every worker reaches after it
+ * has read piece k: one set never has readers and a writer at once.
  *
  * A barrier sleeps on a futex that the last worker to arrive wakes. (Spinning
  * first was slower in `npm run bench -- allreduce` on 2 cores: 1 MiB with 2
  * workers 0.36 ms spinning 0.1 ms, 0.25 ms not; with 4 workers 0.89 and
- * 0.51 ms: a spinning worker holds the core its peer needs.) A
- * worker that fails sets the abort flag, so that its peers fail at once
- * rather than at the deadline; a session that ends (the comm thread's word)
- * stops a wait within SLEEP_MS.
+ * 0.51 ms: a spinning worker holds the core its peer needs.) A worker that
+ * fails sets the abort flag, so that its peers fail at once rather than at
+ * the deadline; a session that ends (the comm thread's word) stops a wait
+ * within SLEEP_MS. Workers that disagree on a piece's length (a different
+ * sequence of sums) fail, as the ring does, rather than add unrelated values.
  */
 import type { HostMemory } from './host-memory.js';
 import { ProtocolError } from '../util/errors.js';

@@ -39,6 +39,8 @@ export function updatesLocally(setup: CollectiveSetup): boolean {
 export function makeReducer(setup: CollectiveSetup, c: ReducerContext): GradientReducer {
   switch (setup.strategy) {
     case 'ring': {
+      // Workers on one machine sum through shared memory on their compute threads (worker/host-sum.ts): no ring link is made.
+      if (setup.host) return sumsOnComputeThread;
       const right = (c.rank + 1) % c.size;
       const unreachable = () =>
         c.unreachable(`worker #${c.rank} cannot reach its ring neighbour worker #${right} at ${setup.right}, the address that worker advertised, within ${c.reachMs} ms: start it with an --advertise address the other hosts can reach`);
@@ -56,6 +58,9 @@ export function makeReducer(setup: CollectiveSetup, c: ReducerContext): Gradient
       });
   }
 }
+
+const onComputeThread = () => Promise.reject(new Error('this session sums through shared memory on the compute thread, not through the comm thread'));
+const sumsOnComputeThread: GradientReducer = { allReduce: onComputeThread, update: onComputeThread, refresh: async () => undefined, close: () => undefined };
 
 function sealed(c: ReducerContext, channel: Channel, to: number, from: number): Channel {
   return c.sealer ? sealedChannel(channel, c.sealer, { to, from }, c.onDrop) : channel;
