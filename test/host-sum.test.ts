@@ -1,8 +1,9 @@
 /**
  * The same-host all-reduce (src/worker/host-sum.ts) between real processes
  * sharing real POSIX shared memory: every worker ends with the same bits,
- * and those are the float32 sums in rank order that the test computes
- * itself; long buffers go in pieces; a failed or missing peer ends the
+ * and those are the float32 sums in the TCP ring's order that the test
+ * computes itself; gathers hand each worker's own range to all; long
+ * buffers go in pieces; a failed or missing peer ends the
  * others' wait; nothing is left in /dev/shm.
  */
 import { spawn } from 'node:child_process';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hostMemory } from '../src/worker/host-memory.js';
+import { ownedRange } from '../src/worker/host-sum.js';
 
 const DIST = join(process.cwd(), 'dist', 'src', 'worker');
 const memory = hostMemory();
@@ -23,6 +25,8 @@ interface ChildPlan {
   size: number;
   slotFloats: number;
   lengths: number[];
+  /** Then gathers of these lengths (each worker's own range of its values into everyone's). */
+  gathers?: number[];
   timeoutMs: number;
   exitAt?: number;
   failAt?: number;
@@ -47,6 +51,11 @@ try {
     if (p.failAt === k) { h.close(); throw new Error('failing on purpose'); }
     const buf = Float32Array.from({ length: len }, (_, i) => value(p.rank, i, k));
     h.sum(buf);
+    sums.push(Buffer.from(buf.buffer).toString('base64'));
+  });
+  (p.gathers ?? []).forEach((len, g) => {
+    const buf = Float32Array.from({ length: len }, (_, i) => value(p.rank, i, 100 + g));
+    h.gather(buf);
     sums.push(Buffer.from(buf.buffer).toString('base64'));
   });
   process.stdout.write(JSON.stringify({ sums }));
@@ -121,6 +130,23 @@ describe.skipIf(!memory)('shared-memory all-reduce between processes', () => {
       expect(existsSync(`/dev/shm${name}`)).toBe(false);
     });
   }
+
+  it('a gather gives every worker each owner\'s range (contiguous, in rank order), in pieces, exactly; ranges may be empty', async () => {
+    const name = uniqueName();
+    const size = 3;
+    const gathers = [1, 2, 999, 2500];
+    const results = await Promise.all(Array.from({ length: size }, (_, rank) => runChild({ name, rank, size, slotFloats: 1000, lengths: [7], gathers, timeoutMs: 20_000 })));
+    for (const r of results) expect(r.error).toBeUndefined();
+    gathers.forEach((len, g) => {
+      const owner = (i: number) => [...Array(size).keys()].find((q) => i >= ownedRange(len, q, size)[0] && i < ownedRange(len, q, size)[1])!;
+      const want = Float32Array.from({ length: len }, (_, i) => value(owner(i), i, 100 + g));
+      for (const r of results) expect(Array.from(r.sums![1 + g])).toEqual(Array.from(want));
+    });
+    // The comparison can fail: the workers' own values differ wherever another worker owns the range.
+    expect(Array.from(results[0].sums![4])).not.toEqual(Array.from(Float32Array.from({ length: 2500 }, (_, i) => value(0, i, 103))));
+    expect(ownedRange(2500, 0, 3)).toEqual([0, 833]);
+    expect(ownedRange(2, 0, 3)).toEqual([0, 0]);
+  });
 
   it('the comparison can fail: the same sums in plain rank order differ in their bits', () => {
     const len = 4321;

@@ -43,6 +43,8 @@ export interface JobContext {
   dataPlane: DataPlane;
   /** Shared-memory objects this session named (the workers remove them; the session end makes sure). */
   hostObjects?: string[];
+  /** The workers, on one machine, each update their own range of the parameters: their optimizer states are slices. */
+  optimizerSharded?: boolean;
   /** Hears every finished step, evaluation and span of the coordinator's work (timeline, stragglers, Prometheus, dashboard). */
   observer?: JobObserver;
 }
@@ -149,6 +151,7 @@ export async function startWorkers(
   const stateOf = (w: WorkerInfo) => (replicaStates?.length === workers.length ? replicaStates[w.rank] : readState(networks));
   const compression = ctx.spec.cluster.compression === 'none' ? {} : { compression: ctx.spec.cluster.compression };
   const host = ps ? undefined : hostSum(ctx, workers);
+  ctx.optimizerSharded = host !== undefined;
   const ring = (w: WorkerInfo): CollectiveSetup => ({ strategy: 'ring', right: workers[(w.rank + 1) % workers.length].endpoint, chunkBytes: ctx.spec.cluster.chunkBytes, ...compression, ...(host ? { host } : {}) });
   const resumed = packStates(optimizers);
   await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'start', rank: w.rank, size: workers.length, job, collective: ps ?? ring(w), dataPlane: ctx.dataPlane, optimizers: resumed.meta }, [initial, stateOf(w), resumed.data])));
@@ -184,12 +187,13 @@ function hostSum(ctx: JobContext, workers: WorkerInfo[]): { name: string } | und
 
 /**
  * Rank 0's current parameters and batch-norm statistics, into the
- * coordinator's copy of the job's networks (in flat-buffer order); returns
- * the optimizer states rank 0 applies itself.
+ * coordinator's copy of the job's networks (in flat-buffer order). (The
+ * optimizer states a checkpoint keeps come from fetchCheckpointState: on
+ * one machine rank 0 holds only its slice.)
  */
-export async function fetchInto(ctx: JobContext, rank0: WorkerInfo, models: LayersModel[]): Promise<(OptimizerState | null)[]> {
+export async function fetchInto(ctx: JobContext, rank0: WorkerInfo, models: LayersModel[]): Promise<void> {
   const [p] = await fetchParams(ctx, [rank0], true);
-  return intoModels(p, models);
+  intoModels(p, models);
 }
 
 /**
@@ -197,13 +201,13 @@ export async function fetchInto(ctx: JobContext, rank0: WorkerInfo, models: Laye
  * answers `agree` with the CRC of its (refreshed) parameters, and only
  * once they are equal are rank 0's fetched into `models` (to be saved).
  */
-export async function fetchAgreed(ctx: JobContext, workers: WorkerInfo[], models: LayersModel[]): Promise<(OptimizerState | null)[]> {
+export async function fetchAgreed(ctx: JobContext, workers: WorkerInfo[], models: LayersModel[]): Promise<void> {
   await Promise.all(workers.map((w) => ctx.control.send(w.peer, { type: 'agree' })));
   const answers = await Promise.all(workers.map((w) => ctx.control.expect(w.peer, 'agreed')));
   checkAgreement(workers, answers.map((a) => a.header.paramsCrc), 'at the end of the job');
   // Every worker has just pulled: rank 0 need not (a pull by it alone would put its collective counter out of step).
   const [p] = await fetchParams(ctx, [workers[0]], false);
-  return intoModels(p, models);
+  intoModels(p, models);
 }
 
 /** Each worker's `params` answer: its parameters, state and own optimizer states (`refresh`: see the message's header). */
@@ -235,7 +239,8 @@ export async function fetchShardState(ctx: JobContext, shards: MemberInfo[]): Pr
  * The state a checkpoint keeps of the job's networks: rank 0's parameters
  * and batch-norm state into `models`, every replica's state where replicas
  * keep their own (batch-norm local), and the optimizer states wherever they
- * live (the workers in strategy ring, the shards in strategy ps). No worker
+ * live (the workers in strategy ring, the shards in strategy ps; on one
+ * machine each worker holds the slice of its own range). No worker
  * is asked to refresh: a ring replica is always current, a ps worker's
  * parameters come from the shards instead, and a pull by some workers only
  * would put their collective counters out of step with the others'.
@@ -247,8 +252,14 @@ export async function fetchCheckpointState(
   models: LayersModel[],
 ): Promise<{ optimizers: (OptimizerState | null)[]; optimizersAt: 'workers' | 'shards'; replicaStates?: Float32Array[] }> {
   const replicas = workers.length > 1 && models.some((m) => hasReplicaState(m));
-  const replies = await fetchParams(ctx, replicas ? workers : [workers[0]], false);
-  const own = intoModels(replies[0], models);
+  const sharded = ctx.optimizerSharded === true && shards.length === 0;
+  const replies = await fetchParams(ctx, replicas || sharded ? workers : [workers[0]], false);
+  let own = intoModels(replies[0], models);
+  // Sharded on one machine: the update's state (the first) is the workers' slices, in rank order; the others are whole.
+  if (sharded && own[0]) {
+    const slices = replies.map((r) => unpackStates({ meta: r.header.optimizers, data: r.tensors[2] as Float32Array })[0]);
+    own = [joinStates(slices as OptimizerState[]), ...own.slice(1)];
+  }
   const some = replicas ? { replicaStates: replies.map((r) => (r.tensors[1] as Float32Array).slice()) } : {};
   if (shards.length === 0) return { optimizers: own, optimizersAt: 'workers', ...some };
   const { params, optimizer } = await fetchShardState(ctx, shards);

@@ -20,7 +20,10 @@
  *
  * Piece k+1 writes the other set, and piece k+2 (the same set again) starts
  * only after the barriers of piece k+1, which every worker reaches after it
- * has read piece k: one set never has readers and a writer at once.
+ * has read piece k: one set never has readers and a writer at once. A
+ * gather (of the parameters each worker updated, for the optimizer sharded
+ * across the workers) is one copy in, one barrier, copies out, on the same
+ * sets.
  *
  * A barrier sleeps on a futex that the last worker to arrive wakes. (Spinning
  * first was slower in `npm run bench -- allreduce` on 2 cores: 1 MiB with 2
@@ -36,10 +39,15 @@ import { ProtocolError } from '../util/errors.js';
 
 const ARRIVE = 0;
 const ABORT = 1;
-/** Word LENGTHS + q: the length of the piece worker q is summing (every worker must sum the same). */
+/**
+ * Word LENGTHS + set·N + q: the length of the piece worker q is summing in
+ * that set (negative: gathering); every worker must do the same. One word
+ * per set, as the slots: a worker may start the next piece while another
+ * still checks this one's.
+ */
 const LENGTHS = 2;
 /** The header: the words above, in 64-byte lines. */
-const headerBytes = (size: number) => Math.ceil((4 * (LENGTHS + size)) / 64) * 64;
+const headerBytes = (size: number) => Math.ceil((4 * (LENGTHS + 2 * size)) / 64) * 64;
 /** How long one sleep lasts before the session and the deadline are checked again. */
 const SLEEP_MS = 20;
 
@@ -55,6 +63,17 @@ export interface HostSumOptions {
   timeoutMs: number;
   /** Whether the session has ended (a peer was lost, the job stopped): a waiting barrier gives up. */
   ended: () => boolean;
+}
+
+const describe = (len: number) => (len >= 0 ? `sums ${len} values` : `gathers ${-len} values`);
+
+/**
+ * The part [a, b) of a buffer of `length` values that worker `rank` of
+ * `size` updates itself (the optimizer sharded across the workers of one
+ * machine) and hands the others in a gather: contiguous, in rank order.
+ */
+export function ownedRange(length: number, rank: number, size: number): [number, number] {
+  return [Math.floor((rank * length) / size), Math.floor(((rank + 1) * length) / size)];
 }
 
 /** The bytes a session's shared object takes: the header and two sets of N slots. */
@@ -76,7 +95,7 @@ export class HostSum {
     if (!(o.slotFloats >= 1)) throw new RangeError(`shared-memory sum: slots of ${o.slotFloats} values`);
     const shared = o.memory.open(o.name, hostSumBytes(o.size, o.slotFloats));
     const header = headerBytes(o.size);
-    this.words = new Int32Array(shared, 0, LENGTHS + o.size);
+    this.words = new Int32Array(shared, 0, LENGTHS + 2 * o.size);
     this.slots = [0, 1].map((set) => Array.from({ length: o.size }, (_, q) => new Float32Array(shared, header + (set * o.size + q) * o.slotFloats * 4, o.slotFloats)));
   }
 
@@ -95,17 +114,14 @@ export class HostSum {
 
   private piece(buf: Float32Array): number {
     const { rank: r, size: n } = this.o;
-    const slots = this.slots[this.pieces++ & 1];
+    const set = this.pieces++ & 1;
+    const slots = this.slots[set];
     const len = buf.length;
     const seg = (q: number) => [Math.floor((q * len) / n), Math.floor(((q + 1) * len) / n)] as const;
     slots[r].set(buf);
-    Atomics.store(this.words, LENGTHS + r, len);
+    Atomics.store(this.words, LENGTHS + set * n + r, len);
     const waited = this.barrier();
-    for (let q = 0; q < n; q++) {
-      const theirs = Atomics.load(this.words, LENGTHS + q);
-      // Workers that disagree on the sequence of sums would add unrelated values: fail, as the ring does.
-      if (theirs !== len) throw new ProtocolError(`shared-memory sum out of step: worker #${q} sums ${theirs} values where worker #${r} sums ${len}`);
-    }
+    this.checkLengths(set, len);
     if (!this.attached) {
       // Every worker has the object mapped: its name is no longer needed.
       this.attached = true;
@@ -123,6 +139,46 @@ export class HostSum {
       buf.set(slots[q].subarray(c, d), c);
     }
     return waited;
+  }
+
+  /**
+   * buf ← every worker's own range of it: worker q's values at
+   * ownedRange(buf.length, q, N) (the parameters it updated), in pieces as
+   * the sum goes. Exact: values are copied, never added.
+   */
+  gather(buf: Float32Array): void {
+    if (this.closed) throw new Error('shared-memory gather: closed');
+    const { rank: r, size: n, slotFloats } = this.o;
+    const ranges = Array.from({ length: n }, (_, q) => ownedRange(buf.length, q, n));
+    try {
+      for (let a = 0; a < buf.length; a += slotFloats) {
+        const b = Math.min(buf.length, a + slotFloats);
+        const set = this.pieces++ & 1;
+        const slots = this.slots[set];
+        // Each worker's range within this piece, in the piece's coordinates.
+        const part = (q: number) => [Math.max(ranges[q][0], a) - a, Math.min(ranges[q][1], b) - a] as const;
+        const [c, d] = part(r);
+        if (d > c) slots[r].set(buf.subarray(a + c, a + d), c);
+        Atomics.store(this.words, LENGTHS + set * n + r, -(b - a)); // a gather's piece: negative, never a sum's
+        this.barrier();
+        this.checkLengths(set, -(b - a));
+        for (let q = 0; q < n; q++) {
+          const [e, g] = part(q);
+          if (q !== r && g > e) buf.set(slots[q].subarray(e, g), a + e);
+        }
+      }
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+  }
+
+  private checkLengths(set: number, len: number): void {
+    for (let q = 0; q < this.o.size; q++) {
+      const theirs = Atomics.load(this.words, LENGTHS + set * this.o.size + q);
+      // Workers that disagree on the sequence of sums would add unrelated values: fail, as the ring does.
+      if (theirs !== len) throw new ProtocolError(`shared-memory sum out of step: worker #${q} ${describe(theirs)} where worker #${this.o.rank} ${describe(len)}`);
+    }
   }
 
   /** Waits until every worker has arrived here; returns the ms waited. */

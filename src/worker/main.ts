@@ -18,7 +18,7 @@ import { packStates, unpackStates, type PackedStates } from '../tensor/optimizer
 import { CTL_ENDED, CTL_INTS, SESSION_ENDS, type CommConfig, type FromComm, type SessionEnd, type ToComm } from './comm-protocol.js';
 import { Collectives } from './collectives.js';
 import { hostMemory, hostMemoryMissing } from './host-memory.js';
-import { HostSum } from './host-sum.js';
+import { HostSum, ownedRange } from './host-sum.js';
 import { LocalUpdate } from './reducers/local-update.js';
 import { updatesLocally } from './reducers/make.js';
 import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
@@ -194,10 +194,11 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const { port1, port2 } = new MessageChannel();
   toComm({ kind: 'setup', rank: h.rank, size: h.size, collective: h.collective, dataPlane: h.dataPlane, rule, grads, params, stats, control, port: port2, heartbeatTimeoutMs: spec.cluster.heartbeatTimeoutMs }, [port2]);
   const buffers = { params: new Float32Array(params), grads: new Float32Array(grads), stats: new Float32Array(stats) };
-  const local = updatesLocally(h.collective) ? new LocalUpdate(rule) : undefined;
   const ctl = new Int32Array(control);
   const spans = spec.train.trace ? new SpanBuffer() : undefined;
   const host = hostSumOf(h, Math.max(initial.length, scratch), ctl, spec.cluster.heartbeatTimeoutMs);
+  // On one machine the optimizer is sharded: each worker updates its own range of the parameters, then they gather.
+  const local = updatesLocally(h.collective) ? new LocalUpdate(rule, host ? ownedRange(initial.length, h.rank, h.size) : undefined) : undefined;
   if (host) log.info({ rank: h.rank, size: h.size }, 'sums go through shared memory: every worker is on this machine');
   if (host && spec.cluster.overlap) log.info({}, 'cluster.overlap is off: shared-memory sums run on the compute thread (cluster.transport tcp keeps it)');
   const collectives = new Collectives({ port: port1, ctl, size: h.size, rank: h.rank, buffers, local, ...(host ? { host } : {}), ...(spans ? { spans } : {}) });
