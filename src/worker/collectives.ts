@@ -113,10 +113,10 @@ export class Collectives {
     else await this.allReduce();
     const t = performance.now();
     const applied = this.o.local.apply(this.o.buffers.params, this.o.buffers.grads, args);
+    // Sharded across the workers of one machine: each updated its own range; every worker takes the others'
+    // (timed as the optimizer's: it sums nothing). Every worker skips a sum that is not finite alike, and then none gathers.
+    if (applied && this.o.local.range) this.o.host!.gather(this.o.buffers.params);
     this.o.spans?.add('optimizer', t);
-    // Sharded across the workers of one machine: each updated its own range; every worker takes the others'.
-    // (Every worker skips a sum that is not finite alike, and then none gathers.)
-    if (applied && this.o.local.range) this.gatherHere(this.o.buffers.params);
     return applied;
   }
 
@@ -144,16 +144,6 @@ export class Collectives {
     if (waited > 0) this.o.spans?.add('waiting for peers', t, t + waited);
     this.o.spans?.add('all-reduce', t + waited, end);
     return buf;
-  }
-
-  /** Every worker's own range of `buf` into everyone's, through shared memory (timed as an exchange). */
-  private gatherHere(buf: Float32Array): void {
-    const t = performance.now();
-    this.o.host!.gather(buf);
-    const end = performance.now();
-    this.times.reduceMs += end - t;
-    this.times.reduceBytes += buf.byteLength;
-    this.o.spans?.add('all-reduce', t, end);
   }
 
   private stage(values: Float32Array): void {
