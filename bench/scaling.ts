@@ -4,7 +4,8 @@
  * (configs/fashion-mnist-mlp.yaml's model, b128) and the CNN
  * (configs/fashion-mnist-cnn.yaml's, b64), on wasm: 1 worker, 2 workers at
  * the same global batch (strong), 2 workers with the batch doubled (weak),
- * and the strong case with cluster.overlap (sums during the backward pass);
+ * and the strong case over the TCP ring (cluster.transport tcp: what the
+ * workers did before they summed through shared memory on one machine);
  * rounds interleave the three; medians of steady-state samples/s (first
  * metrics line to last), with the ratio against 1 worker, and where the
  * 2-worker step's time went: the slowest worker's compute (forward,
@@ -38,7 +39,7 @@ async function computeOnly(model: Record<string, unknown>, batch: number, steps:
   return Math.max(...outs.map((o) => (JSON.parse(o.stdout.trim().split('\n').pop()!) as { ms: number }).ms));
 }
 
-function job(model: keyof typeof MODELS, workers: number, batchSize: number, overlap = false) {
+function job(model: keyof typeof MODELS, workers: number, batchSize: number, transport: 'auto' | 'tcp' = 'auto') {
   const c = config(MODELS[model].file);
   return {
     name: `bench-scaling-${model}`,
@@ -46,7 +47,7 @@ function job(model: keyof typeof MODELS, workers: number, batchSize: number, ove
     data: { source: 'fashion-mnist', path: FASHION_MNIST },
     model: c.model,
     train: { epochs: 20, maxSteps: MODELS[model].steps, batchSize, optimizer: { name: 'adam', lr: 0.001 }, logEvery: 1, checkpoint: { epochEnd: false, minutes: 0, keep: 0 } },
-    cluster: { workers, strategy: 'ring', backend: 'wasm', overlap },
+    cluster: { workers, strategy: 'ring', backend: 'wasm', transport },
   };
 }
 
@@ -68,10 +69,10 @@ export async function benchScaling(args: string[]): Promise<void> {
       { name: '1 worker', workers: 1, batch: b },
       { name: '2 workers, same global batch', workers: 2, batch: b },
       { name: '2 workers, batch doubled', workers: 2, batch: 2 * b },
-      { name: '2 workers, same, overlap', workers: 2, batch: b, overlap: true },
+      { name: '2 workers, same, TCP ring', workers: 2, batch: b, transport: 'tcp' as const },
     ];
     const runs = variants.map(() => [] as StepProfile[]);
-    for (let r = 0; r < rounds; r++) variants.forEach((v, k) => runs[k].push(runStepProfile(job(model, v.workers, v.batch, v.overlap), ['--insecure'])));
+    for (let r = 0; r < rounds; r++) variants.forEach((v, k) => runs[k].push(runStepProfile(job(model, v.workers, v.batch, v.transport), ['--insecure'])));
     const rate = (k: number) => middle(runs[k].map((p) => (variants[k].batch / p.ms) * 1000));
     console.log(`\n${model.toUpperCase()} (${MODELS[model].file}, b${b}, ${MODELS[model].steps} steps)`);
     console.log('variant                          samples/s   ratio   ms/step   compute   collective   spread');
