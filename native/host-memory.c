@@ -91,10 +91,20 @@ static napi_value open_shared(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, "fstat", name);
   }
-  /* The first process to open it sizes it (zero-filled); the others find that size. */
-  if (st.st_size == 0 && ftruncate(fd, (off_t)bytes) != 0) {
-    close(fd);
-    return throw_errno(env, "ftruncate", name);
+  /*
+   * The first process to open it sizes it (zero-filled); the others find that
+   * size. posix_fallocate, not ftruncate: tmpfs reserves nothing on ftruncate,
+   * and a full /dev/shm would then kill the process with SIGBUS at its first
+   * write instead of failing here with ENOSPC.
+   */
+  if (st.st_size == 0) {
+    int e = posix_fallocate(fd, 0, (off_t)bytes);
+    if (e != 0) {
+      close(fd);
+      shm_unlink(name);
+      errno = e;
+      return throw_errno(env, "posix_fallocate", name);
+    }
   }
   if (st.st_size != 0 && st.st_size != bytes) {
     close(fd);

@@ -48,7 +48,7 @@ const sums = [];
 try {
   p.lengths.forEach((len, k) => {
     if (p.exitAt === k) process.exit(3);
-    if (p.failAt === k) { h.close(); throw new Error('failing on purpose'); }
+    if (p.failAt === k) { h.fail(); throw new Error('failing on purpose'); }
     const buf = Float32Array.from({ length: len }, (_, i) => value(p.rank, i, k));
     h.sum(buf);
     sums.push(Buffer.from(buf.buffer).toString('base64'));
@@ -103,16 +103,14 @@ function sumInOrder(order: number[], i: number, k: number): number {
 }
 
 /**
- * The TCP ring's order for position i of a buffer of `len` summed `size`
- * ways in pieces of `slot`: the piece is cut into `size` segments
- * (⌊q·L/N⌋ boundaries), and segment q's sum starts at rank q and goes round.
+ * The TCP ring's order for position i of a buffer of `len` values summed
+ * `size` ways (src/worker/reducers/ring.ts): the whole buffer is cut into
+ * `size` segments at ⌊q·len/N⌋, and segment q's sum starts at rank q and
+ * goes round, however the shared-memory sum cuts the buffer into pieces.
  */
-function ringOrder(i: number, len: number, size: number, slot: number): number[] {
-  const start = Math.floor(i / slot) * slot;
-  const pieceLen = Math.min(slot, len - start);
-  const j = i - start;
+function ringOrder(i: number, len: number, size: number): number[] {
   let q = 0;
-  while (j >= Math.floor(((q + 1) * pieceLen) / size)) q++;
+  while (i >= Math.floor(((q + 1) * len) / size)) q++;
   return Array.from({ length: size }, (_, k) => (q + k) % size);
 }
 
@@ -124,7 +122,7 @@ describe.skipIf(!memory)('shared-memory all-reduce between processes', () => {
       const results = await Promise.all(Array.from({ length: size }, (_, rank) => runChild({ name, rank, size, slotFloats: 1000, lengths, timeoutMs: 20_000 })));
       for (const r of results) expect(r.error).toBeUndefined();
       lengths.forEach((len, k) => {
-        const want = Float32Array.from({ length: len }, (_, i) => sumInOrder(ringOrder(i, len, size, 1000), i, k));
+        const want = Float32Array.from({ length: len }, (_, i) => sumInOrder(ringOrder(i, len, size), i, k));
         for (const r of results) expect(Buffer.from(r.sums![k].buffer).equals(Buffer.from(want.buffer))).toBe(true);
       });
       expect(existsSync(`/dev/shm${name}`)).toBe(false);
@@ -150,7 +148,7 @@ describe.skipIf(!memory)('shared-memory all-reduce between processes', () => {
 
   it('the comparison can fail: the same sums in plain rank order differ in their bits', () => {
     const len = 4321;
-    const ring = Float32Array.from({ length: len }, (_, i) => sumInOrder(ringOrder(i, len, 3, 1000), i, 5));
+    const ring = Float32Array.from({ length: len }, (_, i) => sumInOrder(ringOrder(i, len, 3), i, 5));
     const plain = Float32Array.from({ length: len }, (_, i) => sumInOrder([0, 1, 2], i, 5));
     expect(ring.some((v, i) => v !== plain[i])).toBe(true);
   });
@@ -158,8 +156,16 @@ describe.skipIf(!memory)('shared-memory all-reduce between processes', () => {
   it('workers that disagree on what they sum fail, naming the lengths, rather than add unrelated values', async () => {
     const name = uniqueName();
     const results = await Promise.all([0, 1].map((rank) => runChild({ name, rank, size: 2, slotFloats: 64, lengths: [40, rank === 0 ? 30 : 31], timeoutMs: 20_000 })));
-    expect(results[0].error).toMatch(/out of step: worker #1 sums 31 values where worker #0 sums 30/);
-    expect(results[1].error).toMatch(/out of step: worker #0 sums 30 values where worker #1 sums 31/);
+    expect(results[0].error).toMatch(/out of step: worker #1 sums 31 values \(its collective 2\) where worker #0 sums 30 values/);
+    expect(results[1].error).toMatch(/out of step: worker #0 sums 30 values \(its collective 2\) where worker #1 sums 31 values/);
+    expect(existsSync(`/dev/shm${name}`)).toBe(false);
+  });
+
+  it('workers whose sequences of collectives differ fail even where the lengths agree (each piece carries its collective\'s number)', async () => {
+    const name = uniqueName();
+    // Rank 0 makes one more (empty) sum first: its sum of 40 is its second collective, rank 1's its first.
+    const results = await Promise.all([0, 1].map((rank) => runChild({ name, rank, size: 2, slotFloats: 64, lengths: rank === 0 ? [0, 40] : [40], timeoutMs: 20_000 })));
+    expect(results[0].error).toMatch(/out of step: worker #1 sums 40 values \(its collective 1\) where worker #0 sums 40 values \(its collective 2\)/);
     expect(existsSync(`/dev/shm${name}`)).toBe(false);
   });
 

@@ -7,14 +7,16 @@
  * worker's piece length) and two sets of N slots. A buffer longer than a
  * slot goes in pieces; piece k uses set k mod 2. For each piece, worker r:
  *   1. copies its values into its slot;              barrier
- *   2. adds segment r of the other slots into its own slot's segment r, in
- *      the TCP ring's order (x_r + x_r+1 + … + x_r−1, ranks mod N), and
- *      copies that into its buffer;                 barrier
+ *   2. adds the other slots' values in its part of the piece into its own
+ *      slot, in the TCP ring's order (x_r + x_r+1 + … + x_r−1, ranks mod N),
+ *      and copies that into its buffer;             barrier
  *   3. copies the other segments' sums from their owners' slots.
- * Each value is summed once, by its segment's owner, so every worker ends
- * with the same bits, and with the bits the TCP ring gives (its segment r
- * starts at worker r and gathers the others in turn): the transport does
- * not change a job's numbers. (A plain 0…N−1 order changed a 3-worker
+ * Worker r's part is where the piece meets segment r of the whole buffer
+ * (⌊rL/N⌋ to ⌊(r+1)L/N⌋, the TCP ring's segments). Each value is summed
+ * once, by its owner, so every worker ends with the same bits, and with the
+ * bits the TCP ring gives (its segment r starts at worker r and gathers the
+ * others in turn): the transport does not change a job's numbers (the
+ * ring's cluster.overlap, which sums buckets, aside). (A plain 0…N−1 order changed a 3-worker
  * synchronized batch-norm run by 1.6e-3 relative after 21 steps: the
  * variance from summed squares magnifies rounding.)
  *
@@ -29,25 +31,28 @@
  * first was slower in `npm run bench -- allreduce` on 2 cores: 1 MiB with 2
  * workers 0.36 ms spinning 0.1 ms, 0.25 ms not; with 4 workers 0.89 and
  * 0.51 ms: a spinning worker holds the core its peer needs.) A worker that
- * fails sets the abort flag, so that its peers fail at once rather than at
- * the deadline; a session that ends (the comm thread's word) stops a wait
- * within SLEEP_MS. Workers that disagree on a piece's length (a different
- * sequence of sums) fail, as the ring does, rather than add unrelated values.
+ * fails sets the abort flag, so that its peers fail at once; a session that
+ * ends (the comm thread's word) stops a wait within SLEEP_MS, and is no
+ * failure (it sets no flag: a peer must see the end itself and join the
+ * next session, not fail). Workers that disagree on a piece's length or on
+ * which collective it belongs to fail, as the ring does, rather than add
+ * unrelated values.
  */
 import type { HostMemory } from './host-memory.js';
-import { ProtocolError } from '../util/errors.js';
+import { errorMessage, ProtocolError } from '../util/errors.js';
 
 const ARRIVE = 0;
 const ABORT = 1;
 /**
- * Word LENGTHS + set·N + q: the length of the piece worker q is summing in
- * that set (negative: gathering); every worker must do the same. One word
- * per set, as the slots: a worker may start the next piece while another
- * still checks this one's.
+ * Words LENGTHS + 2(set·N + q) and the next: the length of the piece worker
+ * q is summing in that set (negative: gathering) and the number of the sum
+ * or gather it belongs to; every worker must do the same. Words per set, as
+ * the slots: a worker may start the next piece while another still checks
+ * this one's.
  */
 const LENGTHS = 2;
 /** The header: the words above, in 64-byte lines. */
-const headerBytes = (size: number) => Math.ceil((4 * (LENGTHS + 2 * size)) / 64) * 64;
+const headerBytes = (size: number) => Math.ceil((4 * (LENGTHS + 4 * size)) / 64) * 64;
 /** How long one sleep lasts before the session and the deadline are checked again. */
 const SLEEP_MS = 20;
 
@@ -59,10 +64,16 @@ export interface HostSumOptions {
   size: number;
   /** Values per slot: longer buffers are summed in pieces of this many. */
   slotFloats: number;
-  /** A barrier that waits longer than this for its peers fails the sum. */
+  /** A barrier that waits longer than this for its peers fails the sum (Infinity: only the session's end stops it). */
   timeoutMs: number;
   /** Whether the session has ended (a peer was lost, the job stopped): a waiting barrier gives up. */
   ended: () => boolean;
+}
+
+class SessionEndedError extends Error {
+  constructor() {
+    super('shared-memory sum: the session ended');
+  }
 }
 
 const describe = (len: number) => (len >= 0 ? `sums ${len} values` : `gathers ${-len} values`);
@@ -87,15 +98,23 @@ export class HostSum {
   private readonly slots: Float32Array[][];
   private barriers = 0;
   private pieces = 0;
+  /** Sums and gathers so far (their pieces carry it, checked across workers). */
+  private ops = 0;
   private attached = false;
   private closed = false;
 
   constructor(private readonly o: HostSumOptions) {
     if (o.size < 2 || o.rank < 0 || o.rank >= o.size) throw new RangeError(`shared-memory sum: rank ${o.rank} of ${o.size}`);
     if (!(o.slotFloats >= 1)) throw new RangeError(`shared-memory sum: slots of ${o.slotFloats} values`);
-    const shared = o.memory.open(o.name, hostSumBytes(o.size, o.slotFloats));
+    const bytes = hostSumBytes(o.size, o.slotFloats);
+    let shared: ArrayBuffer;
+    try {
+      shared = o.memory.open(o.name, bytes);
+    } catch (err) {
+      throw new Error(`the shared memory for the sums (${(bytes / 2 ** 20).toFixed(1)} MiB in /dev/shm) could not be had: ${errorMessage(err)}. Give /dev/shm more room (docker run --shm-size) or set cluster.transport: tcp`);
+    }
     const header = headerBytes(o.size);
-    this.words = new Int32Array(shared, 0, LENGTHS + 2 * o.size);
+    this.words = new Int32Array(shared, 0, LENGTHS + 4 * o.size);
     this.slots = [0, 1].map((set) => Array.from({ length: o.size }, (_, q) => new Float32Array(shared, header + (set * o.size + q) * o.slotFloats * 4, o.slotFloats)));
   }
 
@@ -104,39 +123,47 @@ export class HostSum {
     if (this.closed) throw new Error('shared-memory sum: closed');
     let waited = 0;
     try {
-      for (let a = 0; a < buf.length; a += this.o.slotFloats) waited += this.piece(buf.subarray(a, Math.min(buf.length, a + this.o.slotFloats)));
+      const op = ++this.ops;
+      const ranges = Array.from({ length: this.o.size }, (_, q) => ownedRange(buf.length, q, this.o.size));
+      for (let a = 0; a < buf.length; a += this.o.slotFloats) waited += this.piece(buf, a, Math.min(buf.length, a + this.o.slotFloats), ranges, op);
     } catch (err) {
-      this.abort();
+      this.failed(err);
       throw err;
     }
     return waited;
   }
 
-  private piece(buf: Float32Array): number {
+  /**
+   * Sums buf[from, to). Worker q owns the part of the piece that lies in its
+   * segment of the whole buffer (the TCP ring's segments), so each value is
+   * added in the ring's order however the buffer is cut into pieces.
+   */
+  private piece(whole: Float32Array, from: number, to: number, ranges: [number, number][], op: number): number {
     const { rank: r, size: n } = this.o;
     const set = this.pieces++ & 1;
     const slots = this.slots[set];
+    const buf = whole.subarray(from, to);
     const len = buf.length;
-    const seg = (q: number) => [Math.floor((q * len) / n), Math.floor(((q + 1) * len) / n)] as const;
+    const seg = (q: number) => [Math.min(len, Math.max(ranges[q][0], from) - from), Math.max(0, Math.min(ranges[q][1], to) - from)] as const;
     slots[r].set(buf);
-    Atomics.store(this.words, LENGTHS + set * n + r, len);
+    this.announce(set, len, op);
     const waited = this.barrier();
-    this.checkLengths(set, len);
+    this.checkStep(set, len, op);
     if (!this.attached) {
       // Every worker has the object mapped: its name is no longer needed.
       this.attached = true;
       if (r === 0) this.o.memory.unlink(this.o.name);
     }
     const [a, b] = seg(r);
-    const acc = slots[r].subarray(a, b);
-    const own = buf.subarray(a, b);
-    for (let k = 1; k < n; k++) this.o.memory.add(acc, slots[(r + k) % n].subarray(a, b));
-    own.set(acc);
+    if (b > a) {
+      const acc = slots[r].subarray(a, b);
+      for (let k = 1; k < n; k++) this.o.memory.add(acc, slots[(r + k) % n].subarray(a, b));
+      buf.set(acc, a);
+    }
     this.barrier();
     for (let q = 0; q < n; q++) {
-      if (q === r) continue;
       const [c, d] = seg(q);
-      buf.set(slots[q].subarray(c, d), c);
+      if (q !== r && d > c) buf.set(slots[q].subarray(c, d), c);
     }
     return waited;
   }
@@ -151,6 +178,7 @@ export class HostSum {
     const { rank: r, size: n, slotFloats } = this.o;
     const ranges = Array.from({ length: n }, (_, q) => ownedRange(buf.length, q, n));
     try {
+      const op = ++this.ops;
       for (let a = 0; a < buf.length; a += slotFloats) {
         const b = Math.min(buf.length, a + slotFloats);
         const set = this.pieces++ & 1;
@@ -159,25 +187,35 @@ export class HostSum {
         const part = (q: number) => [Math.max(ranges[q][0], a) - a, Math.min(ranges[q][1], b) - a] as const;
         const [c, d] = part(r);
         if (d > c) slots[r].set(buf.subarray(a + c, a + d), c);
-        Atomics.store(this.words, LENGTHS + set * n + r, -(b - a)); // a gather's piece: negative, never a sum's
+        this.announce(set, -(b - a), op); // a gather's piece: negative, never a sum's
         this.barrier();
-        this.checkLengths(set, -(b - a));
+        this.checkStep(set, -(b - a), op);
         for (let q = 0; q < n; q++) {
           const [e, g] = part(q);
           if (q !== r && g > e) buf.set(slots[q].subarray(e, g), a + e);
         }
       }
     } catch (err) {
-      this.abort();
+      this.failed(err);
       throw err;
     }
   }
 
-  private checkLengths(set: number, len: number): void {
+  /** This worker's piece of this set: its length and the number of the sum or gather it belongs to. */
+  private announce(set: number, len: number, op: number): void {
+    const at = LENGTHS + 2 * (set * this.o.size + this.o.rank);
+    Atomics.store(this.words, at, len);
+    Atomics.store(this.words, at + 1, op | 0);
+  }
+
+  /** Workers that disagree on the sequence of sums would add unrelated values: fail, naming it, as the ring does. */
+  private checkStep(set: number, len: number, op: number): void {
     for (let q = 0; q < this.o.size; q++) {
-      const theirs = Atomics.load(this.words, LENGTHS + set * this.o.size + q);
-      // Workers that disagree on the sequence of sums would add unrelated values: fail, as the ring does.
-      if (theirs !== len) throw new ProtocolError(`shared-memory sum out of step: worker #${q} ${describe(theirs)} where worker #${this.o.rank} ${describe(len)}`);
+      const at = LENGTHS + 2 * (set * this.o.size + q);
+      const [theirs, theirOp] = [Atomics.load(this.words, at), Atomics.load(this.words, at + 1)];
+      if (theirs !== len || theirOp !== (op | 0)) {
+        throw new ProtocolError(`shared-memory sum out of step: worker #${q} ${describe(theirs)} (its collective ${theirOp}) where worker #${this.o.rank} ${describe(len)} (its collective ${op | 0})`);
+      }
     }
   }
 
@@ -194,25 +232,37 @@ export class HostSum {
     for (;;) {
       const now = Atomics.load(w, ARRIVE);
       if (((now - target) | 0) >= 0) return performance.now() - t0;
+      // The session's end first: a peer that ended it is not a failure here (this worker joins the next session).
+      if (this.o.ended()) throw new SessionEndedError();
       if (Atomics.load(w, ABORT) !== 0) throw new Error('shared-memory sum: a peer failed');
       const waited = performance.now() - t0;
-      if (this.o.ended()) throw new Error('shared-memory sum: the session ended');
-      if (waited > this.o.timeoutMs) throw new Error(`shared-memory sum: worker #${this.o.rank} waited ${Math.round(waited)} ms for the other ${n - 1} (cluster.heartbeatTimeoutMs sets the deadline)`);
+      if (waited > this.o.timeoutMs) throw new Error(`shared-memory sum: worker #${this.o.rank} waited ${Math.round(waited)} ms for the other ${n - 1}`);
       memory.wait(w, ARRIVE, now, SLEEP_MS);
     }
   }
 
-  /** Peers waiting in a barrier fail at once rather than at their deadline. */
-  private abort(): void {
+  /**
+   * A sum or gather that failed here: peers waiting in a barrier fail at
+   * once rather than at their deadline. A session that ended is no failure:
+   * the peers see the end themselves (within SLEEP_MS), and an abort could
+   * reach one before its own word of the end, failing it instead of letting
+   * it join the next session.
+   */
+  private failed(err: unknown): void {
+    if (err instanceof SessionEndedError) return;
     Atomics.store(this.words, ABORT, 1);
     this.o.memory.wake(this.words, ARRIVE, 0x7fffffff);
   }
 
-  /** Ends this session's sums: any peer still waiting fails, and the name is removed if no one has yet. */
+  /** This worker failed (outside a sum too): peers waiting in a barrier fail at once. */
+  fail(): void {
+    this.failed(new Error('failed'));
+  }
+
+  /** Ends this session's sums (a peer still waiting sees the session end itself) and removes the name if no one has yet. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.abort();
     this.o.memory.unlink(this.o.name);
   }
 }

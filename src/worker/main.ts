@@ -121,6 +121,7 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin>
     const end = built ? Atomics.load(built.ctl, CTL_ENDED) : 0;
     if (end > 0) return ended(SESSION_ENDS[end - 1], `the session ended (${errorMessage(err)})`);
     o.log.error({ err: errorMessage(err) }, 'worker failed');
+    built?.host?.fail(); // peers waiting in a shared-memory sum fail now, not when the coordinator has heard
     send({ type: 'failed', message: errorMessage(err) });
     await new Promise((r) => setTimeout(r, 200)); // let the comm thread flush the report
     return 1;
@@ -196,7 +197,7 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const buffers = { params: new Float32Array(params), grads: new Float32Array(grads), stats: new Float32Array(stats) };
   const ctl = new Int32Array(control);
   const spans = spec.train.trace ? new SpanBuffer() : undefined;
-  const host = hostSumOf(h, Math.max(initial.length, scratch), ctl, spec.cluster.heartbeatTimeoutMs);
+  const host = hostSumOf(h, Math.max(initial.length, scratch), ctl);
   // On one machine the optimizer is sharded: each worker updates its own range of the parameters, then they gather.
   const local = updatesLocally(h.collective) ? new LocalUpdate(rule, host ? ownedRange(initial.length, h.rank, h.size) : undefined) : undefined;
   if (host) log.info({ rank: h.rank, size: h.size }, 'sums go through shared memory: every worker is on this machine');
@@ -232,7 +233,7 @@ const HOST_SLOT_FLOATS = 1 << 20;
  * share this machine; slots as long as the longest sum (`longest` values,
  * the same on every worker), up to HOST_SLOT_FLOATS.
  */
-function hostSumOf(h: Message<'start'>['header'], longest: number, ctl: Int32Array, heartbeatTimeoutMs: number): HostSum | undefined {
+function hostSumOf(h: Message<'start'>['header'], longest: number, ctl: Int32Array): HostSum | undefined {
   const c = h.collective;
   if (c.strategy !== 'ring' || !c.host) return undefined;
   const memory = hostMemory();
@@ -243,8 +244,8 @@ function hostSumOf(h: Message<'start'>['header'], longest: number, ctl: Int32Arr
     rank: h.rank,
     size: h.size,
     slotFloats: Math.min(HOST_SLOT_FLOATS, Math.max(1, longest)),
-    // A peer that is lost ends the session (ctl's word) well before this: it is the last resort.
-    timeoutMs: Math.max(60_000, 10 * heartbeatTimeoutMs),
+    // As the TCP ring: a lost peer ends the session (ctl's word); a slow one is waited for, however slow.
+    timeoutMs: Number.POSITIVE_INFINITY,
     ended: () => Atomics.load(ctl, CTL_ENDED) > 0,
   });
 }
