@@ -39,7 +39,7 @@
  * unrelated values.
  */
 import type { HostMemory } from './host-memory.js';
-import { errorMessage, ProtocolError } from '../util/errors.js';
+import { DtrainError, errorMessage, ProtocolError } from '../util/errors.js';
 
 const ARRIVE = 0;
 const ABORT = 1;
@@ -70,7 +70,7 @@ export interface HostSumOptions {
   ended: () => boolean;
 }
 
-class SessionEndedError extends Error {
+class SessionEndedError extends DtrainError {
   constructor() {
     super('shared-memory sum: the session ended');
   }
