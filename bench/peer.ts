@@ -11,7 +11,7 @@ import type { GradientReducer } from '../src/worker/reducers/reducer.js';
 import { RingReducer } from '../src/worker/reducers/ring.js';
 import type { ClusterKey } from '../src/wire/cluster-key.js';
 import { hostMemory } from '../src/worker/host-memory.js';
-import { HostSum } from '../src/worker/host-sum.js';
+import { HOST_SLOT_FLOATS, HostSum } from '../src/worker/host-sum.js';
 import { Sealer, sealedChannel, workerId } from '../src/wire/frame-seal.js';
 
 /** How a bench ring's links are protected (bench/security.ts): in clear, sealed with a session key, or CURVE-encrypted. */
@@ -27,8 +27,6 @@ export type PeerCommand =
   | { cmd: 'push'; endpoint: string; bytes: number; messages: number; chunkBytes: number }
   | { cmd: 'exit' };
 
-/** The bench's shared-memory slots: as a worker's (src/worker/main.ts). */
-const HOST_SLOT_FLOATS = 1 << 20;
 const send = (m: unknown) => process.send!(m);
 
 /** Checks one all-reduce (every rank contributes rank+1), then times `iters` of them: seconds each. */

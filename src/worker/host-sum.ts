@@ -70,6 +70,18 @@ export interface HostSumOptions {
   ended: () => boolean;
 }
 
+/** One piece of a sum or gather: its values, its set of slots, and each worker's part [c, d) in the piece's coordinates. */
+interface Piece {
+  buf: Float32Array;
+  set: number;
+  slots: Float32Array[];
+  parts: (readonly [number, number])[];
+  op: number;
+}
+
+/** Values per slot where the buffers are longer: 4 MiB, so that 4 workers' two sets of slots take 32 MiB; longer sums go in pieces. */
+export const HOST_SLOT_FLOATS = 1 << 20;
+
 class SessionEndedError extends DtrainError {
   constructor() {
     super('shared-memory sum: the session ended');
@@ -120,52 +132,20 @@ export class HostSum {
 
   /** buf ← its element-wise sum over the workers. Returns the ms spent waiting for the others to arrive. */
   sum(buf: Float32Array): number {
-    if (this.closed) throw new Error('shared-memory sum: closed');
-    let waited = 0;
-    try {
-      const op = ++this.ops;
-      const ranges = Array.from({ length: this.o.size }, (_, q) => ownedRange(buf.length, q, this.o.size));
-      for (let a = 0; a < buf.length; a += this.o.slotFloats) waited += this.piece(buf, a, Math.min(buf.length, a + this.o.slotFloats), ranges, op);
-    } catch (err) {
-      this.failed(err);
-      throw err;
-    }
-    return waited;
-  }
-
-  /**
-   * Sums buf[from, to). Worker q owns the part of the piece that lies in its
-   * segment of the whole buffer (the TCP ring's segments), so each value is
-   * added in the ring's order however the buffer is cut into pieces.
-   */
-  private piece(whole: Float32Array, from: number, to: number, ranges: [number, number][], op: number): number {
-    const { rank: r, size: n } = this.o;
-    const set = this.pieces++ & 1;
-    const slots = this.slots[set];
-    const buf = whole.subarray(from, to);
-    const len = buf.length;
-    const seg = (q: number) => [Math.min(len, Math.max(ranges[q][0], from) - from), Math.max(0, Math.min(ranges[q][1], to) - from)] as const;
-    slots[r].set(buf);
-    this.announce(set, len, op);
-    const waited = this.barrier();
-    this.checkStep(set, len, op);
-    if (!this.attached) {
-      // Every worker has the object mapped: its name is no longer needed.
-      this.attached = true;
-      if (r === 0) this.o.memory.unlink(this.o.name);
-    }
-    const [a, b] = seg(r);
-    if (b > a) {
-      const acc = slots[r].subarray(a, b);
-      for (let k = 1; k < n; k++) this.o.memory.add(acc, slots[(r + k) % n].subarray(a, b));
-      buf.set(acc, a);
-    }
-    this.barrier();
-    for (let q = 0; q < n; q++) {
-      const [c, d] = seg(q);
-      if (q !== r && d > c) buf.set(slots[q].subarray(c, d), c);
-    }
-    return waited;
+    return this.inPieces('sum', buf, (p) => {
+      const { rank: r, size: n } = this.o;
+      p.slots[r].set(p.buf);
+      const waited = this.meet(p, p.buf.length);
+      const [a, b] = p.parts[r];
+      if (b > a) {
+        const acc = p.slots[r].subarray(a, b);
+        for (let k = 1; k < n; k++) this.o.memory.add(acc, p.slots[(r + k) % n].subarray(a, b));
+        p.buf.set(acc, a);
+      }
+      this.barrier();
+      this.copyOthers(p);
+      return waited;
+    });
   }
 
   /**
@@ -174,31 +154,65 @@ export class HostSum {
    * the sum goes. Exact: values are copied, never added.
    */
   gather(buf: Float32Array): void {
-    if (this.closed) throw new Error('shared-memory gather: closed');
-    const { rank: r, size: n, slotFloats } = this.o;
+    this.inPieces('gather', buf, (p) => {
+      const [c, d] = p.parts[this.o.rank];
+      if (d > c) p.slots[this.o.rank].set(p.buf.subarray(c, d), c);
+      this.meet(p, -p.buf.length); // a gather's piece: negative, never a sum's
+      this.copyOthers(p);
+      return 0;
+    });
+  }
+
+  /**
+   * Runs `step` on each piece of `buf` (slotFloats values at most), with the
+   * piece's set of slots and every worker's part of it: where the piece
+   * meets that worker's segment of the whole buffer (the TCP ring's
+   * segments), so each value has the same owner however the buffer is cut
+   * into pieces. A failure sets the abort flag (failed). Returns the sum of
+   * what `step` returns.
+   */
+  private inPieces(what: 'sum' | 'gather', buf: Float32Array, step: (p: Piece) => number): number {
+    if (this.closed) throw new Error(`shared-memory ${what}: closed`);
+    const { size: n, slotFloats } = this.o;
     const ranges = Array.from({ length: n }, (_, q) => ownedRange(buf.length, q, n));
+    let total = 0;
     try {
       const op = ++this.ops;
-      for (let a = 0; a < buf.length; a += slotFloats) {
-        const b = Math.min(buf.length, a + slotFloats);
+      for (let from = 0; from < buf.length; from += slotFloats) {
+        const to = Math.min(buf.length, from + slotFloats);
+        const clamp = (i: number) => Math.min(to, Math.max(from, i)) - from;
         const set = this.pieces++ & 1;
-        const slots = this.slots[set];
-        // Each worker's range within this piece, in the piece's coordinates.
-        const part = (q: number) => [Math.max(ranges[q][0], a) - a, Math.min(ranges[q][1], b) - a] as const;
-        const [c, d] = part(r);
-        if (d > c) slots[r].set(buf.subarray(a + c, a + d), c);
-        this.announce(set, -(b - a), op); // a gather's piece: negative, never a sum's
-        this.barrier();
-        this.checkStep(set, -(b - a), op);
-        for (let q = 0; q < n; q++) {
-          const [e, g] = part(q);
-          if (q !== r && g > e) buf.set(slots[q].subarray(e, g), a + e);
-        }
+        total += step({ buf: buf.subarray(from, to), set, slots: this.slots[set], parts: ranges.map(([a, b]) => [clamp(a), clamp(b)] as const), op });
       }
     } catch (err) {
       this.failed(err);
       throw err;
     }
+    return total;
+  }
+
+  /**
+   * Says what this worker does with the piece (`len` values, negative for a
+   * gather), waits for the others, and checks that they do the same.
+   * Returns the ms waited.
+   */
+  private meet(p: Piece, len: number): number {
+    this.announce(p.set, len, p.op);
+    const waited = this.barrier();
+    this.checkStep(p.set, len, p.op);
+    if (!this.attached) {
+      // Every worker has the object mapped: its name is no longer needed.
+      this.attached = true;
+      if (this.o.rank === 0) this.o.memory.unlink(this.o.name);
+    }
+    return waited;
+  }
+
+  /** The other workers' parts of the piece, from their slots into the buffer. */
+  private copyOthers(p: Piece): void {
+    p.parts.forEach(([c, d], q) => {
+      if (q !== this.o.rank && d > c) p.buf.set(p.slots[q].subarray(c, d), c);
+    });
   }
 
   /** This worker's piece of this set: its length and the number of the sum or gather it belongs to. */

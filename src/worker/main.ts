@@ -18,7 +18,7 @@ import { packStates, unpackStates, type PackedStates } from '../tensor/optimizer
 import { CTL_ENDED, CTL_INTS, SESSION_ENDS, type CommConfig, type FromComm, type SessionEnd, type ToComm } from './comm-protocol.js';
 import { Collectives } from './collectives.js';
 import { hostMemory, hostMemoryMissing } from './host-memory.js';
-import { HostSum, ownedRange } from './host-sum.js';
+import { HOST_SLOT_FLOATS, HostSum, ownedRange } from './host-sum.js';
 import { LocalUpdate } from './reducers/local-update.js';
 import { updatesLocally } from './reducers/make.js';
 import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
@@ -225,8 +225,6 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   return { program, collectives, backend, optimizers, models, ctl, ...(host ? { host } : {}), ...(spans ? { spans } : {}) };
 }
 
-/** Values per shared-memory slot at most: 4 MiB, so that 4 workers' two sets of slots take 32 MiB; longer sums go in pieces. */
-const HOST_SLOT_FLOATS = 1 << 20;
 
 /**
  * The shared-memory sum the coordinator chose for a session whose workers
