@@ -17,7 +17,7 @@ import type { AdversarialJob } from '../src/jobs/adversarial/spec.js';
 import { referenceAttack } from './helpers/attack-reference.js';
 import { readPng } from './helpers/png-read.js';
 import { FASHION_MNIST } from './helpers/cli.js';
-import { dtrainRun, equivalenceRuns, savedModel, TOLERANCE } from './helpers/dtrain-run.js';
+import { dtrainRun, equivalenceRuns, report, savedModel, TOLERANCE, WEBGPU_TOLERANCE } from './helpers/dtrain-run.js';
 import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';
 
 const tmp = equivalenceRuns();
@@ -45,6 +45,12 @@ describe('adversarial jobs: N worker processes equal one process', () => {
       expect(await compare(job({}), workers, `pgd-${workers}`)).toBeLessThanOrEqual(TOLERANCE);
     });
   }
+
+  it(`PGD, 2 workers on webgpu (software rendering here): within ${WEBGPU_TOLERANCE} of one cpu process`, async () => {
+    const diff = await compare({ ...job({}), cluster: { backend: 'webgpu' } }, 2, 'pgd-webgpu');
+    report('webgpu PGD adversarial training, 2 workers vs one cpu process', diff);
+    expect(diff).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+  });
 
   it('the evaluation: clean, FGSM and PGD-k test accuracy of the trained model, as tfjs ops compute them over the test set', async () => {
     const out = join(tmp.dir, 'pgd-2'); // the 2-worker run above; made here when this test runs alone

@@ -19,7 +19,7 @@ describe('backends', () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { backends: { backend: string; available: boolean; gflops?: number }[]; auto: { name: string; reason: string } };
     const by = Object.fromEntries(out.backends.map((b) => [b.backend, b]));
-    expect(Object.keys(by).sort()).toEqual(['cpu', 'tensorflow', 'wasm']);
+    expect(Object.keys(by).sort()).toEqual(['cpu', 'tensorflow', 'wasm', 'webgpu']);
     expect(by.wasm.available && by.cpu.available).toBe(true);
     expect(by.wasm.gflops).toBeGreaterThan(0);
     expect(by.cpu.gflops).toBeGreaterThan(0);

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseJobSpec } from '../src/jobs/registry.js';
 import type { JobSpec } from '../src/spec/job-spec.js';
 import { FASHION_MNIST } from './helpers/cli.js';
-import { dtrainRun as run, equivalenceRuns, TOLERANCE } from './helpers/dtrain-run.js';
+import { dtrainRun as run, equivalenceRuns, report, TOLERANCE } from './helpers/dtrain-run.js';
 import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';
 
 const tmp = equivalenceRuns();
@@ -42,6 +42,15 @@ for (const [dataName, data] of Object.entries(dataSets)) {
           it(`${workers} worker(s): weights within ${TOLERANCE} relative`, async () => {
             const got = await dtrainRun(job, workers, `${dataName.replace(/\W+/g, '-')}-${trainName.replace(/\W+/g, '-')}-${workers}`);
             const diff = relativeDiff(got, reference);
+            expect(diff).toBeLessThanOrEqual(TOLERANCE);
+          });
+        }
+
+        if (dataName !== 'synthetic') {
+          it(`2 workers on webgpu (software rendering here): within ${TOLERANCE} of one cpu process, as on wasm`, async () => {
+            const got = await dtrainRun({ ...job, cluster: { ...job.cluster, backend: 'webgpu' } }, 2, `webgpu-${trainName.replace(/\W+/g, '-')}`);
+            const diff = relativeDiff(got, reference);
+            report(`webgpu MLP, ${trainName}, 2 workers vs one cpu process`, diff);
             expect(diff).toBeLessThanOrEqual(TOLERANCE);
           });
         }

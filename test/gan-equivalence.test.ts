@@ -12,7 +12,7 @@ import { parseJobSpec } from '../src/jobs/registry.js';
 import type { GanJob } from '../src/jobs/gan/spec.js';
 import { fileLoadHandler } from '../src/tensor/models/save.js';
 import { runCli, writeJob } from './helpers/cli.js';
-import { equivalenceRuns, TOLERANCE } from './helpers/dtrain-run.js';
+import { equivalenceRuns, report, TOLERANCE, WEBGPU_TOLERANCE } from './helpers/dtrain-run.js';
 import { ganReference } from './helpers/gan-reference.js';
 import { flatWeights, relativeDiff } from './helpers/reference.js';
 
@@ -52,6 +52,16 @@ describe('GAN jobs: N worker processes equal single-process Algorithm 1', () => 
       });
     }
   }
+
+  it(`2 workers on webgpu (software rendering here): both networks within ${WEBGPU_TOLERANCE} of one cpu process`, async () => {
+    const got = await run({ ...job(1), cluster: { backend: 'webgpu' } }, 2, 'gan-webgpu');
+    const expected = await ganReference(parseJobSpec(job(1), 'gan job') as GanJob);
+    report('webgpu GAN k = 1, 2 workers vs one cpu process: generator', relativeDiff(got.g, expected.g));
+    report('webgpu GAN k = 1, 2 workers vs one cpu process: discriminator', relativeDiff(got.d, expected.d));
+    expect(relativeDiff(got.g, expected.g)).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+    expect(relativeDiff(got.d, expected.d)).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+    expect(got.summary).toMatchObject({ backend: 'webgpu', adapter: expect.any(String) });
+  });
 
   it('synchronized batch-norm in both networks, 2 workers: equal to tfjs BatchNormalization in one process', async () => {
     const got = await run(job(1, 'sync'), 2, 'gan-syncbn');

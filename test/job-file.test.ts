@@ -52,7 +52,7 @@ const cases: Case[] = [
   { name: 'unknown model zoo entry', edit: ['zoo: mlp', 'zoo: perceptron'], expect: [/model\.zoo: must be one of "mlp", "cnn", "rnn", "lstm", "gru"/] },
   { name: 'a list instead of a mapping', yaml: '- name: x\n', expect: [/a job must be a mapping/] },
   { name: 'batch larger than the data set', edit: ['batchSize: 20', 'batchSize: 500'], expect: [/train\.batchSize: larger than the data set \(200 samples\)/] },
-  { name: 'unknown backend', edit: ['backend: cpu', 'backend: webgpu'], expect: [/cluster\.backend: must be one of "auto", "cpu", "wasm", "tensorflow", got "webgpu"/] },
+  { name: 'unknown backend', edit: ['backend: cpu', 'backend: webgl'], expect: [/cluster\.backend: must be one of "auto", "cpu", "wasm", "webgpu", "tensorflow", got "webgl"/] },
   { name: 'cnn on vector data', edit: ['zoo: mlp, hidden: [8]', 'zoo: cnn'], expect: [/model\.zoo: the cnn needs image data/] },
   { name: 'a job name that is ..', edit: ['name: ok', 'name: ".."'], expect: [/name: may not be "\." or "\.\." \(the output folder is runs\/<name>\)/] },
   { name: 'a job name that is .', edit: ['name: ok', 'name: "."'], expect: [/name: may not be "\." or "\.\."/] },

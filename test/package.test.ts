@@ -55,5 +55,8 @@ describe('the npm package', () => {
       expect(existsSync(join(prefix, 'lib', 'node_modules', 'dtrain', 'build', 'host-memory.node'))).toBe(true);
       expect(readFileSync(join(elsewhere, 'runs', 'packaged', 'log.jsonl'), 'utf8')).toMatch(/sums go through shared memory/);
     }
+    // webgpu came with the package (its optional dependency, Dawn for Node) and finds an adapter.
+    const backends = JSON.parse((await run(dtrain, ['backends', '--json'], { cwd: elsewhere })).stdout) as { backends: { backend: string; available: boolean }[] };
+    expect(backends.backends.find((b) => b.backend === 'webgpu')).toMatchObject({ available: true });
   });
 });

@@ -13,7 +13,7 @@ import { loadData } from '../src/data/load.js';
 import { readState } from '../src/tensor/flat.js';
 import { parseJobSpec } from '../src/jobs/registry.js';
 import { FASHION_MNIST } from './helpers/cli.js';
-import { dtrainRun, equivalenceRuns, savedModel, TOLERANCE } from './helpers/dtrain-run.js';
+import { dtrainRun, equivalenceRuns, report, savedModel, TOLERANCE, WEBGPU_TOLERANCE } from './helpers/dtrain-run.js';
 import { flatWeights, referenceTrain, relativeDiff } from './helpers/reference.js';
 
 const tmp = equivalenceRuns();
@@ -81,6 +81,14 @@ describe.skipIf(!existsSync(FASHION_MNIST))('synchronized batch-norm equals one 
       await expectSavedModelGivesTheRunsEvaluation(job('sync'), `sync-ring-${workers}`);
     });
   }
+
+  it(`2 workers on webgpu (software rendering here): weights and moving statistics within ${WEBGPU_TOLERANCE}`, async () => {
+    const got = await run({ ...job('sync'), cluster: { backend: 'webgpu' } }, ['--workers', '2'], 'sync-webgpu-2');
+    report('webgpu synchronized batch-norm CNN, 2 workers vs one cpu process: weights', relativeDiff(got.weights, ref.weights));
+    report('webgpu synchronized batch-norm CNN, 2 workers vs one cpu process: moving statistics', relativeDiff(got.state, ref.state));
+    expect(relativeDiff(got.weights, ref.weights)).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+    expect(relativeDiff(got.state, ref.state)).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+  });
 
   it('2 workers, 2 parameter-server shards: the same', async () => {
     const got = await run(job('sync'), ['--workers', '2', '--strategy', 'ps', '--ps-shards', '2'], 'sync-ps-2');

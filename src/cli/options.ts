@@ -10,7 +10,7 @@ export type SetExitCode = (code: number) => void;
 export type CommandDefinition = (program: Command, exit: SetExitCode) => void;
 
 export const STRATEGY_CHOICES = ['ring', 'ps'] as const;
-export const BACKEND_CHOICES = ['auto', 'cpu', 'wasm', 'tensorflow'] as const;
+export const BACKEND_CHOICES = ['auto', 'cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
 
 export const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
@@ -21,6 +21,14 @@ export const nonnegInt = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
   return n;
+};
+/** `--gpus 0,1,3`: GPU indices, comma-separated, each once. */
+export const gpuList = (v: string): number[] => {
+  const parts = v.split(',').map((s) => s.trim());
+  const gpus = parts.map(Number);
+  if (parts.some((s) => s === '') || gpus.some((n) => !Number.isInteger(n) || n < 0)) throw new InvalidArgumentError('--gpus takes GPU indices separated by commas, e.g. 0,1');
+  if (new Set(gpus).size !== gpus.length) throw new InvalidArgumentError('--gpus names a GPU twice (more workers than GPUs: --workers N shares them)');
+  return gpus;
 };
 export const boundedInt = (name: string, lo: number, hi: number) => (v: string) => {
   const n = Number(v);

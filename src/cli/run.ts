@@ -1,7 +1,7 @@
 /** dtrain run: train a job on this machine. */
 import { Option } from 'commander';
 import { runCommand } from '../commands/run.js';
-import { BACKEND_CHOICES, type CommandDefinition, logLevelOption, metricsPortOption, positiveInt, watchOptions, progressOptions, psOptions, setOption, STRATEGY_CHOICES } from './options.js';
+import { BACKEND_CHOICES, gpuList, type CommandDefinition, logLevelOption, metricsPortOption, positiveInt, watchOptions, progressOptions, psOptions, setOption, STRATEGY_CHOICES } from './options.js';
 
 export const defineRun: CommandDefinition = (program, exit) => {
   const run = program
@@ -12,6 +12,7 @@ export const defineRun: CommandDefinition = (program, exit) => {
     .addOption(new Option('--strategy <name>', 'gradient strategy (overrides cluster.strategy)').choices(STRATEGY_CHOICES));
   psOptions(run)
     .addOption(new Option('--backend <name>', 'tfjs backend (overrides cluster.backend)').choices(BACKEND_CHOICES))
+    .option('--gpus <list>', 'GPU indices, one worker each unless --workers is given, e.g. 0,1 (overrides cluster.gpus; webgpu picks the adapter, CUDA_VISIBLE_DEVICES is set for tfjs-node-gpu)', gpuList)
     .option('-o, --out <dir>', 'output folder (default runs/<job name>)')
     .option('--overwrite', 'replace an earlier run in the output folder (by default that is an error: --resume DIR continues one)')
     .option('--resume <dir>', "continue the run whose output folder is DIR from its latest checkpoint (the job is DIR's; with the same worker count the result equals an undisturbed run's)")
@@ -28,6 +29,7 @@ Examples:
   dtrain run configs/seq2seq-attention.yaml               # GRU + attention reverses digit strings, about 40 s
   dtrain run job.yaml --set train.optimizer.lr=0.01 --set train.epochs=3 --out runs/try
   dtrain run --resume runs/fashion-mnist-mlp                # after Ctrl-C, a crash or kill -9
+  dtrain run configs/fashion-mnist-mlp.yaml --backend webgpu --gpus 0,1   # a worker per GPU
   dtrain run configs/fashion-mnist-mlp.yaml --dashboard 8080 --metrics-port 9464   # watch it live
 
 Writes DIR/summary.json, DIR/model/ (tfjs LayersModel), DIR/metrics.jsonl, DIR/log.jsonl,

@@ -1,6 +1,6 @@
 /** dtrain worker: join a coordinator and train what it sends. */
 import { workerCommand } from '../commands/worker.js';
-import { type CommandDefinition, logLevelOption, managedOptions, securityOptions } from './options.js';
+import { type CommandDefinition, logLevelOption, managedOptions, nonnegInt, securityOptions } from './options.js';
 
 export const defineWorker: CommandDefinition = (program, exit) => {
   const worker = program
@@ -10,6 +10,7 @@ export const defineWorker: CommandDefinition = (program, exit) => {
     .option('--advertise <host>', 'address other workers use to reach this one (default: the address of the interface that reaches the coordinator)')
     .option('--bind-host <host>', 'interface for the ring socket (default 0.0.0.0)')
     .option('--log-file <file>', 'write JSON logs here instead of stdout')
+    .option('--gpu <index>', "this worker's GPU: the webgpu adapter of that index, and CUDA_VISIBLE_DEVICES for tfjs-node-gpu", nonnegInt('--gpu'))
     .addOption(logLevelOption())
     .option('--serve', 'stay for job after job (service mode): each job runs in a fresh worker process');
   managedOptions(securityOptions(worker))

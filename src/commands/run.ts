@@ -4,6 +4,7 @@ import { label } from '../coordinator/membership.js';
 import { runSession, STOP_GRACE_MS, type Session, type SessionOptions, type Summary } from '../coordinator/session.js';
 import { BackendError, JobCancelledError } from '../util/errors.js';
 import { installedNodeBackend, TENSORFLOW_MISSING } from '../tensor/backend.js';
+import { checkWebGPU } from '../tensor/webgpu/adapter.js';
 import { controlFrameLimit, jobTypeOf } from '../jobs/registry.js';
 import { psSettings, type JobSpec } from '../spec/job-spec.js';
 import { cancelOnSignals, openJobOutput, type JobOutput, type OutputFlags } from './job-output.js';
@@ -49,6 +50,7 @@ export async function runCommand(jobFile: string | undefined, flags: RunFlags): 
 /** The workers run here: a backend that is not installed is known before anything starts (even the output folder). */
 export async function requireLocalBackend(spec: JobSpec): Promise<void> {
   if (spec.cluster.backend === 'tensorflow' && !(await installedNodeBackend())) throw new BackendError(TENSORFLOW_MISSING);
+  if (spec.cluster.backend === 'webgpu') await checkWebGPU(spec.cluster.gpus);
 }
 
 /**
@@ -102,6 +104,7 @@ export async function runWithLocalWorkers(
             // The session's key, and this run's log level: the processes' lines go into the same log.
             env: { ...(key ? keyEnv(key) : {}), [LOG_LEVEL_ENV]: log.level },
             logFile,
+            ...(spec.cluster.gpus ? { gpus: spec.cluster.gpus } : {}),
             onLost: (err) => s.fail(err),
             describe: (pid, index) => {
               const w = s.membership.byPid(pid);

@@ -13,6 +13,8 @@ export interface WorkerFlags extends SecurityFlags {
   serve?: boolean;
   json?: boolean;
   logFile?: string;
+  /** This worker's GPU index. */
+  gpu?: number;
   /** Seconds; see WorkerOptions.coordinatorTimeoutMs. */
   coordinatorTimeout?: number;
 }
@@ -23,14 +25,17 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const bindHost = flags.bindHost ?? (local ? '127.0.0.1' : '0.0.0.0');
   const key = clusterKeyFor('worker', [host, bindHost], flags);
   const log = makeLogger({ json: flags.json ?? !flags.logFile, file: flags.logFile, base: { pid: process.pid, role: 'worker' } });
-  if (flags.serve) return serveForever('worker', childFlags(flags, { advertise: flags.advertise, 'bind-host': flags.bindHost, 'coordinator-timeout': timeoutFlag(flags.coordinatorTimeout), 'log-level': log.level }).concat(securityChildFlags(flags)), log);
+  if (flags.serve) return serveForever('worker', childFlags(flags, { advertise: flags.advertise, 'bind-host': flags.bindHost, 'coordinator-timeout': timeoutFlag(flags.coordinatorTimeout), gpu: flags.gpu === undefined ? undefined : String(flags.gpu), 'log-level': log.level }).concat(securityChildFlags(flags)), log);
   if (flags.managed) stayWithParent();
+  // Before any backend loads: tfjs-node-gpu then sees this one GPU.
+  if (flags.gpu !== undefined) process.env.CUDA_VISIBLE_DEVICES = String(flags.gpu);
   return runWorker({
     connect: flags.connect,
     bindHost,
     advertiseHost: flags.advertise ?? (await defaultAdvertise(flags.connect)),
     log,
     coordinatorTimeoutMs: coordinatorTimeoutMs(flags),
+    ...(flags.gpu !== undefined ? { gpu: flags.gpu } : {}),
     ...(key ? { key } : {}),
   });
 }

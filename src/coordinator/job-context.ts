@@ -38,7 +38,7 @@ export interface JobContext {
   /** Set when the run resumes from a checkpoint: the job type starts from its state and step. */
   resume?: LoadedCheckpoint;
   /** How far the job got: steps completed, the workers' backend (the summary of a job that ends early reports them). */
-  reached: { steps: number; backend?: string; skipped?: number };
+  reached: { steps: number; backend?: string; adapter?: string; skipped?: number };
   /** How this session's ring and ps links are protected (its key, when sealed, is this session's alone). */
   dataPlane: DataPlane;
   /** Shared-memory objects this session named (the workers remove them; the session end makes sure). */
@@ -162,6 +162,8 @@ export async function startWorkers(
     if (r.header.paramCount !== initial.length) throw new Error(`worker #${r.header.rank} built a model of ${r.header.paramCount} parameters, the coordinator ${initial.length}`);
   }
   ctx.reached.backend = backends.join('+');
+  const adapters = [...new Set(ready.flatMap((r) => (r.header.adapter ? [r.header.adapter] : [])))];
+  if (adapters.length > 0) ctx.reached.adapter = adapters.join(' + ');
   return ctx.reached.backend;
 }
 

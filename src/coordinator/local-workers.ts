@@ -27,6 +27,8 @@ export interface SpawnOptions {
   /** Added to the processes' environment (the session's cluster key). */
   env: Record<string, string>;
   logFile: string;
+  /** Workers: GPU indices; the i-th spawned computes on gpus[i mod length]. */
+  gpus?: number[];
   /** Called when a worker exits while the job still needs it. */
   onLost: (err: WorkerLostError) => void;
   /** Names a process by pid once it has joined (its rank), else by spawn index. */
@@ -37,7 +39,9 @@ export function spawnWorkers(o: SpawnOptions): LocalWorker[] {
   return Array.from({ length: o.count }, (_, index) => {
     // A key file named in our environment is not theirs: they hold the session's key (o.env) or none.
     const { [KEY_FILE_ENV]: _file, [KEY_ENV]: _key, ...env } = process.env;
-    const child = spawn(process.execPath, [CLI, o.role, '--connect', o.connect, '--managed', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, ...o.env } });
+    const gpu = o.role === 'worker' && o.gpus ? o.gpus[index % o.gpus.length] : undefined;
+    const place = gpu === undefined ? [] : ['--gpu', String(gpu)];
+    const child = spawn(process.execPath, [CLI, o.role, '--connect', o.connect, '--managed', '--json', ...place], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, ...o.env } });
     const w: LocalWorker = { index, child, stderr: [] };
     createInterface({ input: child.stdout! }).on('line', (line) => appendFileSync(o.logFile, `${line}\n`));
     createInterface({ input: child.stderr! }).on('line', (line) => {

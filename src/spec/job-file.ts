@@ -16,6 +16,8 @@ export interface Overrides {
   workers?: number;
   strategy?: string;
   backend?: string;
+  /** GPU indices, one worker each (unless workers is given too). */
+  gpus?: number[];
   psShards?: number;
   staleness?: number;
 }
@@ -113,6 +115,8 @@ function applyOverrides(obj: Record<string, unknown>, o: Overrides, file: string
   cluster('workers', o.workers);
   cluster('strategy', o.strategy);
   cluster('backend', o.backend);
+  cluster('gpus', o.gpus);
+  if (o.gpus !== undefined && o.workers === undefined) cluster('workers', o.gpus.length);
   if (o.psShards !== undefined) setPath(obj, ['cluster', 'ps', 'shards'], o.psShards, file);
   if (o.staleness !== undefined) setPath(obj, ['cluster', 'ps', 'staleness'], o.staleness, file);
 }

@@ -87,7 +87,13 @@ export const clusterSchema = z
     strategy: z.enum(['ring', 'ps']).default('ring'),
     /** Strategy ps only. */
     ps: psSchema.optional(),
-    backend: z.enum(['auto', 'cpu', 'wasm', 'tensorflow']).default('auto'),
+    backend: z.enum(['auto', 'cpu', 'wasm', 'webgpu', 'tensorflow']).default('auto'),
+    /**
+     * The GPUs of the machine that `dtrain run` uses, by index: worker i
+     * computes on gpus[i mod length] (webgpu: that adapter; tfjs-node-gpu:
+     * CUDA_VISIBLE_DEVICES). More workers than GPUs share them.
+     */
+    gpus: z.array(z.number().int().nonnegative()).min(1).optional(),
     /** Largest ring chunk in bytes (≤ 16 MiB). */
     chunkBytes: z
       .number()

@@ -49,7 +49,7 @@ export const headerSchemas = {
   // worker or ps shard → coordinator; `endpoint` is the worker's ring socket or the shard's server socket
   // machine: which processes can share memory with the worker (worker/host-memory.ts machineId); absent where it cannot
   join: z.object({ role: z.enum(['worker', 'ps']).default('worker'), host: z.string(), pid: int, endpoint: z.string(), machine: z.string().max(300).optional() }),
-  ready: z.object({ rank: nonneg, backend: z.string(), backendReason: z.string(), paramCount: nonneg }),
+  ready: z.object({ rank: nonneg, backend: z.string(), backendReason: z.string(), adapter: z.string().max(512).optional(), paramCount: nonneg }),
   // counts: the job type's own sums over the worker's samples (e.g. correct)
   stepDone: z.object({ step: nonneg, lossSum: finite, count: nonneg, computeMs: finite, commMs: finite, counts: z.record(finite), skipped: z.boolean().optional(), spans, spansDropped: nonneg.optional(),
     // the step's collectives: waiting for peers, exchanging, bytes summed; messages the worker dropped so far this session

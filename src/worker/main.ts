@@ -42,6 +42,8 @@ export interface WorkerOptions {
   coordinatorTimeoutMs: number;
   /** The cluster key (none: plain TCP, loopback or --insecure). */
   key?: ClusterKey;
+  /** This worker's GPU index (--gpu): its webgpu adapter. */
+  gpu?: number;
 }
 
 /** Runs sessions until one ends with a final stop (0) or a failure (1). */
@@ -84,11 +86,11 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin>
       if (m.kind === 'ended') return ended(m.why, m.message);
       const h = m.message.header;
       if (h.type === 'start') {
-        built = await buildProgram(m.message as Message<'start'>, toComm, o.log);
+        built = await buildProgram(m.message as Message<'start'>, toComm, o.log, o.gpu);
         program = built.program;
         collectives = built.collectives;
         rank = h.rank;
-        send({ type: 'ready', rank: h.rank, backend: built.backend.name, backendReason: built.backend.reason, paramCount: program.paramCount });
+        send({ type: 'ready', rank: h.rank, backend: built.backend.name, backendReason: built.backend.reason, ...(built.backend.adapter ? { adapter: built.backend.adapter } : {}), paramCount: program.paramCount });
       } else if (h.type === 'step') {
         need(collectives).takeTimes(); // the sums of evaluations and checkpoints since the last step are not this step's
         const r = await need(program).train({ step: h.step, epoch: h.epoch, lr: h.lr, globalBatch: h.globalBatch, indices: m.message.tensors[0] as Int32Array, offset: h.offset });
@@ -178,13 +180,13 @@ function spansOf(b: Built): { spans?: FlatSpans; spansDropped?: number } {
   return b.spans ? b.spans.take() : {};
 }
 
-async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger): Promise<Built> {
+async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: MessagePort[]) => void, log: Logger, gpu: number | undefined): Promise<Built> {
   const h = m.header;
   const spec = parseJobSpec(h.job, `job ${String(h.job.name)}`);
-  const backend = await initBackend(spec.cluster.backend);
+  const backend = await initBackend(spec.cluster.backend, gpu === undefined ? {} : { gpu });
   const job = await jobTypeOf(spec).buildWorker(spec);
   const { models, rule } = job;
-  log.info({ backend: backend.name, reason: backend.reason, rank: h.rank, size: h.size }, 'job started');
+  log.info({ backend: backend.name, reason: backend.reason, ...(backend.adapter ? { adapter: backend.adapter } : {}), ...(gpu === undefined ? {} : { gpu }), rank: h.rank, size: h.size }, 'job started');
   const initial = m.tensors[0] as Float32Array;
   const grads = new SharedArrayBuffer(initial.length * 4);
   const params = new SharedArrayBuffer(initial.length * 4);

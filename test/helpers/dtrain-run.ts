@@ -12,6 +12,18 @@ import { flatWeights } from './reference.js';
 export const TOLERANCE = 1e-5;
 
 /**
+ * The relative tolerance of webgpu against the cpu backend: GPU kernels sum
+ * in another order (parallel reductions, fused multiply-adds), so webgpu is
+ * close to one process but not bit-equal.
+ */
+export const WEBGPU_TOLERANCE = 1e-4;
+
+/** Prints a measured difference, for the record (the closing note and README take their figures from it). */
+export function report(what: string, diff: number): void {
+  process.stdout.write(`measured: ${what}: relative difference ${diff.toExponential(2)}\n`);
+}
+
+/**
  * For a test file of `dtrain run`s checked against in-process references:
  * the references run on the cpu backend; afterwards every process started is
  * killed and the runs' directory removed. Returns that directory.

@@ -1,0 +1,98 @@
+/**
+ * backend: webgpu as a user meets it: `dtrain backends`, a run's log and
+ * summary.json naming the adapter, GPU indices (--gpus) and their errors.
+ * This machine has no GPU: webgpu runs on Mesa's software OpenGL ES
+ * (llvmpipe), which `.ci/run` installs. That it trains like one process is
+ * checked in the equivalence tests (MLP, synchronized batch-norm, GAN, PGD).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { vulkanAdapters } from '../src/tensor/webgpu/adapter.js';
+import { killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
+
+const tmp = tempDir();
+afterAll(() => {
+  killStarted();
+  tmp.cleanup();
+});
+
+const job = { name: 'gpu', seed: 2, data: { source: 'synthetic', kind: 'blobs', samples: 240, features: 5, classes: 3 }, model: { zoo: 'mlp', hidden: [8] }, train: { epochs: 1, batchSize: 40 } };
+const logLines = (out: string) =>
+  readFileSync(join(out, 'log.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('backend: webgpu', () => {
+  it('dtrain backends lists webgpu with its adapter and a speed probe; auto says why it keeps wasm on a machine without a GPU', async () => {
+    const r = await runCli(['backends', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { backends: { backend: string; available: boolean; gflops?: number; adapter?: string }[]; auto: { name: string; reason: string } };
+    const webgpu = out.backends.find((b) => b.backend === 'webgpu')!;
+    expect(webgpu).toMatchObject({ available: true, adapter: expect.stringMatching(/\(opengles, software\)$/) });
+    expect(webgpu.gflops).toBeGreaterThan(0);
+    expect(out.auto).toMatchObject({ name: 'wasm', reason: expect.stringMatching(/no GPU is reachable through webgpu/) });
+    const table = await runCli(['backends']);
+    expect(table.stdout).toMatch(/^webgpu\s+yes\s+[\d.]+\s+adapter .*software/m);
+  });
+
+  it('a run on webgpu names its adapter in the progress, each worker log line and summary.json', async () => {
+    const out = join(tmp.dir, 'run');
+    const r = await runCli(['run', writeJob(tmp.dir, 'run.json', job), '--backend', 'webgpu', '--workers', '2', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr + r.stdout).toMatch(/backend: webgpu \(requested; adapter .*\(opengles, software\)\)/);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ status: 'succeeded', backend: 'webgpu', adapter: expect.stringMatching(/opengles, software/) });
+    const started = logLines(out).filter((l) => l.msg === 'job started');
+    expect(started.map((l) => [l.backend, l.adapter])).toEqual([
+      ['webgpu', summary.adapter],
+      ['webgpu', summary.adapter],
+    ]);
+  });
+
+  it('--gpus 0,1 starts one worker per GPU index, each told its index (CUDA_VISIBLE_DEVICES for tfjs-node-gpu)', async () => {
+    const out = join(tmp.dir, 'gpus');
+    const r = await runCli(['run', writeJob(tmp.dir, 'gpus.json', job), '--backend', 'cpu', '--gpus', '0,1', '--out', out, '--no-progress']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toMatchObject({ workers: 2 });
+    const gpus = logLines(out)
+      .filter((l) => l.msg === 'job started')
+      .map((l) => l.gpu)
+      .sort();
+    expect(gpus).toEqual([0, 1]);
+  });
+
+  it('a GPU index on a machine whose Vulkan lists no GPU is an error before anything starts (exit 2), naming the index', async () => {
+    const out = join(tmp.dir, 'nogpu');
+    const r = await runCli(['run', writeJob(tmp.dir, 'nogpu.json', job), '--backend', 'webgpu', '--gpus', '1', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/webgpu: GPU 1 was asked for .*no such GPU is reachable through Vulkan/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('--gpus takes distinct indices separated by commas', async () => {
+    for (const [value, message] of [
+      ['a,b', /--gpus takes GPU indices separated by commas/],
+      ['0,,1', /--gpus takes GPU indices/],
+      ['-1', /--gpus takes GPU indices/],
+      ['0,0', /--gpus names a GPU twice/],
+    ] as const) {
+      const r = await runCli(['run', 'job.yaml', '--gpus', value]);
+      expect(r.code, value).toBe(2);
+      expect(r.stderr, value).toMatch(message);
+    }
+  });
+
+  it("reads dawn.node's list of adapters, telling GPUs from software rasterizers", async () => {
+    const listing = "no adapter with backend 'vulkan' and name 'x' found\nAvailable adapters:\n * backend: 'vulkan', name: 'NVIDIA H200'\n * backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)'\n * backend: 'opengles', name: 'ANGLE'";
+    const dawn = { globals: {}, create: () => ({ requestAdapter: () => Promise.reject(new Error(listing)) }) as unknown as GPU };
+    expect(await vulkanAdapters(dawn)).toEqual([
+      { name: 'NVIDIA H200', software: false },
+      { name: 'llvmpipe (LLVM 15.0.6, 256 bits)', software: true },
+    ]);
+    // A dawn.node whose message changed lists nothing, so no GPU index is taken for another.
+    const silent = { globals: {}, create: () => ({ requestAdapter: () => Promise.reject(new Error('no adapters')) }) as unknown as GPU };
+    expect(await vulkanAdapters(silent)).toEqual([]);
+  });
+});
