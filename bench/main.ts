@@ -3,6 +3,7 @@ import { benchAdversarial } from './adversarial.js';
 import { benchAllreduce } from './allreduce.js';
 import { benchChaos } from './chaos.js';
 import { benchCompute } from './compute.js';
+import { benchGpu } from './gpu.js';
 import { benchObservability } from './observability.js';
 import { benchOptimizers } from './optimizers.js';
 import { benchRecovery } from './recovery.js';
@@ -10,7 +11,7 @@ import { benchScaling } from './scaling.js';
 import { benchSecurity } from './security.js';
 import { benchSyncbn } from './syncbn.js';
 
-const benches: Record<string, (args: string[]) => Promise<void>> = { adversarial: benchAdversarial, allreduce: benchAllreduce, chaos: benchChaos, compute: benchCompute, observability: benchObservability, optimizers: benchOptimizers, recovery: benchRecovery, scaling: benchScaling, security: benchSecurity, syncbn: benchSyncbn };
+const benches: Record<string, (args: string[]) => Promise<void>> = { adversarial: benchAdversarial, allreduce: benchAllreduce, chaos: benchChaos, compute: benchCompute, gpu: benchGpu, observability: benchObservability, optimizers: benchOptimizers, recovery: benchRecovery, scaling: benchScaling, security: benchSecurity, syncbn: benchSyncbn };
 
 const [name, ...args] = process.argv.slice(2);
 const run = benches[name ?? ''];

@@ -5,9 +5,9 @@
  * its instance's events, which it schedules through the global setImmediate
  * with a nameless native function (src/dawn/node/binding/AsyncRunner.cpp).
  *
- * captureDawnTicks wraps setImmediate so that the latest such function is
- * kept: waitUntil calls it itself, as often as the GPU takes, and the event
- * loop's own call of a function already called does nothing. Nothing else
+ * captureDawnTicks wraps setImmediate so that such functions are kept until
+ * they run: waitUntil calls them itself, as often as the GPU takes, and the
+ * event loop's own call of one already called does nothing. Nothing else
  * that setImmediate schedules is touched, and nothing runs out of turn.
  */
 import { BackendError } from '../../util/errors.js';
@@ -15,12 +15,23 @@ import { BackendError } from '../../util/errors.js';
 type Tick = () => void;
 
 const realSetImmediate = globalThis.setImmediate;
-let pending: Tick | undefined;
+/** dawn.node's scheduled callbacks not yet run: its event processing, and now and then a promise's rejection. */
+const waiting: Tick[] = [];
+const ran = new WeakSet<Tick>();
 let installed = false;
 
-/** dawn.node's event-processing callback: a native function without a name (a bound function is named "bound …"). */
+/** dawn.node's callbacks are native functions without a name (a bound function is named "bound …"). */
 function isDawnTick(fn: unknown): fn is Tick {
   return typeof fn === 'function' && fn.name === '' && Function.prototype.toString.call(fn).includes('[native code]');
+}
+
+/** Runs a scheduled callback once: either a wait or the event loop gets to it first. */
+function runOnce(fn: Tick): void {
+  if (ran.has(fn)) return;
+  ran.add(fn);
+  const i = waiting.indexOf(fn);
+  if (i >= 0) waiting.splice(i, 1);
+  fn();
 }
 
 /** Installs the wrapper; call before dawn.node schedules its first tick (before `create`). */
@@ -29,12 +40,8 @@ export function captureDawnTicks(): void {
   installed = true;
   const wrapped = (fn: (...args: unknown[]) => void, ...args: unknown[]): NodeJS.Immediate => {
     if (!isDawnTick(fn)) return realSetImmediate(fn, ...args);
-    pending = fn;
-    return realSetImmediate(() => {
-      if (pending !== fn) return; // already called by a wait
-      pending = undefined;
-      fn();
-    });
+    waiting.push(fn);
+    return realSetImmediate(() => runOnce(fn));
   };
   globalThis.setImmediate = Object.assign(wrapped, { __promisify__: realSetImmediate.__promisify__ }) as typeof setImmediate;
 }
@@ -44,11 +51,10 @@ export function waitUntil(done: () => boolean, what: string, timeoutMs: number):
   const deadline = performance.now() + timeoutMs;
   let ticks = 0;
   while (!done()) {
-    const tick = pending;
-    if (!tick) throw new BackendError(`webgpu: ${what}: dawn.node has no event processing scheduled (setImmediate was replaced after the backend started?)`);
+    const due = waiting.splice(0);
+    if (due.length === 0) throw new BackendError(`webgpu: ${what}: dawn.node has no event processing scheduled (setImmediate was replaced after the backend started?)`);
     if (performance.now() > deadline) throw new BackendError(`webgpu: ${what} did not complete within ${timeoutMs / 1000} s`);
-    pending = undefined;
-    tick();
+    for (const fn of due) runOnce(fn);
     ticks++;
   }
   return ticks;
