@@ -88,6 +88,13 @@ class SessionEndedError extends DtrainError {
   }
 }
 
+/** A peer set the abort flag: it failed, and reports that failure itself (the job's cause, not this worker's). */
+export class PeerFailedError extends DtrainError {
+  constructor() {
+    super('shared-memory sum: a peer failed');
+  }
+}
+
 const describe = (len: number) => (len >= 0 ? `sums ${len} values` : `gathers ${-len} values`);
 
 /**
@@ -248,7 +255,7 @@ export class HostSum {
       if (((now - target) | 0) >= 0) return performance.now() - t0;
       // The session's end first: a peer that ended it is not a failure here (this worker joins the next session).
       if (this.o.ended()) throw new SessionEndedError();
-      if (Atomics.load(w, ABORT) !== 0) throw new Error('shared-memory sum: a peer failed');
+      if (Atomics.load(w, ABORT) !== 0) throw new PeerFailedError();
       const waited = performance.now() - t0;
       if (waited > this.o.timeoutMs) throw new Error(`shared-memory sum: worker #${this.o.rank} waited ${Math.round(waited)} ms for the other ${n - 1}`);
       memory.wait(w, ARRIVE, now, SLEEP_MS);

@@ -18,7 +18,7 @@ import { packStates, unpackStates, type PackedStates } from '../tensor/optimizer
 import { CTL_ENDED, CTL_INTS, SESSION_ENDS, type CommConfig, type FromComm, type SessionEnd, type ToComm } from './comm-protocol.js';
 import { Collectives } from './collectives.js';
 import { hostMemory, hostMemoryMissing } from './host-memory.js';
-import { HOST_SLOT_FLOATS, HostSum, ownedRange } from './host-sum.js';
+import { HOST_SLOT_FLOATS, HostSum, ownedRange, PeerFailedError } from './host-sum.js';
 import { LocalUpdate } from './reducers/local-update.js';
 import { updatesLocally } from './reducers/make.js';
 import { jobTypeOf, parseJobSpec } from '../jobs/registry.js';
@@ -122,6 +122,13 @@ async function runSession(o: WorkerOptions, n: number): Promise<number | Rejoin>
     // A collective the comm thread ended because the session ended is not a failure.
     const end = built ? Atomics.load(built.ctl, CTL_ENDED) : 0;
     if (end > 0) return ended(SESSION_ENDS[end - 1], `the session ended (${errorMessage(err)})`);
+    // A peer's failure stopped a shared-memory sum: that peer reports its failure, the job's cause; a
+    // report from here could reach the coordinator first and name the wrong one. Wait for the session's end.
+    if (err instanceof PeerFailedError) {
+      o.log.info({ err: errorMessage(err) }, 'waiting for the session to end');
+      const end = await sessionEnd(inbox, PEER_FAILURE_GRACE_MS);
+      if (end) return ended(end.why, end.message);
+    }
     o.log.error({ err: errorMessage(err) }, 'worker failed');
     built?.host?.fail(); // peers waiting in a shared-memory sum fail now, not when the coordinator has heard
     send({ type: 'failed', message: errorMessage(err) });
@@ -258,6 +265,23 @@ function resumeOptimizers(optimizers: LocalUpdate[], meta: PackedStates['meta'],
 }
 
 type Inboxed = Exclude<FromComm, { kind: 'log' }>;
+
+/** How long a worker whose shared-memory sum stopped for a peer's failure waits for the coordinator to end the session. */
+const PEER_FAILURE_GRACE_MS = 30_000;
+
+/** The session's end from the comm thread, skipping other messages; undefined after `ms` or a crashed comm thread. */
+async function sessionEnd(inbox: Inbox, ms: number): Promise<{ why: SessionEnd; message: string } | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const m = await Promise.race([inbox.next(), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), left)))]);
+    clearTimeout(timer);
+    if (!m || m.kind === 'fatal') return undefined;
+    if (m.kind === 'ended') return m;
+  }
+}
 
 /** Messages from the comm thread, awaited one at a time by the loop. */
 class Inbox {
