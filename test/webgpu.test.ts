@@ -9,7 +9,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { vulkanAdapters } from '../src/tensor/webgpu/adapter.js';
-import { killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
+import { FASHION_MNIST, killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
+import { report, savedWeights, WEBGPU_TOLERANCE } from './helpers/dtrain-run.js';
+import { relativeDiff } from './helpers/reference.js';
 
 const tmp = tempDir();
 afterAll(() => {
@@ -37,18 +39,30 @@ describe('backend: webgpu', () => {
     expect(table.stdout).toMatch(/^webgpu\s+yes\s+[\d.]+\s+adapter .*software/m);
   });
 
-  it('a run on webgpu names its adapter in the progress, each worker log line and summary.json', async () => {
+  it('dtrain run --backend webgpu --workers 2: a 25-step Fashion-MNIST MLP ends within 1e-4 of the same run on cpu, and names its adapter in the progress, each worker log line and summary.json', async () => {
+    const mlp = { name: 'gpu-mlp', seed: 4, data: { source: 'fashion-mnist', path: FASHION_MNIST, limit: 2000, testLimit: 300 }, model: { zoo: 'mlp', hidden: [64, 32], dropout: 0.1 }, train: { epochs: 1, maxSteps: 25, batchSize: 64, optimizer: { name: 'adam', lr: 0.003 }, clipNorm: 1 } };
+    const file = writeJob(tmp.dir, 'mlp.json', mlp);
     const out = join(tmp.dir, 'run');
-    const r = await runCli(['run', writeJob(tmp.dir, 'run.json', job), '--backend', 'webgpu', '--workers', '2', '--out', out]);
+    const r = await runCli(['run', file, '--backend', 'webgpu', '--workers', '2', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr + r.stdout).toMatch(/backend: webgpu \(requested; adapter .*\(opengles, software\)\)/);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-    expect(summary).toMatchObject({ status: 'succeeded', backend: 'webgpu', adapter: expect.stringMatching(/opengles, software/) });
+    expect(summary).toMatchObject({ status: 'succeeded', steps: 25, backend: 'webgpu', adapter: expect.stringMatching(/opengles, software/) });
     const started = logLines(out).filter((l) => l.msg === 'job started');
     expect(started.map((l) => [l.backend, l.adapter])).toEqual([
       ['webgpu', summary.adapter],
       ['webgpu', summary.adapter],
     ]);
+    const cpu = join(tmp.dir, 'run-cpu');
+    expect((await runCli(['run', file, '--backend', 'cpu', '--workers', '2', '--out', cpu, '--no-progress'])).code).toBe(0);
+    const [gpuWeights, cpuWeights] = await Promise.all([savedWeights(out), savedWeights(cpu)]);
+    const diff = relativeDiff(gpuWeights, cpuWeights);
+    report('webgpu MLP, 25 steps, 2 workers vs the same run on cpu', diff);
+    expect(diff).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+    // The comparison can fail: another seed's run is far off.
+    const other = join(tmp.dir, 'run-other');
+    expect((await runCli(['run', file, '--backend', 'cpu', '--workers', '2', '--set', 'seed=5', '--out', other, '--no-progress'])).code).toBe(0);
+    expect(relativeDiff(await savedWeights(other), cpuWeights)).toBeGreaterThan(100 * WEBGPU_TOLERANCE);
   });
 
   it('--gpus 0,1 starts one worker per GPU index, each told its index (CUDA_VISIBLE_DEVICES for tfjs-node-gpu)', async () => {
