@@ -17,7 +17,7 @@ import { freePort, killStarted, runCli, startCli, tempDir, writeJob } from './he
 import { sleep, until, withDeadline } from './helpers/fake-peer.js';
 import { joinedSoFar, weightsOf } from './helpers/runs.js';
 import { rng } from './helpers/seeded-rng.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const tmp = tempDir();
 afterAll(() => {
@@ -61,19 +61,51 @@ function fuzzMessage(r: () => number, sealed: boolean): Buffer[] {
   return sealed ? [...frames, bytes(SEAL_BYTES)] : frames;
 }
 
-/** Sends FRAMES fuzz messages to `endpoint` from a socket of `kind`; returns how many left. */
-async function fuzz(kind: 'dealer' | 'push', endpoint: string, seed: number, sealed = false): Promise<number> {
+/**
+ * Sends FRAMES fuzz messages to `endpoint` from a socket of `kind`; returns
+ * how many left. It stops at the first send that fails (the peer is gone:
+ * each further send would wait its 1 s timeout) and once `over()`.
+ */
+async function fuzz(kind: 'dealer' | 'push', endpoint: string, seed: number, sealed = false, over: () => boolean = () => false): Promise<number> {
   const s = kind === 'dealer' ? new zmq.Dealer({ linger: 0, sendTimeout: 1000 }) : new zmq.Push({ linger: 0, sendTimeout: 1000 });
   s.connect(endpoint);
   const r = rng(seed);
   let sent = 0;
   try {
-    for (let i = 0; i < FRAMES; i++) {
-      await s.send(fuzzMessage(r, sealed)).then(
-        () => sent++,
-        () => undefined,
+    for (let i = 0; i < FRAMES && !over(); i++) {
+      const ok = await s.send(fuzzMessage(r, sealed)).then(
+        () => true,
+        () => false,
       );
+      if (!ok) break;
+      sent++;
       if (i % 200 === 0) await sleep(1);
+    }
+  } finally {
+    s.close();
+  }
+  return sent;
+}
+
+/**
+ * Well-formed requests a stranger sends a ps shard as soon as it serves:
+ * psUpdate and psSum for every rank, every 2 ms, until `over()`. Before
+ * the shard knew its workers' connections, the first of these to arrive
+ * took the rank, and the real worker was refused. Returns how many it sent.
+ */
+async function forgeRanks(endpoint: string, workers: number, length: number, over: () => boolean): Promise<number> {
+  const s = new zmq.Dealer({ linger: 0, sendTimeout: 1000 });
+  s.connect(endpoint);
+  let sent = 0;
+  try {
+    for (let op = 0; !over(); op++) {
+      for (let rank = 0; rank < workers; rank++) {
+        for (const header of [{ type: 'psUpdate', op: op % 4, rank, step: 0, lr: 1e6, scale: 1 }, { type: 'psSum', op: op % 4, rank }]) {
+          if (!(await s.send(encode(header, [new Float32Array(length).fill(1e3)])).then(() => true, () => false))) return sent;
+          sent++;
+        }
+      }
+      await sleep(2);
     }
   } finally {
     s.close();
@@ -108,16 +140,24 @@ describe('fuzzing every socket type during a job', () => {
     const coordinator = startCli(['coordinator', file, '--bind', endpoint, '--out', out, '--no-progress']);
     startCli(['ps', '--connect', endpoint, '--log-file', join(tmp.dir, 'ps.jsonl')]);
     const [shard] = await joinedMembers(out, 'ps shard', 1);
-    const control = fuzz('dealer', endpoint, 1);
+    let over = false;
+    void coordinator.done.finally(() => (over = true));
+    const control = fuzz('dealer', endpoint, 1, false, () => over);
+    // From the first moment the shard serves its slice (it binds its socket again for it), before any worker's first request.
+    const psLog = join(tmp.dir, 'ps.jsonl');
+    const serving = () => existsSync(psLog) && readFileSync(psLog, 'utf8').includes('"msg":"serving"');
+    const forged = until(serving, 'the shard serving', 30_000).then(() => forgeRanks(shard.endpoint, 2, 1, () => over));
     for (let i = 0; i < 2; i++) startCli(['worker', '--connect', endpoint, '--log-file', join(tmp.dir, `pw${i}.jsonl`)]);
     await joinedMembers(out, 'worker', 2);
-    const server = fuzz('dealer', shard.endpoint, 2);
-    const [a, b] = await Promise.all([control, server]);
-    const r = await withDeadline(coordinator.done, 120_000, 'the fuzzed ps job');
-    console.log(`fuzz: ${a} frames to the control socket, ${b} to the shard's, during the job`);
+    const server = fuzz('dealer', shard.endpoint, 2, false, () => over);
+    const r = await withDeadline(coordinator.done, 90_000, 'the fuzzed ps job');
+    const [a, b, f] = await Promise.all([control, server, forged]);
+    console.log(`fuzz: ${a} frames to the control socket, ${b} to the shard's, ${f} forged requests for the workers' ranks, during the job`);
     expect(r.code, r.stderr).toBe(0);
     expect(a).toBe(FRAMES);
     expect(b).toBe(FRAMES);
+    expect(f).toBeGreaterThan(0);
+    expect(readFileSync(join(tmp.dir, 'ps.jsonl'), 'utf8')).toMatch(/not one of the job's workers/);
     expect(await weightsOf(out)).toEqual(await weightsOf(join(tmp.dir, 'ref-ps')));
   });
 

@@ -4,6 +4,7 @@
  * and the workers with the initial parameters, fetching rank 0's values.
  * The message sequence these take part in is written down in session.ts.
  */
+import { shardPeerId } from '../ps/peer-id.js';
 import { randomBytes } from 'node:crypto';
 import type { JobObserver } from '../observe/observer.js';
 import { epochNow } from '../observe/spans.js';
@@ -106,6 +107,7 @@ export async function waitForMembers(ctx: JobContext): Promise<{ workers: Worker
 export async function startShards(
   ctx: JobContext,
   shards: MemberInfo[],
+  workers: MemberInfo[],
   initial: Float32Array,
   rule: UpdateRule,
   staleness: number | undefined,
@@ -123,7 +125,7 @@ export async function startShards(
       const { offset, length } = slices[i];
       // Resuming: the shard's part of the whole optimizer state (the optimizers are element-wise).
       const resumed = packStates([optimizer ? sliceState(optimizer, offset, length) : null]);
-      const header = { type: 'psStart', index: s.rank, shards: k, workers: ctx.spec.cluster.workers, offset, length, optimizer: rule.optimizer, heartbeatTimeoutMs: ctx.spec.cluster.heartbeatTimeoutMs, optimizerState: resumed.meta[0], dataPlane: ctx.dataPlane } as const;
+      const header = { type: 'psStart', index: s.rank, shards: k, workers: ctx.spec.cluster.workers, peers: workers.map((w) => shardPeerId(w.peer, w.rank)), offset, length, optimizer: rule.optimizer, heartbeatTimeoutMs: ctx.spec.cluster.heartbeatTimeoutMs, optimizerState: resumed.meta[0], dataPlane: ctx.dataPlane } as const;
       return ctx.control.send(s.peer, { ...header, ...(clipNorm === undefined ? {} : { clipNorm }), ...(staleness === undefined ? {} : { staleness }) }, [initial.subarray(offset, offset + length), resumed.data]);
     }),
   );
@@ -327,7 +329,7 @@ export async function startTraining(ctx: JobContext, networks: Record<string, La
   const resumed = await restoreCheckpoint(ctx, networks, ps !== undefined);
   const { workers, shards } = await waitForMembers(ctx);
   const list = Object.values(networks);
-  const collective = await startShards(ctx, shards, readAllParams(list), rule, ps?.staleness, resumed.shards);
+  const collective = await startShards(ctx, shards, workers, readAllParams(list), rule, ps?.staleness, resumed.shards);
   const backend = await startWorkers(ctx, workers, list, collective, resumed.workers, resumed.replicaStates);
   return { workers, shards, backend, staleness: ps?.staleness, networks };
 }

@@ -143,5 +143,5 @@ function start(m: Message<'psStart'>, server: Hub, drop: (r: string) => void): P
   if (!(initial instanceof Float32Array) || initial.length !== h.length) throw new Error(`psStart: expected ${h.length} float32 initial values`);
   const optimizer = optimizerSchema.parse(h.optimizer);
   const [optimizerState] = unpackStates({ meta: [h.optimizerState], data: m.tensors[1] as Float32Array });
-  return new PsShard(server, { index: h.index, workers: h.workers, optimizer, clipNorm: h.clipNorm, staleness: h.staleness, initial, ...(optimizerState ? { optimizerState } : {}) }, drop);
+  return new PsShard(server, { index: h.index, workers: h.workers, optimizer, clipNorm: h.clipNorm, staleness: h.staleness, initial, ...(optimizerState ? { optimizerState } : {}), ...(h.peers ? { peers: h.peers } : {}) }, drop);
 }

@@ -32,6 +32,8 @@ export interface ShardConfig {
   initial: Float32Array;
   /** Resuming: the optimizer state of the slice. */
   optimizerState?: OptimizerState;
+  /** Each rank's connection identity (ps/peer-id.ts); absent, the first connection to send a rank takes it. */
+  peers?: string[];
 }
 
 /** A round the workers disagree on: everyone in it, now or later, gets the error. */
@@ -85,6 +87,11 @@ export class PsShard {
   /** Serves requests until the hub closes. */
   async serve(): Promise<void> {
     for await (const { peer, message: m } of hubMessages(this.hub, (p, reason) => this.drop(`from ${p}: ${reason}`))) {
+      // Strangers are not heard at all: a valid-looking request from one could take a worker's rank, or a failed round's place.
+      if (this.cfg.peers && !this.cfg.peers.includes(peer)) {
+        this.drop(`from ${peer}: not one of the job's workers`);
+        continue;
+      }
       const op = 'op' in m.header ? Number(m.header.op) : 0;
       try {
         const earlier = this.failed.get(op);
@@ -190,6 +197,7 @@ export class PsShard {
 
   private bindRank(peer: string, rank: number): void {
     if (!Number.isInteger(rank) || rank < 0 || rank >= this.cfg.workers) throw new Error(`rank ${rank} is not one of the job's ${this.cfg.workers} workers`);
+    if (this.cfg.peers && this.cfg.peers[rank] !== peer) throw new Error(`rank ${rank} belongs to another worker's connection`);
     const known = this.peers[rank];
     if (known === undefined) this.peers[rank] = peer;
     else if (known !== peer) throw new Error(`rank ${rank} already belongs to another connection`);

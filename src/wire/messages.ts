@@ -89,6 +89,8 @@ export const headerSchemas = {
     optimizer: z.record(z.unknown()),
     clipNorm: z.number().positive().optional(),
     staleness: nonneg.optional(),
+    /** The identity of each rank's connection (ps/peer-id.ts): the shard serves these alone. */
+    peers: z.array(z.string().max(1024)).max(100_000).optional(),
     /** A shard that hears nothing from the coordinator this long stops. */
     heartbeatTimeoutMs: int.positive(),
     /** Resuming: the slice's optimizer state, whose slots are the second frame. */

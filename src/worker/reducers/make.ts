@@ -1,4 +1,5 @@
 /** The one place the strategy is chosen: a reducer from the coordinator's collective setup. */
+import { shardPeerId } from '../../ps/peer-id.js';
 import type { ClusterKey } from '../../wire/cluster-key.js';
 import { sealedChannel, shardId, workerId, type Sealer } from '../../wire/frame-seal.js';
 import type { CollectiveSetup } from '../../wire/messages.js';
@@ -51,7 +52,7 @@ export function makeReducer(setup: CollectiveSetup, c: ReducerContext): Gradient
     case 'ps':
       return new PsReducer({
         rank: c.rank,
-        shards: setup.shards.map((s, k) => ({ channel: sealed(c, connectDealer(s.endpoint, `${c.identity}:rank${c.rank}`, c.encryptKey), shardId(k), shardId(k)), offset: s.offset, length: s.length })),
+        shards: setup.shards.map((s, k) => ({ channel: sealed(c, connectDealer(s.endpoint, shardPeerId(c.identity, c.rank), c.encryptKey), shardId(k), shardId(k)), offset: s.offset, length: s.length })),
         clipNorm: c.rule.clipNorm,
         staleness: setup.staleness,
         onDrop: c.onDrop,
