@@ -70,11 +70,9 @@ PY
 }
 
 run_there() {
-  out=${OUT:-/tmp/gpu-check-out}
-  mkdir -p "$out"
-  exec > >(tee "$out/gpu-check.txt") 2>&1
   # DRY_RUN=1 tries the script on a machine without a GPU: no loaders unpacked into /, one short round.
   if [ -z "${DRY_RUN:-}" ]; then
+    ls .gl/*.deb >/dev/null 2>&1 || { echo "no .gl/*.deb: run bash bench/gpu-check.sh pack here and carry .gl" >&2; return 1; }
     for f in .gl/*.deb; do dpkg -x "$f" /; done
     ldconfig
   fi
@@ -107,9 +105,10 @@ PY
  "model":{"zoo":"mlp","hidden":[256,128,100],"activation":"relu"},
  "train":{"maxSteps":25,"epochs":3,"batchSize":128,"optimizer":{"name":"adam","lr":0.001},"clipNorm":5},"cluster":{"backend":"cpu"}}
 JSON
-  gpus=(--gpus 0)
-  [ -z "${DRY_RUN:-}" ] || gpus=()
-  "$node" "$app/bin/dtrain.js" run "$job" --backend webgpu "${gpus[@]}" --workers 2 --out "$g/webgpu" --no-progress
+  gpus="--gpus 0"
+  [ -z "${DRY_RUN:-}" ] || gpus=""
+  # shellcheck disable=SC2086
+  "$node" "$app/bin/dtrain.js" run "$job" --backend webgpu $gpus --workers 2 --out "$g/webgpu" --no-progress
   "$node" "$app/bin/dtrain.js" run "$job" --backend cpu --workers 1 --out "$g/cpu" --no-progress
   "$node" -e '
     const fs = require("fs");
@@ -120,7 +119,7 @@ JSON
     const s = JSON.parse(fs.readFileSync(process.argv[1] + "/summary.json", "utf8"));
     console.log(`webgpu (${s.adapter}) vs cpu: relative difference ${Math.sqrt(d / n).toExponential(2)} over ${b.length} weights`);
   ' "$g/webgpu" "$g/cpu"
-  cp "$g/webgpu/summary.json" "$out/webgpu-summary.json"
+  cp "$g/webgpu/summary.json" "${OUT:-/tmp/gpu-check-out}/webgpu-summary.json"
   echo "== npm run bench -- gpu"
   if [ -n "${DRY_RUN:-}" ]; then
     "$node" "$app/dist/bench/main.js" gpu --rounds 1 --steps 20
@@ -131,6 +130,11 @@ JSON
 
 case "${1:-}" in
   pack) pack ;;
-  run) run_there ;;
+  run)
+    out=${OUT:-/tmp/gpu-check-out}
+    mkdir -p "$out"
+    set -o pipefail
+    run_there 2>&1 | tee "$out/gpu-check.txt"
+    ;;
   *) echo "usage: bash bench/gpu-check.sh pack|run" >&2; exit 2 ;;
 esac

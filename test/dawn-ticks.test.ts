@@ -3,6 +3,7 @@
  * Node), with stand-ins for dawn.node's scheduled callbacks: nameless
  * functions that print as native code, as Napi::Function::New's do.
  */
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { captureDawnTicks, waitUntil } from '../src/tensor/webgpu/dawn-ticks.js';
 import { BackendError } from '../src/util/errors.js';
@@ -64,6 +65,21 @@ describe('waiting on dawn.node within a synchronous call', () => {
     expect(got).toEqual([]);
     await nextTurn();
     expect(got).toEqual([7, 'x']);
+  });
+
+  it('runs a callback once per scheduling, also where dawn.node schedules the same function again', async () => {
+    let left = 3;
+    const tick = dawnLike(() => {
+      if (--left > 0) setImmediate(tick.fn);
+    });
+    setImmediate(tick.fn);
+    waitUntil(() => left === 0, 'a reused callback', 1000);
+    await nextTurn();
+    expect(tick.calls()).toBe(3);
+  });
+
+  it('util.promisify(setImmediate) still resolves with its value', async () => {
+    expect(await promisify(setImmediate)('value')).toBe('value');
   });
 
   it('a wait that outlasts its deadline fails, naming what it waited for', () => {

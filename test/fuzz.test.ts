@@ -146,7 +146,11 @@ describe('fuzzing every socket type during a job', () => {
     // From the first moment the shard serves its slice (it binds its socket again for it), before any worker's first request.
     const psLog = join(tmp.dir, 'ps.jsonl');
     const serving = () => existsSync(psLog) && readFileSync(psLog, 'utf8').includes('"msg":"serving"');
-    const forged = until(serving, 'the shard serving', 30_000).then(() => forgeRanks(shard.endpoint, 2, 1, () => over));
+    // -1: the shard was never seen serving (the assertion below says so).
+    const forged = until(serving, 'the shard serving', 30_000).then(
+      () => forgeRanks(shard.endpoint, 2, 1, () => over),
+      () => -1,
+    );
     for (let i = 0; i < 2; i++) startCli(['worker', '--connect', endpoint, '--log-file', join(tmp.dir, `pw${i}.jsonl`)]);
     await joinedMembers(out, 'worker', 2);
     const server = fuzz('dealer', shard.endpoint, 2, false, () => over);

@@ -9,6 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { vulkanAdapters } from '../src/tensor/webgpu/adapter.js';
+import { adapterLabel } from '../src/tensor/webgpu/start.js';
+import { cudaDevice } from '../src/commands/gpu-env.js';
 import { FASHION_MNIST, killStarted, runCli, tempDir, writeJob } from './helpers/cli.js';
 import { report, savedWeights, WEBGPU_TOLERANCE } from './helpers/dtrain-run.js';
 import { relativeDiff } from './helpers/reference.js';
@@ -70,11 +72,22 @@ describe('backend: webgpu', () => {
     const r = await runCli(['run', writeJob(tmp.dir, 'gpus.json', job), '--backend', 'cpu', '--gpus', '0,1', '--out', out, '--no-progress']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toMatchObject({ workers: 2 });
-    const gpus = logLines(out)
-      .filter((l) => l.msg === 'job started')
-      .map((l) => l.gpu)
-      .sort();
-    expect(gpus).toEqual([0, 1]);
+    const started = logLines(out).filter((l) => l.msg === 'job started');
+    expect(started.map((l) => [l.gpu, l.cudaVisibleDevices]).sort()).toEqual([
+      [0, '0'],
+      [1, '1'],
+    ]);
+  });
+
+  it("CUDA_VISIBLE_DEVICES: a scheduler's list is indexed, not overridden; the order is the PCI bus's", () => {
+    expect(cudaDevice(1, {})).toEqual({ CUDA_VISIBLE_DEVICES: '1', CUDA_DEVICE_ORDER: 'PCI_BUS_ID' });
+    expect(cudaDevice(1, { CUDA_VISIBLE_DEVICES: '4,5' })).toEqual({ CUDA_VISIBLE_DEVICES: '5', CUDA_DEVICE_ORDER: 'PCI_BUS_ID' });
+    expect(cudaDevice(0, { CUDA_VISIBLE_DEVICES: 'GPU-aa, GPU-bb', CUDA_DEVICE_ORDER: 'FASTEST_FIRST' })).toEqual({ CUDA_VISIBLE_DEVICES: 'GPU-aa', CUDA_DEVICE_ORDER: 'FASTEST_FIRST' });
+  });
+
+  it('the adapter label says which GPU dawn.node took when it is not the one asked for (GPUs of one name)', () => {
+    expect(adapterLabel({ name: 'NVIDIA H200', description: '', api: 'vulkan', software: false, index: 0 })).toBe('NVIDIA H200 (vulkan, GPU 0)');
+    expect(adapterLabel({ name: 'NVIDIA H200', description: '', api: 'vulkan', software: false, index: 0, asked: 1 })).toMatch(/GPU 0 although GPU 1 was asked for/);
   });
 
   it('a GPU index on a machine whose Vulkan lists no GPU is an error before anything starts (exit 2), naming the index', async () => {

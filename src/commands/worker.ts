@@ -1,5 +1,6 @@
 /** `dtrain worker --connect tcp://HOST:PORT`: joins a coordinator and trains what it is given. */
 import { makeLogger } from '../util/log.js';
+import { cudaDevice } from './gpu-env.js';
 import { runWorker } from '../worker/main.js';
 import { childFlags, coordinatorTimeoutMs, defaultAdvertise, timeoutFlag, LOOPBACK, parseConnect, stayWithParent } from './process-flags.js';
 import { serveForever } from './serve-loop.js';
@@ -28,7 +29,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   if (flags.serve) return serveForever('worker', childFlags(flags, { advertise: flags.advertise, 'bind-host': flags.bindHost, 'coordinator-timeout': timeoutFlag(flags.coordinatorTimeout), gpu: flags.gpu === undefined ? undefined : String(flags.gpu), 'log-level': log.level }).concat(securityChildFlags(flags)), log);
   if (flags.managed) stayWithParent();
   // Before any backend loads: tfjs-node-gpu then sees this one GPU.
-  if (flags.gpu !== undefined) process.env.CUDA_VISIBLE_DEVICES = String(flags.gpu);
+  if (flags.gpu !== undefined) Object.assign(process.env, cudaDevice(flags.gpu, process.env));
   return runWorker({
     connect: flags.connect,
     bindHost,

@@ -193,7 +193,7 @@ async function buildProgram(m: Message<'start'>, toComm: (m: ToComm, t?: Message
   const backend = await initBackend(spec.cluster.backend, gpu === undefined ? {} : { gpu });
   const job = await jobTypeOf(spec).buildWorker(spec);
   const { models, rule } = job;
-  log.info({ backend: backend.name, reason: backend.reason, ...(backend.adapter ? { adapter: backend.adapter } : {}), ...(gpu === undefined ? {} : { gpu }), rank: h.rank, size: h.size }, 'job started');
+  log.info({ backend: backend.name, reason: backend.reason, ...(backend.adapter ? { adapter: backend.adapter } : {}), ...(gpu === undefined ? {} : { gpu, cudaVisibleDevices: process.env.CUDA_VISIBLE_DEVICES }), rank: h.rank, size: h.size }, 'job started');
   const initial = m.tensors[0] as Float32Array;
   const grads = new SharedArrayBuffer(initial.length * 4);
   const params = new SharedArrayBuffer(initial.length * 4);

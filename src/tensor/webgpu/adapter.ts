@@ -20,6 +20,8 @@ export interface AdapterInfo {
   software: boolean;
   /** The index among this machine's GPUs (--gpus), for a hardware adapter. */
   index?: number;
+  /** The index asked for, where dawn.node took another GPU of the same name. */
+  asked?: number;
 }
 
 export interface OpenedAdapter {
@@ -116,13 +118,13 @@ async function hardware(d: Dawn, index: number | undefined): Promise<OpenedAdapt
   const k = index ?? 0;
   if (gpus.length === 0) return undefined;
   if (k >= gpus.length) throw noGpu(k, gpus);
-  // dawn.node picks an adapter by name: GPUs of one model share a name, and
-  // then every index gets the first (README, "GPUs"); the log shows which.
+  // dawn.node picks the first adapter whose name contains the one given: GPUs of one model share
+  // a name, and then every index gets the first (README, "GPUs"); the label names the one taken.
   const gpu = d.create(['backend=vulkan', `adapter=${gpus[k].name}`]);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return undefined;
-  const first = gpus.findIndex((g) => g.name === gpus[k].name);
-  return { gpu, adapter, info: describe(adapter, 'vulkan', first) };
+  const taken = gpus.findIndex((g) => g.name.includes(gpus[k].name));
+  return { gpu, adapter, info: { ...describe(adapter, 'vulkan', taken), ...(taken !== k ? { asked: k } : {}) } };
 }
 
 async function software(d: Dawn): Promise<OpenedAdapter | undefined> {

@@ -10,14 +10,20 @@
  * event loop's own call of one already called does nothing. Nothing else
  * that setImmediate schedules is touched, and nothing runs out of turn.
  */
+import { promisify } from 'node:util';
 import { BackendError } from '../../util/errors.js';
 
 type Tick = () => void;
 
+/** One scheduling of a dawn.node callback: run once, by a wait or by the event loop. */
+interface Scheduled {
+  fn: Tick;
+  done: boolean;
+}
+
 const realSetImmediate = globalThis.setImmediate;
 /** dawn.node's scheduled callbacks not yet run: its event processing, and now and then a promise's rejection. */
-const waiting: Tick[] = [];
-const ran = new WeakSet<Tick>();
+let waiting: Scheduled[] = [];
 let installed = false;
 
 /** dawn.node's callbacks are native functions without a name (a bound function is named "bound …"). */
@@ -25,13 +31,11 @@ function isDawnTick(fn: unknown): fn is Tick {
   return typeof fn === 'function' && fn.name === '' && Function.prototype.toString.call(fn).includes('[native code]');
 }
 
-/** Runs a scheduled callback once: either a wait or the event loop gets to it first. */
-function runOnce(fn: Tick): void {
-  if (ran.has(fn)) return;
-  ran.add(fn);
-  const i = waiting.indexOf(fn);
-  if (i >= 0) waiting.splice(i, 1);
-  fn();
+function runOnce(s: Scheduled): void {
+  if (s.done) return;
+  s.done = true;
+  waiting = waiting.filter((w) => w !== s);
+  s.fn();
 }
 
 /** Installs the wrapper; call before dawn.node schedules its first tick (before `create`). */
@@ -40,10 +44,13 @@ export function captureDawnTicks(): void {
   installed = true;
   const wrapped = (fn: (...args: unknown[]) => void, ...args: unknown[]): NodeJS.Immediate => {
     if (!isDawnTick(fn)) return realSetImmediate(fn, ...args);
-    waiting.push(fn);
-    return realSetImmediate(() => runOnce(fn));
+    const s: Scheduled = { fn, done: false };
+    waiting.push(s);
+    return realSetImmediate(() => runOnce(s));
   };
-  globalThis.setImmediate = Object.assign(wrapped, { __promisify__: realSetImmediate.__promisify__ }) as typeof setImmediate;
+  // util.promisify(setImmediate) keeps working: it reads this symbol.
+  Object.defineProperty(wrapped, promisify.custom, { value: (realSetImmediate as unknown as Record<symbol, unknown>)[promisify.custom] });
+  globalThis.setImmediate = wrapped as typeof setImmediate;
 }
 
 /** Processes dawn.node's events until `done()`, for at most `timeoutMs` (a GPU that hangs fails the step, naming `what`). */
@@ -51,10 +58,10 @@ export function waitUntil(done: () => boolean, what: string, timeoutMs: number):
   const deadline = performance.now() + timeoutMs;
   let ticks = 0;
   while (!done()) {
-    const due = waiting.splice(0);
-    if (due.length === 0) throw new BackendError(`webgpu: ${what}: dawn.node has no event processing scheduled (setImmediate was replaced after the backend started?)`);
+    if (waiting.length === 0) throw new BackendError(`webgpu: ${what}: dawn.node has no event processing scheduled (setImmediate was replaced after the backend started?)`);
     if (performance.now() > deadline) throw new BackendError(`webgpu: ${what} did not complete within ${timeoutMs / 1000} s`);
-    for (const fn of due) runOnce(fn);
+    // Each callback leaves the list as it runs; those it schedules are run in the next round.
+    for (const s of [...waiting]) runOnce(s);
     ticks++;
   }
   return ticks;

@@ -41,7 +41,7 @@ async function register(opened: OpenedAdapter): Promise<void> {
  * finds, and returns that adapter (undefined: none, with `hardwareOnly`).
  */
 export async function startWebGPU(o: { gpu?: number; hardwareOnly?: boolean } = {}): Promise<AdapterInfo | undefined> {
-  if (started) return started;
+  if (started) return o.hardwareOnly && started.software ? undefined : started;
   const opened = await openAdapter(o);
   if (!opened) {
     if (o.hardwareOnly) return undefined;
@@ -52,7 +52,8 @@ export async function startWebGPU(o: { gpu?: number; hardwareOnly?: boolean } = 
   return started;
 }
 
-/** How the adapter reads in logs and summary.json: "NVIDIA H200 (vulkan)", "llvmpipe … (opengles, software)". */
+/** How the adapter reads in logs and summary.json: "NVIDIA H200 (vulkan, GPU 0)", "llvmpipe … (opengles, software)". */
 export function adapterLabel(a: AdapterInfo): string {
-  return `${a.name} (${a.api}${a.software ? ', software' : ''})`;
+  const where = a.index === undefined ? '' : `, GPU ${a.index}${a.asked === undefined ? '' : ` although GPU ${a.asked} was asked for: dawn.node picks GPUs by name, and they share it`}`;
+  return `${a.name} (${a.api}${a.software ? ', software' : ''}${where})`;
 }

@@ -33,14 +33,16 @@ export function withSyncRead(Base: BackendClass): BackendClass {
       // The package's own encoder (private in its types), so the copy follows the step's queued work, as in its getBufferData.
       (this as unknown as { commandEncoder: GPUCommandEncoder }).commandEncoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
       this.submitQueue();
-      let failed: unknown;
-      staging.mapAsync(GPUMapMode.READ).catch((e: unknown) => (failed = e));
-      waitUntil(() => staging.mapState !== 'pending', 'reading a tensor back', MAP_TIMEOUT_MS);
-      if (staging.mapState !== 'mapped') throw new Error(`webgpu: mapping a buffer for reading failed${failed ? `: ${String(failed)}` : ''}`);
-      const values = staging.getMappedRange().slice(0);
-      staging.unmap();
-      this.bufferManager.releaseBuffer(staging);
-      return values;
+      try {
+        staging.mapAsync(GPUMapMode.READ).catch(() => undefined); // a failed map shows in mapState
+        waitUntil(() => staging.mapState !== 'pending', 'reading a tensor back', MAP_TIMEOUT_MS);
+        if (staging.mapState !== 'mapped') throw new Error(`webgpu: mapping a buffer for reading failed (the device may be lost)`);
+        return staging.getMappedRange().slice(0);
+      } finally {
+        if (staging.mapState === 'mapped') staging.unmap();
+        // A map still pending (a timeout) leaves the buffer unusable: destroyed, not pooled.
+        this.bufferManager.releaseBuffer(staging, staging.mapState === 'unmapped');
+      }
     }
   };
 }
