@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { middle, runStepMs } from './run-step-ms.js';
+import { flag } from './args.js';
 
 const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 const STEPS = 60;
@@ -33,11 +34,6 @@ const job = (model: Record<string, unknown>, v: Variant) => ({
   train: { maxSteps: STEPS, batchSize: BATCH, optimizer: { name: 'adam', lr: 0.001 }, logEvery: 15 },
   cluster: { workers: 2, backend: 'wasm' },
 });
-
-function flag(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
-}
 
 export async function benchAdversarial(args: string[]): Promise<void> {
   if (!existsSync(FASHION_MNIST)) throw new Error(`${FASHION_MNIST} is missing: apt-get install dataset-fashion-mnist`);

@@ -21,6 +21,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { readAllParams } from '../src/tensor/flat.js';
 import { fileLoadHandler } from '../src/tensor/models/save.js';
+import { flag } from './args.js';
 
 const CLI = fileURLToPath(new URL('../../bin/dtrain.js', import.meta.url));
 
@@ -53,11 +54,6 @@ const jobs: Record<string, { job: Record<string, unknown>; flags: string[]; memb
     nets: ['generator', 'discriminator'],
   },
 };
-
-function flag(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
-}
 
 async function weights(out: string, nets: string[]): Promise<Float32Array> {
   const parts = await Promise.all(nets.map(async (n) => readAllParams([await tfl.loadLayersModel(fileLoadHandler(join(out, n)))])));

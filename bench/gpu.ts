@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { flag } from './args.js';
 import { middle, roundsOf, runStepMs } from './run-step-ms.js';
 
 const run = promisify(execFile);
@@ -46,14 +47,10 @@ async function jsonLine(cmd: string, args: string[], env: NodeJS.ProcessEnv = pr
 const fmt = (ms: number | undefined) => (ms === undefined ? '-' : ms.toFixed(2));
 
 export async function benchGpu(args: string[]): Promise<void> {
-  const at = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
   const rounds = roundsOf(args);
   const json = args.includes('--json');
-  const gpu = at('--gpu');
-  const steps = Number(at('--steps') ?? 200);
+  const gpu = flag(args, '--gpu');
+  const steps = Number(flag(args, '--steps', '200'));
   const childEnv = { ...process.env, ...(gpu === undefined ? {} : { DTRAIN_BENCH_GPU: gpu }) };
 
   // 1. Plain step times, interleaved.

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { middle, runStepMs } from './run-step-ms.js';
+import { flag } from './args.js';
 
 const CLI = fileURLToPath(new URL('../../bin/dtrain.js', import.meta.url));
 const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
@@ -30,11 +31,6 @@ const job = (checkpoint: Record<string, unknown>) => ({
   train: { maxSteps: STEPS, epochs: 10, batchSize: BATCH, optimizer: { name: 'adam', lr: 0.001 }, logEvery: 20, checkpoint },
   cluster: { workers: 2, backend: 'wasm' },
 });
-
-function flag(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
-}
 
 interface LogLine {
   msg: string;

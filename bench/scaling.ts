@@ -21,7 +21,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { middle, runStepProfile, type StepProfile } from './run-step-ms.js';
+import { flag } from './args.js';
+import { middle, roundsOf, runStepProfile, type StepProfile } from './run-step-ms.js';
 
 const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 const config = (name: string) => parse(readFileSync(fileURLToPath(new URL(`../../configs/${name}.yaml`, import.meta.url)), 'utf8')) as { model: Record<string, unknown>; train: { batchSize: number } };
@@ -52,13 +53,8 @@ function job(model: keyof typeof MODELS, workers: number, batchSize: number, tra
 }
 
 export async function benchScaling(args: string[]): Promise<void> {
-  const at = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const rounds = Number(at('--rounds') ?? 3);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number ≥ 1');
-  const only = at('--model');
+  const rounds = roundsOf(args);
+  const only = flag(args, '--model');
   if (only !== undefined && !(only in MODELS)) throw new Error(`--model must be mlp or cnn, got ${only}`);
   if (!existsSync(FASHION_MNIST)) throw new Error(`${FASHION_MNIST} is missing: apt-get install dataset-fashion-mnist`);
   const models = (only ? [only] : Object.keys(MODELS)) as (keyof typeof MODELS)[];
